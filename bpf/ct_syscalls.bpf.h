@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/* System calls through which a TLS library moves its records; numbers differ per architecture. */
+#ifndef CT_SYSCALLS_BPF_H
+#define CT_SYSCALLS_BPF_H
+
+#if defined(__TARGET_ARCH_x86)
+#define CT_NR_read     0
+#define CT_NR_write    1
+#define CT_NR_readv    19
+#define CT_NR_writev   20
+#define CT_NR_sendto   44
+#define CT_NR_recvfrom 45
+#define CT_NR_sendmsg  46
+#define CT_NR_recvmsg  47
+#elif defined(__TARGET_ARCH_arm64)
+#define CT_NR_read     63
+#define CT_NR_write    64
+#define CT_NR_readv    65
+#define CT_NR_writev   66
+#define CT_NR_sendto   206
+#define CT_NR_recvfrom 207
+#define CT_NR_sendmsg  211
+#define CT_NR_recvmsg  212
+#else
+#error "cleartap: syscall numbers for this architecture are missing"
+#endif
+
+static __always_inline bool ct_is_socket_io_syscall(long id)
+{
+	switch (id) {
+	case CT_NR_read:
+	case CT_NR_write:
+	case CT_NR_readv:
+	case CT_NR_writev:
+	case CT_NR_sendto:
+	case CT_NR_recvfrom:
+	case CT_NR_sendmsg:
+	case CT_NR_recvmsg:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#endif

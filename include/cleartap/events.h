@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The kernel -> user space ABI: every record the BPF programs emit and every counter they keep.
+ * Shared verbatim by bpf/ and the collector. Append fields, never change or reorder them; bump
+ * CLEARTAP_SCHEMA_VERSION when a layout changes meaning.
+ */
+#ifndef CLEARTAP_EVENTS_H
+#define CLEARTAP_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define CLEARTAP_SCHEMA_VERSION 1
+
+/* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
+#define CLEARTAP_CHUNK_MAX 16384
+/* Default cap on bytes copied from one TLS call; the rest is counted as truncated. */
+#define CLEARTAP_DEFAULT_MAX_CALL_BYTES (4u << 20)
+#define CLEARTAP_COMM_LEN		16
+
+enum cleartap_record_type {
+	CLEARTAP_REC_TLS_DATA = 1, /* struct cleartap_tls_data */
+	CLEARTAP_REC_TLS_FREE = 2, /* struct cleartap_tls_free */
+};
+
+/* Common header on every record. */
+struct cleartap_record_header {
+	__u16 type;	     /* enum cleartap_record_type */
+	__u16 version;	     /* CLEARTAP_SCHEMA_VERSION */
+	__u32 size;	     /* valid bytes of the record, header and payload included */
+	__u64 timestamp_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 tgid;	     /* process id */
+	__u32 tid;	     /* thread id */
+	__u32 cpu;	     /* CPU that emitted the record */
+	__u32 reserved;
+};
+
+enum cleartap_direction {
+	CLEARTAP_DIR_WRITE = 0, /* plaintext the process sent */
+	CLEARTAP_DIR_READ = 1,	/* plaintext the process received */
+};
+
+/* Probed library functions; also the uprobe_multi attach cookie of each probe. */
+enum cleartap_tls_func {
+	CLEARTAP_FN_SSL_WRITE = 1,
+	CLEARTAP_FN_SSL_READ = 2,
+	CLEARTAP_FN_SSL_WRITE_EX = 3,
+	CLEARTAP_FN_SSL_READ_EX = 4,
+	CLEARTAP_FN_SSL_SET_FD = 5,
+	CLEARTAP_FN_SSL_FREE = 6,
+};
+
+enum cleartap_data_flags {
+	CLEARTAP_DATA_FD_FROM_SYSCALL = 1 << 0, /* fd seen on this call's read/write syscall */
+	CLEARTAP_DATA_FD_FROM_CACHE = 1 << 1,	/* fd remembered for this SSL* */
+};
+
+/*
+ * One chunk of the plaintext of one SSL_read/SSL_write call. A call of call_len bytes starts at
+ * stream_offset of its (tgid, ssl, direction) stream; its first captured_len bytes are sent as
+ * chunks [chunk_offset, chunk_offset + chunk_len). captured_len < call_len means truncated.
+ */
+struct cleartap_tls_data {
+	struct cleartap_record_header hdr;
+	__u64 ssl;	     /* SSL* in the process: names the TLS session */
+	__u64 stream_offset; /* stream position of the call's first byte */
+	__u64 call_start_ns; /* CLOCK_MONOTONIC at function entry */
+	__u64 call_len;	     /* bytes the call transferred */
+	__u32 captured_len;  /* bytes of the call copied into chunks */
+	__u32 chunk_offset;  /* offset of payload[0] within the call */
+	__u32 chunk_len;     /* payload bytes in this record */
+	__s32 fd;	     /* socket fd, -1 when unknown */
+	__u8 direction;	     /* enum cleartap_direction */
+	__u8 func;	     /* enum cleartap_tls_func */
+	__u8 flags;	     /* enum cleartap_data_flags */
+	__u8 reserved[5];
+	char comm[CLEARTAP_COMM_LEN];
+	__u8 payload[];
+};
+
+/* SSL_free: the session's streams end here. */
+struct cleartap_tls_free {
+	struct cleartap_record_header hdr;
+	__u64 ssl;
+	__u64 bytes_written; /* stream lengths at the end */
+	__u64 bytes_read;
+};
+
+/* Per-CPU counters (index into the cleartap counters map). Append only. */
+enum cleartap_counter {
+	CLEARTAP_CNT_CALLS = 0,		    /* calls that returned data */
+	CLEARTAP_CNT_CALL_BYTES,	    /* bytes those calls returned */
+	CLEARTAP_CNT_CHUNKS,		    /* data records submitted */
+	CLEARTAP_CNT_CHUNK_BYTES,	    /* payload bytes submitted */
+	CLEARTAP_CNT_DROP_RING_FULL,	    /* data records lost: no ring space */
+	CLEARTAP_CNT_DROP_RING_FULL_BYTES,  /* payload bytes lost: no ring space */
+	CLEARTAP_CNT_DROP_READ_FAULT,	    /* data records lost: user memory unreadable */
+	CLEARTAP_CNT_DROP_READ_FAULT_BYTES, /* payload bytes lost: user memory unreadable */
+	CLEARTAP_CNT_TRUNCATED_CALLS,	    /* calls larger than the per-call cap */
+	CLEARTAP_CNT_TRUNCATED_BYTES,	    /* bytes beyond the cap, not copied */
+	CLEARTAP_CNT_RETURN_WITHOUT_ENTRY,  /* return probe found no entry state */
+	CLEARTAP_CNT_CALL_STATE_FULL,	    /* entry state could not be stored */
+	CLEARTAP_CNT_FD_UNKNOWN,	    /* calls whose socket fd could not be found */
+	CLEARTAP_CNT_DROP_CONTROL,	    /* control records (tls_free) lost: no ring space */
+	CLEARTAP_CNT_NO_RING,		    /* no ring shard for this CPU (misconfiguration) */
+	CLEARTAP_CNT__MAX,
+};
+
+#define CLEARTAP_COUNTER_NAMES                                                                     \
+	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \
+	    "drop_read_fault", "drop_read_fault_bytes", "truncated_calls", "truncated_bytes",      \
+	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring"
+
+_Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
+_Static_assert(sizeof(struct cleartap_tls_data) == 104, "tls_data layout");
+_Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 104, "payload offset");
+_Static_assert(sizeof(struct cleartap_tls_free) == 56, "tls_free layout");
+_Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
+
+#endif

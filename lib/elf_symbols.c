@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "elf_symbols.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <libelf.h>
+#include <string.h>
+
+#include "ct_macro.h"
+
+/* uprobes take an offset into the file; a symbol holds a virtual address. Map through PT_LOAD. */
+static int vaddr_to_file_offset(Elf *elf, uint64_t vaddr, uint64_t *ret_offset)
+{
+	size_t n_phdr;
+
+	if (elf_getphdrnum(elf, &n_phdr))
+		return -ENOEXEC;
+	for (size_t i = 0; i < n_phdr; i++) {
+		GElf_Phdr phdr;
+
+		if (!gelf_getphdr(elf, (int)i, &phdr) || phdr.p_type != PT_LOAD ||
+		    !(phdr.p_flags & PF_X))
+			continue;
+		if (vaddr >= phdr.p_vaddr && vaddr < phdr.p_vaddr + phdr.p_memsz) {
+			*ret_offset = vaddr - phdr.p_vaddr + phdr.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static bool name_matches(const char *symbol, const char *wanted)
+{
+	size_t len = strlen(wanted);
+
+	return strncmp(symbol, wanted, len) == 0 && (symbol[len] == '\0' || symbol[len] == '@');
+}
+
+static int scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const char *const *names,
+			size_t n_names, uint64_t *offsets)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t count;
+
+	if (!data || !shdr->sh_entsize)
+		return 0;
+	count = shdr->sh_size / shdr->sh_entsize;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+			continue;
+		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		if (!name)
+			continue;
+		for (size_t j = 0; j < n_names; j++) {
+			uint64_t offset;
+
+			if (offsets[j] || !name_matches(name, names[j]))
+				continue;
+			if (vaddr_to_file_offset(elf, sym.st_value, &offset) == 0)
+				offsets[j] = offset;
+		}
+	}
+	return 0;
+}
+
+int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
+			     uint64_t *ret_offsets)
+{
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	uint64_t offsets[64] = {};
+	int found = 0;
+
+	if (n_names > CT_ARRAY_SIZE(offsets))
+		return -E2BIG;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ELIBBAD;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	/* .dynsym first (exported entry points), .symtab for statically linked executables. */
+	for (int pass = 0; pass < 2; pass++) {
+		GElf_Word wanted = pass == 0 ? (GElf_Word)SHT_DYNSYM : (GElf_Word)SHT_SYMTAB;
+
+		scn = NULL;
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+
+			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == wanted)
+				scan_symbols(elf, scn, &shdr, names, n_names, offsets);
+		}
+	}
+	elf_end(elf);
+	for (size_t i = 0; i < n_names; i++) {
+		ret_offsets[i] = offsets[i];
+		found += offsets[i] != 0;
+	}
+	return found;
+}
+
+int elf_resolve_functions(const char *path, const char *const *names, size_t n_names,
+			  uint64_t *ret_offsets)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return elf_resolve_functions_fd(fd, names, n_names, ret_offsets);
+}

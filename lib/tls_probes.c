@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tls_probes.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleartap/events.h"
+#include "ct_macro.h"
+#include "elf_symbols.h"
+#include "uprobe_multi.h"
+
+static const struct {
+	const char *name;
+	enum cleartap_tls_func func;
+	bool required;
+	bool has_return; /* data calls need their return value and buffer contents */
+} openssl_functions[] = {
+	{"SSL_write", CLEARTAP_FN_SSL_WRITE, true, true},
+	{"SSL_read", CLEARTAP_FN_SSL_READ, true, true},
+	{"SSL_write_ex", CLEARTAP_FN_SSL_WRITE_EX, false, true}, /* OpenSSL >= 1.1.1 */
+	{"SSL_read_ex", CLEARTAP_FN_SSL_READ_EX, false, true},	 /* OpenSSL >= 1.1.1 */
+	{"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, false},	 /* fd hint */
+	{"SSL_free", CLEARTAP_FN_SSL_FREE, false, false},	 /* session end */
+};
+
+static void note_missing(struct tls_probe_plan *plan, const char *name)
+{
+	size_t used = strlen(plan->missing);
+
+	snprintf(plan->missing + used, sizeof(plan->missing) - used, "%s%s", used ? "," : "", name);
+}
+
+int tls_probe_plan_openssl(int fd, struct tls_probe_plan *ret_plan)
+{
+	const char *names[CT_ARRAY_SIZE(openssl_functions)];
+	uint64_t offsets[CT_ARRAY_SIZE(openssl_functions)];
+	struct tls_probe_plan plan = {};
+	bool complete = true;
+	int r;
+
+	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	for (size_t i = 0; i < CT_ARRAY_SIZE(openssl_functions); i++)
+		names[i] = openssl_functions[i].name;
+	r = elf_resolve_functions_fd(fd, names, CT_ARRAY_SIZE(names), offsets);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < CT_ARRAY_SIZE(openssl_functions); i++) {
+		if (!offsets[i]) {
+			note_missing(&plan, names[i]);
+			complete &= !openssl_functions[i].required;
+			continue;
+		}
+		plan.entry_offsets[plan.n_entry] = offsets[i];
+		plan.entry_cookies[plan.n_entry++] = openssl_functions[i].func;
+		if (openssl_functions[i].has_return) {
+			plan.return_offsets[plan.n_return] = offsets[i];
+			plan.return_cookies[plan.n_return++] = openssl_functions[i].func;
+		}
+	}
+	*ret_plan = plan;
+	return complete ? 0 : -ENOENT;
+}
+
+int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
+		     const struct tls_probe_plan *plan, int *ret_entry_link, int *ret_return_link)
+{
+	_cleanup_close_ int entry_link = -1;
+	_cleanup_close_ int return_link = -1;
+	int r;
+
+	r = uprobe_multi_attach(entry_prog_fd, path, plan->entry_offsets, plan->entry_cookies,
+				plan->n_entry, false, &entry_link);
+	if (r < 0)
+		return r;
+	r = uprobe_multi_attach(return_prog_fd, path, plan->return_offsets, plan->return_cookies,
+				plan->n_return, true, &return_link);
+	if (r < 0)
+		return r;
+	*ret_entry_link = ct_take_fd(&entry_link);
+	*ret_return_link = ct_take_fd(&return_link);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CT_TLS_PROBES_H
+#define CT_TLS_PROBES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CT_TLS_PROBES_MAX 8
+
+/* Where the TLS programs go in one library file: offsets and cookies for each of the two links. */
+struct tls_probe_plan {
+	size_t n_entry;
+	uint64_t entry_offsets[CT_TLS_PROBES_MAX];
+	uint64_t entry_cookies[CT_TLS_PROBES_MAX];
+	size_t n_return;
+	uint64_t return_offsets[CT_TLS_PROBES_MAX];
+	uint64_t return_cookies[CT_TLS_PROBES_MAX];
+	char missing[128]; /* optional functions not found, comma separated, for the report */
+};
+
+/*
+ * Plan the OpenSSL probes for an ELF file (fd not consumed). SSL_read and SSL_write are required:
+ * -ENOENT without them (*ret_plan->missing names what is absent); -ENOEXEC if not ELF.
+ */
+int tls_probe_plan_openssl(int fd, struct tls_probe_plan *ret_plan);
+
+/* Attach both programs to path according to plan. Returns 0 and two link fds, or -errno. */
+int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
+		     const struct tls_probe_plan *plan, int *ret_entry_link, int *ret_return_link);
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "objects.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpffs.h"
+#include "cleartap/events.h"
+#include "ct_macro.h"
+#include "tls.skel.h"
+#include "uprobe_multi.h"
+
+int objects_pin_path(char *buf, size_t size, const char *pin_dir, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", pin_dir, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int pin_fd(int fd, const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int r = objects_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (r < 0)
+		return r;
+	return bpf_obj_pin(fd, path) < 0 ? ct_negative_errno() : 0;
+}
+
+static int get_pinned(const char *pin_dir, const char *name, int *ret_fd)
+{
+	char path[PATH_MAX];
+	int r = objects_pin_path(path, sizeof(path), pin_dir, name);
+	int fd;
+
+	if (r < 0)
+		return r;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return ct_negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+void objects_close(struct objects *o)
+{
+	for (uint32_t i = 0; i < o->n_rings; i++)
+		ct_closep(&o->rings[i]);
+	ct_closep(&o->counters);
+	ct_closep(&o->prog_tls_enter);
+	ct_closep(&o->prog_tls_return);
+	o->n_rings = 0;
+	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
+}
+
+static void objects_init(struct objects *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
+}
+
+static int map_max_entries(int fd, uint32_t *ret)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return ct_negative_errno();
+	*ret = info.max_entries;
+	return 0;
+}
+
+static int reuse_pins(const char *pin_dir, struct objects *o)
+{
+	struct ct_tls__rodata rodata = {};
+	_cleanup_close_ int rodata_fd = -1;
+	_cleanup_close_ int outer_fd = -1;
+	uint32_t zero = 0;
+	int r;
+
+	if ((r = get_pinned(pin_dir, "progs/ct_tls_enter", &o->prog_tls_enter)) < 0 ||
+	    (r = get_pinned(pin_dir, "progs/ct_tls_return", &o->prog_tls_return)) < 0 ||
+	    (r = get_pinned(pin_dir, "maps/ct_counters", &o->counters)) < 0 ||
+	    (r = get_pinned(pin_dir, "maps/ct_rodata", &rodata_fd)) < 0 ||
+	    (r = get_pinned(pin_dir, "maps/ct_rings", &outer_fd)) < 0)
+		return r;
+	if (bpf_map_lookup_elem(rodata_fd, &zero, &rodata) < 0)
+		return ct_negative_errno();
+	if (rodata.ct_schema_version != CLEARTAP_SCHEMA_VERSION)
+		return -EPROTONOSUPPORT;
+	if ((r = map_max_entries(outer_fd, &o->n_rings)) < 0)
+		return r;
+	if (o->n_rings == 0 || o->n_rings > CT_MAX_RING_SHARDS || o->n_rings != rodata.ct_ring_shards)
+		return -EUCLEAN;
+	for (uint32_t i = 0; i < o->n_rings; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "maps/ct_ring_%u", i);
+		o->rings[i] = -1;
+		if ((r = get_pinned(pin_dir, name, &o->rings[i])) < 0)
+			return r;
+	}
+	o->ring_size = rodata.ct_ring_size;
+	o->max_call_bytes = rodata.ct_max_call_bytes;
+	o->reused = true;
+	return 0;
+}
+
+static int load_and_pin(const struct objects_config *cfg, struct objects *o)
+{
+	struct {
+		struct bpf_map *map;
+		const char *pin;
+	} pinned_maps[4];
+	struct ct_tls *skel;
+	int outer_fd, r;
+
+	skel = ct_tls__open();
+	if (!skel)
+		return ct_negative_errno();
+	skel->rodata->ct_ring_shards = cfg->ring_shards;
+	skel->rodata->ct_ring_size = cfg->ring_size;
+	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	/* Rings are created first; the first one is the outer map's inner-map template. */
+	o->n_rings = cfg->ring_shards;
+	for (uint32_t i = 0; i < o->n_rings; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "ct_ring_%u", i);
+		o->rings[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, cfg->ring_size, NULL);
+		if (o->rings[i] < 0) {
+			r = ct_negative_errno();
+			goto out;
+		}
+	}
+	if ((r = bpf_map__set_max_entries(skel->maps.ct_rings, cfg->ring_shards)) < 0 ||
+	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->rings[0])) < 0 ||
+	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_enter,
+						       CT_BPF_TRACE_UPROBE_MULTI)) < 0 ||
+	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_return,
+						       CT_BPF_TRACE_UPROBE_MULTI)) < 0)
+		goto out;
+	/* The verifier decides here; its log goes to the libbpf print callback. */
+	if ((r = ct_tls__load(skel)) < 0)
+		goto out;
+
+	outer_fd = bpf_map__fd(skel->maps.ct_rings);
+	for (uint32_t i = 0; i < o->n_rings; i++) {
+		char name[32];
+
+		if (bpf_map_update_elem(outer_fd, &i, &o->rings[i], BPF_ANY) < 0) {
+			r = ct_negative_errno();
+			goto out;
+		}
+		snprintf(name, sizeof(name), "maps/ct_ring_%u", i);
+		if ((r = pin_fd(o->rings[i], cfg->pin_dir, name)) < 0)
+			goto out;
+	}
+	pinned_maps[0].map = skel->maps.ct_rings, pinned_maps[0].pin = "maps/ct_rings";
+	pinned_maps[1].map = skel->maps.ct_counters, pinned_maps[1].pin = "maps/ct_counters";
+	pinned_maps[2].map = skel->maps.ct_calls, pinned_maps[2].pin = "maps/ct_calls";
+	pinned_maps[3].map = skel->maps.ct_ssl, pinned_maps[3].pin = "maps/ct_ssl";
+	for (size_t i = 0; i < CT_ARRAY_SIZE(pinned_maps); i++)
+		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir, pinned_maps[i].pin)) <
+		    0)
+			goto out;
+	if ((r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
+	    (r = pin_fd(bpf_program__fd(skel->progs.ct_sys_enter), cfg->pin_dir,
+			"progs/ct_sys_enter")) < 0 ||
+	    (r = pin_fd(bpf_program__fd(skel->progs.ct_tls_return), cfg->pin_dir,
+			"progs/ct_tls_return")) < 0 ||
+	    /* Pinned last: its presence marks a complete set of pins (see reuse_pins). */
+	    (r = pin_fd(bpf_program__fd(skel->progs.ct_tls_enter), cfg->pin_dir,
+			"progs/ct_tls_enter")) < 0)
+		goto out;
+
+	o->counters = dup(bpf_map__fd(skel->maps.ct_counters));
+	o->prog_tls_enter = dup(bpf_program__fd(skel->progs.ct_tls_enter));
+	o->prog_tls_return = dup(bpf_program__fd(skel->progs.ct_tls_return));
+	if (o->counters < 0 || o->prog_tls_enter < 0 || o->prog_tls_return < 0) {
+		r = -errno;
+		goto out;
+	}
+	o->ring_size = cfg->ring_size;
+	o->max_call_bytes = cfg->max_call_bytes;
+	r = 0;
+out:
+	ct_tls__destroy(skel);
+	return r;
+}
+
+static const char *const pin_subdirs[] = {"maps", "progs", "links"};
+
+static int for_each_pin_subdir(const char *pin_dir, int (*fn)(const char *path))
+{
+	for (size_t i = 0; i < CT_ARRAY_SIZE(pin_subdirs); i++) {
+		char path[PATH_MAX];
+		int r = objects_pin_path(path, sizeof(path), pin_dir, pin_subdirs[i]);
+
+		if (r < 0 || (r = fn(path)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int objects_remove_pins(const char *pin_dir)
+{
+	int r = for_each_pin_subdir(pin_dir, bpffs_remove_tree);
+
+	if (r < 0)
+		return r;
+	/* Only cleartap's own subdirectories are removed; the directory goes if nothing else is. */
+	if (rmdir(pin_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+		return -errno;
+	return 0;
+}
+
+/* The syscall tracepoint is attached once, and its link pinned, whoever loaded the programs. */
+static int ensure_sys_enter_link(const char *pin_dir)
+{
+	_cleanup_close_ int link_fd = -1;
+	_cleanup_close_ int prog_fd = -1;
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = objects_pin_path(path, sizeof(path), pin_dir, "links/ct_sys_enter")) < 0)
+		return r;
+	if (access(path, F_OK) == 0)
+		return 0;
+	if ((r = get_pinned(pin_dir, "progs/ct_sys_enter", &prog_fd)) < 0)
+		return r;
+	/* tp_btf: the attach target was fixed at load time, so no name is passed. */
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd < 0)
+		return ct_negative_errno();
+	return bpf_obj_pin(link_fd, path) < 0 ? ct_negative_errno() : 0;
+}
+
+int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_objects)
+{
+	char marker[PATH_MAX];
+	struct objects o;
+	bool fresh;
+	int r;
+
+	objects_init(&o);
+	if ((r = objects_pin_path(marker, sizeof(marker), cfg->pin_dir, "progs/ct_tls_enter")) < 0)
+		return r;
+	fresh = access(marker, F_OK) < 0;
+	if (fresh) {
+		/* A half-written pin tree from a crashed load holds no marker: start over. */
+		if ((r = objects_remove_pins(cfg->pin_dir)) < 0 ||
+		    (r = for_each_pin_subdir(cfg->pin_dir, bpffs_mkdir_p)) < 0)
+			return r;
+		r = load_and_pin(cfg, &o);
+	} else {
+		r = reuse_pins(cfg->pin_dir, &o);
+	}
+	if (r == 0)
+		r = ensure_sys_enter_link(cfg->pin_dir);
+	if (r < 0) {
+		objects_close(&o);
+		if (fresh)
+			objects_remove_pins(cfg->pin_dir);
+		return r;
+	}
+	*ret_objects = o;
+	return 0;
+}

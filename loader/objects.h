@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CT_LOADER_OBJECTS_H
+#define CT_LOADER_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CT_MAX_RING_SHARDS 32 /* plus 3 more fds must fit CLEARTAP_HANDOFF_MAX_FDS */
+
+struct objects_config {
+	const char *pin_dir;
+	uint32_t ring_size;	 /* bytes per shard, power of two */
+	uint32_t ring_shards;	 /* 1..CT_MAX_RING_SHARDS */
+	uint32_t max_call_bytes; /* per-call copy cap */
+};
+
+/* The kernel objects the loader hands over, whether freshly loaded or reused from pins. */
+struct objects {
+	int rings[CT_MAX_RING_SHARDS];
+	uint32_t n_rings;
+	int counters;
+	int prog_tls_enter;
+	int prog_tls_return;
+	uint32_t ring_size;
+	uint32_t max_call_bytes;
+	bool reused; /* pins existed: nothing was loaded */
+};
+
+/*
+ * Reuse the objects pinned under cfg->pin_dir, or load and pin them. Ensures the syscall link is
+ * attached and pinned exactly once. Returns 0, or -errno with nothing left pinned by this call.
+ */
+int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_objects);
+
+/* Unpin everything cleartap pinned below pin_dir (its links detach with it). Returns 0 or -errno. */
+int objects_remove_pins(const char *pin_dir);
+
+void objects_close(struct objects *objects);
+
+/* Path of a pin below pin_dir ("progs/ct_tls_enter"). Returns 0 or -ENAMETOOLONG. */
+int objects_pin_path(char *buf, size_t size, const char *pin_dir, const char *name);
+
+#endif

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "targets.h"
+
+#include <bpf/bpf.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ct_macro.h"
+
+/* Where distributions put the default libssl (Debian multiarch first). */
+static const char *const default_libssl[] = {
+#if defined(__x86_64__)
+	"/usr/lib/x86_64-linux-gnu/libssl.so.3",
+	"/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
+#elif defined(__aarch64__)
+	"/usr/lib/aarch64-linux-gnu/libssl.so.3",
+	"/usr/lib/aarch64-linux-gnu/libssl.so.1.1",
+#endif
+	"/usr/lib64/libssl.so.3",
+	"/usr/lib/libssl.so.3",
+};
+
+void targets_free(struct tls_target_list *list)
+{
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static int add_target(struct tls_target_list *list, const char *path)
+{
+	struct tls_target *items;
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0; /* gone or not a file: nothing to probe */
+	for (size_t i = 0; i < list->n; i++)
+		if (list->items[i].dev == st.st_dev && list->items[i].ino == st.st_ino)
+			return 0;
+	items = realloc(list->items, (list->n + 1) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	list->items = items;
+	items[list->n].dev = st.st_dev;
+	items[list->n].ino = st.st_ino;
+	snprintf(items[list->n].path, sizeof(items[list->n].path), "%s", path);
+	list->n++;
+	return 0;
+}
+
+static bool is_libssl(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return base && strncmp(base + 1, "libssl.so", 9) == 0;
+}
+
+static int scan_process(struct tls_target_list *list, const char *pid)
+{
+	char maps_path[64], line[PATH_MAX + 256];
+	FILE *f;
+	int r = 0;
+
+	snprintf(maps_path, sizeof(maps_path), "/proc/%s/maps", pid);
+	f = fopen(maps_path, "re");
+	if (!f)
+		return 0; /* exited, or a kernel thread */
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+		char full[PATH_MAX + 64];
+
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (!is_libssl(path) || strstr(path, " (deleted)"))
+			continue;
+		/* Through the process's root, so files of other mount namespaces resolve. */
+		snprintf(full, sizeof(full), "/proc/%s/root%s", pid, path);
+		r = add_target(list, full);
+	}
+	fclose(f);
+	return r;
+}
+
+int targets_discover(const char *const *extra, size_t n_extra, struct tls_target_list *ret_list)
+{
+	struct tls_target_list list = {};
+	struct dirent *de;
+	DIR *proc;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < CT_ARRAY_SIZE(default_libssl); i++)
+		r = add_target(&list, default_libssl[i]);
+	for (size_t i = 0; r == 0 && i < n_extra; i++) {
+		if (access(extra[i], R_OK) < 0) {
+			r = -errno;
+			break;
+		}
+		r = add_target(&list, extra[i]);
+	}
+	proc = opendir("/proc");
+	if (!proc && r == 0)
+		r = -errno;
+	while (r == 0 && proc && (de = readdir(proc)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			r = scan_process(&list, de->d_name);
+	if (proc)
+		closedir(proc);
+	if (r < 0) {
+		targets_free(&list);
+		return r;
+	}
+	*ret_list = list;
+	return 0;
+}
+
+int target_attach(const struct objects *objects, const char *pin_dir,
+		  const struct tls_target *target, enum target_result *ret_result,
+		  struct tls_probe_plan *ret_plan)
+{
+	char enter_pin[PATH_MAX], return_pin[PATH_MAX], name[96];
+	_cleanup_close_ int entry_link = -1;
+	_cleanup_close_ int return_link = -1;
+	_cleanup_close_ int fd = -1;
+	struct tls_probe_plan plan;
+	int r;
+
+	snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_enter", major(target->dev),
+		 minor(target->dev), (unsigned long long)target->ino);
+	if ((r = objects_pin_path(enter_pin, sizeof(enter_pin), pin_dir, name)) < 0)
+		return r;
+	snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_return", major(target->dev),
+		 minor(target->dev), (unsigned long long)target->ino);
+	if ((r = objects_pin_path(return_pin, sizeof(return_pin), pin_dir, name)) < 0)
+		return r;
+
+	fd = open(target->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = tls_probe_plan_openssl(fd, &plan);
+	*ret_plan = plan;
+	if (r < 0)
+		return r;
+	if (access(enter_pin, F_OK) == 0 && access(return_pin, F_OK) == 0) {
+		*ret_result = TARGET_ALREADY_ATTACHED;
+		return 0;
+	}
+	/* A lone half of a pair (crash between the two pins) is replaced, not doubled. */
+	unlink(enter_pin);
+	unlink(return_pin);
+	r = tls_probe_attach(objects->prog_tls_enter, objects->prog_tls_return, target->path, &plan,
+			     &entry_link, &return_link);
+	if (r < 0)
+		return r;
+	if (bpf_obj_pin(entry_link, enter_pin) < 0)
+		return ct_negative_errno();
+	if (bpf_obj_pin(return_link, return_pin) < 0) {
+		r = ct_negative_errno();
+		unlink(enter_pin);
+		return r;
+	}
+	*ret_result = TARGET_ATTACHED;
+	return 0;
+}

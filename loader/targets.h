@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CT_LOADER_TARGETS_H
+#define CT_LOADER_TARGETS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "objects.h"
+#include "tls_probes.h"
+
+/* One library file to probe, named by a path this process can open. */
+struct tls_target {
+	dev_t dev;
+	ino_t ino;
+	char path[PATH_MAX]; /* may be /proc/<pid>/root/... for another mount namespace */
+};
+
+struct tls_target_list {
+	struct tls_target *items;
+	size_t n;
+};
+
+/*
+ * Every distinct libssl file mapped by a running process, the system's default libssl, and the
+ * extra paths given. Files are told apart by device and inode. Returns 0 or -errno.
+ */
+int targets_discover(const char *const *extra, size_t n_extra, struct tls_target_list *ret_list);
+
+void targets_free(struct tls_target_list *list);
+
+enum target_result {
+	TARGET_ATTACHED,
+	TARGET_ALREADY_ATTACHED,
+};
+
+/*
+ * Attach the TLS programs to one target and pin both links as links/tls_<dev>_<ino>_{enter,return}
+ * (an existing pin means it is attached: never twice). ret_plan says what was probed and missed.
+ * Returns 0, -ENOENT when required symbols are missing, -ENOEXEC when not ELF, or -errno.
+ */
+int target_attach(const struct objects *objects, const char *pin_dir,
+		  const struct tls_target *target, enum target_result *ret_result,
+		  struct tls_probe_plan *ret_plan);
+
+#endif
