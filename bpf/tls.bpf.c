@@ -28,7 +28,7 @@ struct ct_call {
 	__u64 buf;
 	__u64 len_ptr; /* size_t *written / *readbytes of the _ex variants */
 	__u64 start_ns;
-	__s32 fd;      /* from the first socket syscall inside the call, -1 until then */
+	__s32 fd; /* from the first socket syscall inside the call, -1 until then */
 	__u32 func;
 };
 
@@ -272,8 +272,8 @@ int ct_tls_return(struct pt_regs *ctx)
 		return 0;
 
 	e.direction = (call.func == CLEARTAP_FN_SSL_WRITE || call.func == CLEARTAP_FN_SSL_WRITE_EX)
-			      ? CLEARTAP_DIR_WRITE
-			      : CLEARTAP_DIR_READ;
+			  ? CLEARTAP_DIR_WRITE
+			  : CLEARTAP_DIR_READ;
 	state = ssl_state(pid_tgid, call.ssl);
 	if (state) {
 		e.stream_offset = state->offset[e.direction & 1];

@@ -12,8 +12,8 @@
 int handoff_send_hello(int sock)
 {
 	struct cleartap_handoff_hello hello = {
-		.magic = CLEARTAP_HANDOFF_MAGIC,
-		.version = CLEARTAP_HANDOFF_VERSION,
+	    .magic = CLEARTAP_HANDOFF_MAGIC,
+	    .version = CLEARTAP_HANDOFF_VERSION,
 	};
 	ssize_t n = send(sock, &hello, sizeof(hello), MSG_NOSIGNAL);
 
@@ -44,8 +44,8 @@ int handoff_send_reply(int sock, const struct cleartap_handoff_reply *reply,
 		struct cmsghdr align;
 	} control;
 	struct iovec iov[2] = {
-		{.iov_base = (void *)reply, .iov_len = sizeof(*reply)},
-		{.iov_base = (void *)descs, .iov_len = sizeof(*descs) * reply->nfds},
+	    {.iov_base = (void *)reply, .iov_len = sizeof(*reply)},
+	    {.iov_base = (void *)descs, .iov_len = sizeof(*descs) * reply->nfds},
 	};
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = reply->nfds ? 2 : 1};
 	size_t expected = iov[0].iov_len + iov[1].iov_len;
@@ -91,10 +91,10 @@ int handoff_recv_reply(int sock, struct cleartap_handoff_reply *ret_reply,
 	} body;
 	struct iovec iov = {.iov_base = &body, .iov_len = sizeof(body)};
 	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
 	};
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	size_t nfds = 0;

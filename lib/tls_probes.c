@@ -17,12 +17,12 @@ static const struct {
 	bool required;
 	bool has_return; /* data calls need their return value and buffer contents */
 } openssl_functions[] = {
-	{"SSL_write", CLEARTAP_FN_SSL_WRITE, true, true},
-	{"SSL_read", CLEARTAP_FN_SSL_READ, true, true},
-	{"SSL_write_ex", CLEARTAP_FN_SSL_WRITE_EX, false, true}, /* OpenSSL >= 1.1.1 */
-	{"SSL_read_ex", CLEARTAP_FN_SSL_READ_EX, false, true},	 /* OpenSSL >= 1.1.1 */
-	{"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, false},	 /* fd hint */
-	{"SSL_free", CLEARTAP_FN_SSL_FREE, false, false},	 /* session end */
+    {"SSL_write", CLEARTAP_FN_SSL_WRITE, true, true},
+    {"SSL_read", CLEARTAP_FN_SSL_READ, true, true},
+    {"SSL_write_ex", CLEARTAP_FN_SSL_WRITE_EX, false, true}, /* OpenSSL >= 1.1.1 */
+    {"SSL_read_ex", CLEARTAP_FN_SSL_READ_EX, false, true},   /* OpenSSL >= 1.1.1 */
+    {"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, false},    /* fd hint */
+    {"SSL_free", CLEARTAP_FN_SSL_FREE, false, false},	     /* session end */
 };
 
 static void note_missing(struct tls_probe_plan *plan, const char *name)

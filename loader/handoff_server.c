@@ -92,9 +92,9 @@ static void add_fd(struct cleartap_handoff_reply *reply, struct cleartap_handoff
 		   int *fds, uint32_t kind, uint32_t index, int fd)
 {
 	descs[reply->nfds] = (struct cleartap_handoff_fd){
-		.kind = kind,
-		.index = index,
-		.bpf_id = object_id(fd),
+	    .kind = kind,
+	    .index = index,
+	    .bpf_id = object_id(fd),
 	};
 	fds[reply->nfds++] = fd;
 }
@@ -113,11 +113,11 @@ int handoff_serve_one(int listen_fd, const struct objects *o, const uid_t *allow
 		      size_t n_allowed, struct handoff_peer *ret_peer)
 {
 	struct cleartap_handoff_reply reply = {
-		.magic = CLEARTAP_HANDOFF_MAGIC,
-		.version = CLEARTAP_HANDOFF_VERSION,
-		.schema_version = CLEARTAP_SCHEMA_VERSION,
-		.ring_size = o->ring_size,
-		.max_call_bytes = o->max_call_bytes,
+	    .magic = CLEARTAP_HANDOFF_MAGIC,
+	    .version = CLEARTAP_HANDOFF_VERSION,
+	    .schema_version = CLEARTAP_SCHEMA_VERSION,
+	    .ring_size = o->ring_size,
+	    .max_call_bytes = o->max_call_bytes,
 	};
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];

@@ -24,15 +24,16 @@
 #include "ct_macro.h"
 #include "handoff_server.h"
 #include "objects.h"
+#include "parse_number.h"
 #include "targets.h"
 
-#define BPFFS_ROOT	     "/sys/fs/bpf"
-#define DEFAULT_PIN_DIR	     BPFFS_ROOT "/cleartap"
-#define DEFAULT_SOCKET	     "/run/cleartap/handoff.sock"
-#define DEFAULT_RING_SIZE    (8u << 20)
-#define DEFAULT_RING_SHARDS  8
-#define MAX_EXTRA_TARGETS    64
-#define MAX_ALLOWED_UIDS     16
+#define BPFFS_ROOT	    "/sys/fs/bpf"
+#define DEFAULT_PIN_DIR	    BPFFS_ROOT "/cleartap"
+#define DEFAULT_SOCKET	    "/run/cleartap/handoff.sock"
+#define DEFAULT_RING_SIZE   (8u << 20)
+#define DEFAULT_RING_SHARDS 8
+#define MAX_EXTRA_TARGETS   64
+#define MAX_ALLOWED_UIDS    16
 
 struct options {
 	const char *pin_dir;
@@ -73,61 +74,66 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: cleartap-loader [OPTIONS]\n"
-		"Load cleartap's BPF programs, pin them, attach them to TLS libraries and hand\n"
-		"their descriptors to collectors over a Unix socket.\n\n"
-		"  --pin-dir DIR          bpffs directory for pins (default %s)\n"
-		"  --socket PATH          handoff socket (default %s)\n"
-		"  --allow-uid UID        collector uid allowed to receive descriptors (repeatable;\n"
-		"                         root is always allowed)\n"
-		"  --attach PATH          also probe this library file (repeatable)\n"
-		"  --ring-size BYTES      ring buffer bytes per shard, power of two (default %u)\n"
-		"  --ring-shards N        ring buffers, one per CPU up to N (default min(CPUs, %u))\n"
-		"  --max-call-bytes N     bytes copied per TLS call, the rest counted as truncated\n"
-		"                         (default %u)\n"
-		"  --attach-only          load, pin and attach, then exit without serving\n"
-		"  --unload               remove everything pinned under --pin-dir and exit\n"
-		"  --verbose              libbpf debug output\n"
-		"  --help, --version\n",
-		DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_RING_SIZE, DEFAULT_RING_SHARDS,
-		CLEARTAP_DEFAULT_MAX_CALL_BYTES);
+	fprintf(
+	    out,
+	    "Usage: cleartap-loader [OPTIONS]\n"
+	    "Load cleartap's BPF programs, pin them, attach them to TLS libraries and hand\n"
+	    "their descriptors to collectors over a Unix socket.\n\n"
+	    "  --pin-dir DIR          bpffs directory for pins (default %s)\n"
+	    "  --socket PATH          handoff socket (default %s)\n"
+	    "  --allow-uid UID        collector uid allowed to receive descriptors (repeatable;\n"
+	    "                         root is always allowed)\n"
+	    "  --attach PATH          also probe this library file (repeatable)\n"
+	    "  --ring-size BYTES      ring buffer bytes per shard, power of two (default %u)\n"
+	    "  --ring-shards N        ring buffers, one per CPU up to N (default min(CPUs, %u))\n"
+	    "  --max-call-bytes N     bytes copied per TLS call, the rest counted as truncated\n"
+	    "                         (default %u)\n"
+	    "  --attach-only          load, pin and attach, then exit without serving\n"
+	    "  --unload               remove everything pinned under --pin-dir and exit\n"
+	    "  --verbose              libbpf debug output\n"
+	    "  --help, --version\n",
+	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_RING_SIZE, DEFAULT_RING_SHARDS,
+	    CLEARTAP_DEFAULT_MAX_CALL_BYTES);
 }
 
-static int parse_u32(const char *arg, const char *name, uint32_t min, uint32_t max,
-		     uint32_t *ret)
+static int parse_u32_option(const char *arg, const char *name, uint32_t min, uint32_t max,
+			    uint32_t *ret)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-		log_msg("invalid %s '%s': expected a number from %u to %u", name, arg, min, max);
-		return -EINVAL;
-	}
-	*ret = (uint32_t)v;
-	return 0;
+	if (parse_u32(arg, min, max, ret) == 0)
+		return 0;
+	log_msg("invalid %s '%s': expected a number from %u to %u", name, arg, min, max);
+	return -EINVAL;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_ALLOW_UID, OPT_ATTACH, OPT_RING_SIZE,
-	       OPT_RING_SHARDS, OPT_MAX_CALL, OPT_ATTACH_ONLY, OPT_UNLOAD, OPT_VERBOSE, OPT_VERSION };
+	enum {
+		OPT_PIN_DIR = 256,
+		OPT_SOCKET,
+		OPT_ALLOW_UID,
+		OPT_ATTACH,
+		OPT_RING_SIZE,
+		OPT_RING_SHARDS,
+		OPT_MAX_CALL,
+		OPT_ATTACH_ONLY,
+		OPT_UNLOAD,
+		OPT_VERBOSE,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
-		{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
-		{"attach", required_argument, NULL, OPT_ATTACH},
-		{"ring-size", required_argument, NULL, OPT_RING_SIZE},
-		{"ring-shards", required_argument, NULL, OPT_RING_SHARDS},
-		{"max-call-bytes", required_argument, NULL, OPT_MAX_CALL},
-		{"attach-only", no_argument, NULL, OPT_ATTACH_ONLY},
-		{"unload", no_argument, NULL, OPT_UNLOAD},
-		{"verbose", no_argument, NULL, OPT_VERBOSE},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{},
+	    {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+	    {"socket", required_argument, NULL, OPT_SOCKET},
+	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
+	    {"attach", required_argument, NULL, OPT_ATTACH},
+	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+	    {"ring-shards", required_argument, NULL, OPT_RING_SHARDS},
+	    {"max-call-bytes", required_argument, NULL, OPT_MAX_CALL},
+	    {"attach-only", no_argument, NULL, OPT_ATTACH_ONLY},
+	    {"unload", no_argument, NULL, OPT_UNLOAD},
+	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {},
 	};
 	uint32_t u;
 	int c, r;
@@ -145,7 +151,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 				log_msg("too many --allow-uid (at most %d)", MAX_ALLOWED_UIDS);
 				return -E2BIG;
 			}
-			if ((r = parse_u32(optarg, "--allow-uid", 0, UINT32_MAX - 1, &u)) < 0)
+			if ((r = parse_u32_option(optarg, "--allow-uid", 0, UINT32_MAX - 1, &u)) <
+			    0)
 				return r;
 			o->allowed_uids[o->n_allowed_uids++] = u;
 			break;
@@ -157,22 +164,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->extra_targets[o->n_extra_targets++] = optarg;
 			break;
 		case OPT_RING_SIZE:
-			if ((r = parse_u32(optarg, "--ring-size", 1u << 16, 1u << 30,
-					   &o->ring_size)) < 0)
+			if ((r = parse_u32_option(optarg, "--ring-size", 1u << 16, 1u << 30,
+						  &o->ring_size)) < 0)
 				return r;
 			if (o->ring_size & (o->ring_size - 1)) {
-				log_msg("invalid --ring-size %u: must be a power of two", o->ring_size);
+				log_msg("invalid --ring-size %u: must be a power of two",
+					o->ring_size);
 				return -EINVAL;
 			}
 			break;
 		case OPT_RING_SHARDS:
-			if ((r = parse_u32(optarg, "--ring-shards", 1, CT_MAX_RING_SHARDS,
-					   &o->ring_shards)) < 0)
+			if ((r = parse_u32_option(optarg, "--ring-shards", 1, CT_MAX_RING_SHARDS,
+						  &o->ring_shards)) < 0)
 				return r;
 			break;
 		case OPT_MAX_CALL:
-			if ((r = parse_u32(optarg, "--max-call-bytes", 1, 1u << 30,
-					   &o->max_call_bytes)) < 0)
+			if ((r = parse_u32_option(optarg, "--max-call-bytes", 1, 1u << 30,
+						  &o->max_call_bytes)) < 0)
 				return r;
 			break;
 		case OPT_ATTACH_ONLY:
@@ -332,10 +340,10 @@ static int serve(const struct options *opt, const struct objects *objects)
 int main(int argc, char **argv)
 {
 	struct options opt = {
-		.pin_dir = DEFAULT_PIN_DIR,
-		.socket_path = DEFAULT_SOCKET,
-		.ring_size = DEFAULT_RING_SIZE,
-		.max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
+	    .pin_dir = DEFAULT_PIN_DIR,
+	    .socket_path = DEFAULT_SOCKET,
+	    .ring_size = DEFAULT_RING_SIZE,
+	    .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
 	};
 	struct objects objects;
 	struct objects_config cfg;
@@ -348,10 +356,12 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 	ncpus = get_nprocs_conf();
 	if (!opt.ring_shards)
-		opt.ring_shards = ncpus < DEFAULT_RING_SHARDS ? (uint32_t)ncpus : DEFAULT_RING_SHARDS;
+		opt.ring_shards =
+		    ncpus < DEFAULT_RING_SHARDS ? (uint32_t)ncpus : DEFAULT_RING_SHARDS;
 
 	if (check_privileges() < 0) {
-		log_msg("not privileged: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+		log_msg(
+		    "not privileged: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
 		return EXIT_FAILURE;
 	}
 	r = check_bpf_available();
@@ -379,10 +389,10 @@ int main(int argc, char **argv)
 	}
 
 	cfg = (struct objects_config){
-		.pin_dir = opt.pin_dir,
-		.ring_size = opt.ring_size,
-		.ring_shards = opt.ring_shards,
-		.max_call_bytes = opt.max_call_bytes,
+	    .pin_dir = opt.pin_dir,
+	    .ring_size = opt.ring_size,
+	    .ring_shards = opt.ring_shards,
+	    .max_call_bytes = opt.max_call_bytes,
 	};
 	r = objects_load_or_reuse(&cfg, &objects);
 	if (r == -EPROTONOSUPPORT || r == -EUCLEAN) {
@@ -396,9 +406,9 @@ int main(int argc, char **argv)
 			r == -EPERM ? " (BPF refused: check lockdown and capabilities)" : "");
 		return EXIT_FAILURE;
 	}
-	if (objects.reused && (objects.ring_size != opt.ring_size ||
-			       objects.max_call_bytes != opt.max_call_bytes ||
-			       objects.n_rings != opt.ring_shards))
+	if (objects.reused &&
+	    (objects.ring_size != opt.ring_size || objects.max_call_bytes != opt.max_call_bytes ||
+	     objects.n_rings != opt.ring_shards))
 		log_msg("reusing pins under %s with their own settings (ring %u x %u bytes, max %u "
 			"bytes per call); --unload to change them",
 			opt.pin_dir, objects.n_rings, objects.ring_size, objects.max_call_bytes);

@@ -95,7 +95,8 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 		return -EPROTONOSUPPORT;
 	if ((r = map_max_entries(outer_fd, &o->n_rings)) < 0)
 		return r;
-	if (o->n_rings == 0 || o->n_rings > CT_MAX_RING_SHARDS || o->n_rings != rodata.ct_ring_shards)
+	if (o->n_rings == 0 || o->n_rings > CT_MAX_RING_SHARDS ||
+	    o->n_rings != rodata.ct_ring_shards)
 		return -EUCLEAN;
 	for (uint32_t i = 0; i < o->n_rings; i++) {
 		char name[32];
@@ -132,7 +133,8 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		char name[32];
 
 		snprintf(name, sizeof(name), "ct_ring_%u", i);
-		o->rings[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, cfg->ring_size, NULL);
+		o->rings[i] =
+		    bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, cfg->ring_size, NULL);
 		if (o->rings[i] < 0) {
 			r = ct_negative_errno();
 			goto out;
@@ -166,8 +168,8 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	pinned_maps[2].map = skel->maps.ct_calls, pinned_maps[2].pin = "maps/ct_calls";
 	pinned_maps[3].map = skel->maps.ct_ssl, pinned_maps[3].pin = "maps/ct_ssl";
 	for (size_t i = 0; i < CT_ARRAY_SIZE(pinned_maps); i++)
-		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir, pinned_maps[i].pin)) <
-		    0)
+		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
+				pinned_maps[i].pin)) < 0)
 			goto out;
 	if ((r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
 	    (r = pin_fd(bpf_program__fd(skel->progs.ct_sys_enter), cfg->pin_dir,

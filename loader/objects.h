@@ -33,7 +33,8 @@ struct objects {
  */
 int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_objects);
 
-/* Unpin everything cleartap pinned below pin_dir (its links detach with it). Returns 0 or -errno. */
+/* Unpin everything cleartap pinned below pin_dir (its links detach with it). Returns 0 or -errno.
+ */
 int objects_remove_pins(const char *pin_dir);
 
 void objects_close(struct objects *objects);

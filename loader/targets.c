@@ -18,14 +18,14 @@
 /* Where distributions put the default libssl (Debian multiarch first). */
 static const char *const default_libssl[] = {
 #if defined(__x86_64__)
-	"/usr/lib/x86_64-linux-gnu/libssl.so.3",
-	"/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
+    "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+    "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
 #elif defined(__aarch64__)
-	"/usr/lib/aarch64-linux-gnu/libssl.so.3",
-	"/usr/lib/aarch64-linux-gnu/libssl.so.1.1",
+    "/usr/lib/aarch64-linux-gnu/libssl.so.3",
+    "/usr/lib/aarch64-linux-gnu/libssl.so.1.1",
 #endif
-	"/usr/lib64/libssl.so.3",
-	"/usr/lib/libssl.so.3",
+    "/usr/lib64/libssl.so.3",
+    "/usr/lib/libssl.so.3",
 };
 
 void targets_free(struct tls_target_list *list)

@@ -26,13 +26,13 @@ enum cleartap_record_type {
 
 /* Common header on every record. */
 struct cleartap_record_header {
-	__u16 type;	     /* enum cleartap_record_type */
-	__u16 version;	     /* CLEARTAP_SCHEMA_VERSION */
-	__u32 size;	     /* valid bytes of the record, header and payload included */
-	__u64 timestamp_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u32 tgid;	     /* process id */
-	__u32 tid;	     /* thread id */
-	__u32 cpu;	     /* CPU that emitted the record */
+	__u16 type;	    /* enum cleartap_record_type */
+	__u16 version;	    /* CLEARTAP_SCHEMA_VERSION */
+	__u32 size;	    /* valid bytes of the record, header and payload included */
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 tgid;	    /* process id */
+	__u32 tid;	    /* thread id */
+	__u32 cpu;	    /* CPU that emitted the record */
 	__u32 reserved;
 };
 

@@ -19,9 +19,9 @@
 #define CLEARTAP_HANDOFF_MAX_FDS 64
 
 enum cleartap_handoff_kind {
-	CLEARTAP_FD_RING = 1,	      /* BPF_MAP_TYPE_RINGBUF, index = shard */
-	CLEARTAP_FD_COUNTERS = 2,     /* BPF_MAP_TYPE_PERCPU_ARRAY of __u64, enum cleartap_counter */
-	CLEARTAP_FD_PROG_TLS_ENTRY = 3, /* uprobe_multi program for TLS function entry */
+	CLEARTAP_FD_RING = 1,	  /* BPF_MAP_TYPE_RINGBUF, index = shard */
+	CLEARTAP_FD_COUNTERS = 2, /* BPF_MAP_TYPE_PERCPU_ARRAY of __u64, enum cleartap_counter */
+	CLEARTAP_FD_PROG_TLS_ENTRY = 3,	 /* uprobe_multi program for TLS function entry */
 	CLEARTAP_FD_PROG_TLS_RETURN = 4, /* uprobe_multi program for TLS function return */
 };
 

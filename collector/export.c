@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleartap.pb-c.h"
+#include "ct_macro.h"
+#include "proto_json.h"
+
+#define TEXT_PREVIEW_BYTES 4096
+
+struct exporter {
+	FILE *out;
+	enum export_format format;
+	int proto_fd;
+	struct ct_buf buf;
+	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t errors;
+};
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t to_unix_ns(const struct exporter *e, uint64_t monotonic_ns)
+{
+	return monotonic_ns ? (uint64_t)((int64_t)monotonic_ns + e->realtime_offset_ns) : 0;
+}
+
+static int open_proto_sink(const char *dest, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (strncmp(dest, "unix:", 5) == 0) {
+		struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+		if (strlen(dest + 5) >= sizeof(addr.sun_path))
+			return -ENAMETOOLONG;
+		strcpy(addr.sun_path, dest + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			return -errno;
+	} else {
+		fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return -errno;
+	}
+	*ret_fd = ct_take_fd(&fd);
+	return 0;
+}
+
+int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
+		 struct exporter **ret)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	e->out = out;
+	e->format = format;
+	e->proto_fd = -1;
+	if (proto_dest && (r = open_proto_sink(proto_dest, &e->proto_fd)) < 0) {
+		free(e);
+		return r;
+	}
+	exporter_tick(e);
+	*ret = e;
+	return 0;
+}
+
+void exporter_free(struct exporter *e)
+{
+	if (!e)
+		return;
+	fflush(e->out);
+	ct_closep(&e->proto_fd);
+	ct_buf_free(&e->buf);
+	free(e);
+}
+
+void exporter_tick(struct exporter *e)
+{
+	e->realtime_offset_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	if (fflush(e->out) != 0)
+		e->errors++;
+}
+
+uint64_t exporter_errors(const struct exporter *e)
+{
+	return e->errors;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void write_proto(struct exporter *e, const Cleartap__V1__Record *record)
+{
+	size_t len = protobuf_c_message_get_packed_size(&record->base);
+	uint8_t *packed;
+
+	ct_buf_reset(&e->buf);
+	for (uint64_t v = len;; v >>= 7) { /* varint length prefix */
+		ct_buf_putc(&e->buf, (char)((v & 0x7f) | (v >> 7 ? 0x80 : 0)));
+		if (!(v >> 7))
+			break;
+	}
+	packed = ct_buf_extend(&e->buf, len);
+	if (packed)
+		protobuf_c_message_pack(&record->base, packed);
+	if (e->buf.failed || write_all(e->proto_fd, e->buf.data, e->buf.len) < 0)
+		e->errors++;
+}
+
+static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
+{
+	if (e->proto_fd >= 0)
+		write_proto(e, record);
+	if (e->format != EXPORT_JSON)
+		return;
+	ct_buf_reset(&e->buf);
+	proto_json_write(&e->buf, &record->base);
+	ct_buf_putc(&e->buf, '\n');
+	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
+		e->errors++;
+}
+
+static const char *function_name(uint8_t func)
+{
+	switch (func) {
+	case CLEARTAP_FN_SSL_WRITE:
+		return "SSL_write";
+	case CLEARTAP_FN_SSL_READ:
+		return "SSL_read";
+	case CLEARTAP_FN_SSL_WRITE_EX:
+		return "SSL_write_ex";
+	case CLEARTAP_FN_SSL_READ_EX:
+		return "SSL_read_ex";
+	default:
+		return "";
+	}
+}
+
+static const char *fd_source(uint8_t flags)
+{
+	if (flags & CLEARTAP_DATA_FD_FROM_SYSCALL)
+		return "syscall";
+	if (flags & CLEARTAP_DATA_FD_FROM_CACHE)
+		return "session";
+	return "";
+}
+
+static void write_text_segment(struct exporter *e, const struct reasm_segment *s)
+{
+	uint64_t unix_ns = to_unix_ns(e, s->time_ns);
+	time_t secs = (time_t)(unix_ns / 1000000000);
+	size_t shown = s->len < TEXT_PREVIEW_BYTES ? s->len : TEXT_PREVIEW_BYTES;
+	struct tm tm;
+	char when[32];
+
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	ct_buf_reset(&e->buf);
+	ct_buf_printf(&e->buf, "%s.%06u %s[%u/%u] fd %d %s %s %zu bytes (session %#llx @%llu)",
+		      when, (unsigned)(unix_ns % 1000000000 / 1000), s->comm, s->tgid, s->tid,
+		      s->fd, function_name(s->func),
+		      s->direction == CLEARTAP_DIR_WRITE ? ">>" : "<<", s->len,
+		      (unsigned long long)s->session, (unsigned long long)s->stream_offset);
+	if (s->gap_before)
+		ct_buf_printf(&e->buf, " [%llu bytes missing before]",
+			      (unsigned long long)s->gap_before);
+	if (s->truncated)
+		ct_buf_printf(&e->buf, " [%llu bytes truncated after]",
+			      (unsigned long long)s->truncated);
+	ct_buf_puts(&e->buf, "\n  ");
+	for (size_t i = 0; i < shown; i++) {
+		uint8_t c = s->data[i];
+
+		if (c == '\n')
+			ct_buf_puts(&e->buf, i + 1 < shown ? "\\n\n  " : "\\n");
+		else if (c == '\r')
+			ct_buf_puts(&e->buf, "\\r");
+		else if (c == '\\')
+			ct_buf_puts(&e->buf, "\\\\");
+		else if (c >= 0x20 && c < 0x7f)
+			ct_buf_putc(&e->buf, (char)c);
+		else
+			ct_buf_printf(&e->buf, "\\x%02x", c);
+	}
+	if (shown < s->len)
+		ct_buf_printf(&e->buf, "... (%zu more bytes)", s->len - shown);
+	ct_buf_putc(&e->buf, '\n');
+	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
+		e->errors++;
+}
+
+void exporter_segment(struct exporter *e, const struct reasm_segment *s)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__TlsData data = CLEARTAP__V1__TLS_DATA__INIT;
+	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	char comm[CLEARTAP_COMM_LEN + 1] = {};
+
+	memcpy(comm, s->comm, CLEARTAP_COMM_LEN);
+	process.pid = s->tgid;
+	process.tid = s->tid;
+	process.comm = comm;
+	data.time_unix_nano = to_unix_ns(e, s->time_ns);
+	data.call_start_unix_nano = to_unix_ns(e, s->call_start_ns);
+	data.process = &process;
+	data.session = s->session;
+	data.fd = s->fd;
+	data.direction = s->direction == CLEARTAP_DIR_WRITE
+			     ? CLEARTAP__V1__DIRECTION__DIRECTION_WRITE
+			     : CLEARTAP__V1__DIRECTION__DIRECTION_READ;
+	data.function = (char *)function_name(s->func);
+	data.stream_offset = s->stream_offset;
+	data.data.data = (uint8_t *)s->data;
+	data.data.len = s->len;
+	data.call_length = s->call_len;
+	data.call_offset = s->call_offset;
+	data.gap_before_bytes = s->gap_before;
+	data.truncated_bytes = s->truncated;
+	data.fd_source = (char *)fd_source(s->flags);
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_TLS_DATA;
+	record.tls_data = &data;
+	write_record(e, &record);
+	if (e->format == EXPORT_TEXT)
+		write_text_segment(e, s);
+}
+
+void exporter_session_end(struct exporter *e, const struct reasm_session_end *end)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__TlsSessionEnd msg = CLEARTAP__V1__TLS_SESSION_END__INIT;
+	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+
+	process.pid = end->tgid;
+	process.tid = end->tid;
+	msg.time_unix_nano = to_unix_ns(e, end->time_ns);
+	msg.process = &process;
+	msg.session = end->session;
+	msg.bytes_written = end->bytes_written;
+	msg.bytes_read = end->bytes_read;
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_TLS_SESSION_END;
+	record.tls_session_end = &msg;
+	write_record(e, &record);
+}
+
+void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
+		    const struct reasm_counters *reasm, const struct collector_counters *c,
+		    bool final)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
+	Cleartap__V1__KernelCounters kernel = CLEARTAP__V1__KERNEL_COUNTERS__INIT;
+	Cleartap__V1__CollectorCounters collector = CLEARTAP__V1__COLLECTOR_COUNTERS__INIT;
+
+	kernel.calls = k[CLEARTAP_CNT_CALLS];
+	kernel.call_bytes = k[CLEARTAP_CNT_CALL_BYTES];
+	kernel.chunks = k[CLEARTAP_CNT_CHUNKS];
+	kernel.chunk_bytes = k[CLEARTAP_CNT_CHUNK_BYTES];
+	kernel.drop_ring_full = k[CLEARTAP_CNT_DROP_RING_FULL];
+	kernel.drop_ring_full_bytes = k[CLEARTAP_CNT_DROP_RING_FULL_BYTES];
+	kernel.drop_read_fault = k[CLEARTAP_CNT_DROP_READ_FAULT];
+	kernel.drop_read_fault_bytes = k[CLEARTAP_CNT_DROP_READ_FAULT_BYTES];
+	kernel.truncated_calls = k[CLEARTAP_CNT_TRUNCATED_CALLS];
+	kernel.truncated_bytes = k[CLEARTAP_CNT_TRUNCATED_BYTES];
+	kernel.return_without_entry = k[CLEARTAP_CNT_RETURN_WITHOUT_ENTRY];
+	kernel.call_state_full = k[CLEARTAP_CNT_CALL_STATE_FULL];
+	kernel.fd_unknown = k[CLEARTAP_CNT_FD_UNKNOWN];
+	kernel.drop_control = k[CLEARTAP_CNT_DROP_CONTROL];
+	kernel.no_ring = k[CLEARTAP_CNT_NO_RING];
+	collector.records = c->records;
+	collector.record_bytes = c->record_bytes;
+	collector.malformed_records = c->malformed_records + reasm->malformed_chunks;
+	collector.segments = reasm->segments;
+	collector.segment_bytes = reasm->segment_bytes;
+	collector.gap_bytes = reasm->gap_bytes;
+	collector.partial_calls = reasm->partial_calls;
+	collector.evicted_calls = reasm->evicted_calls;
+	collector.duplicate_chunks = reasm->duplicate_chunks;
+	collector.sessions_ended = reasm->sessions_ended;
+	collector.output_errors = c->output_errors + e->errors;
+	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
+	stats.kernel = &kernel;
+	stats.collector = &collector;
+	stats.final = final;
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_STATS;
+	record.stats = &stats;
+	if (e->format == EXPORT_TEXT) {
+		ct_buf_reset(&e->buf);
+		ct_buf_printf(&e->buf,
+			      "-- %sstats: %llu calls, %llu bytes; exported %llu bytes; dropped "
+			      "%llu (ring full) + %llu (read fault); truncated %llu; gaps %llu\n",
+			      final ? "final " : "", (unsigned long long)kernel.calls,
+			      (unsigned long long)kernel.call_bytes,
+			      (unsigned long long)collector.segment_bytes,
+			      (unsigned long long)kernel.drop_ring_full_bytes,
+			      (unsigned long long)kernel.drop_read_fault_bytes,
+			      (unsigned long long)kernel.truncated_bytes,
+			      (unsigned long long)collector.gap_bytes);
+		fwrite(e->buf.data, 1, e->buf.len, e->out);
+	}
+	write_record(e, &record);
+}

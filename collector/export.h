@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CT_EXPORT_H
+#define CT_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cleartap/events.h"
+#include "reassembly.h"
+
+enum export_format {
+	EXPORT_JSON, /* one proto3-JSON Record per line */
+	EXPORT_TEXT, /* for people: a header line per segment and the escaped plaintext */
+};
+
+struct exporter;
+
+/* What the collector itself counted, exported with every stats record. */
+struct collector_counters {
+	uint64_t records, record_bytes, malformed_records, output_errors;
+};
+
+/*
+ * Records go to out in format; with proto_dest ("PATH" appends to a file, "unix:PATH" connects
+ * to a stream socket) also as length-delimited protobuf. Returns 0 or -errno.
+ */
+int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
+		 struct exporter **ret);
+void exporter_free(struct exporter *e);
+
+void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
+void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
+void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX],
+		    const struct reasm_counters *reasm, const struct collector_counters *collector,
+		    bool final);
+
+/* Re-read the monotonic -> wall clock offset and flush buffered output. */
+void exporter_tick(struct exporter *e);
+
+/* Records that could not be written (a sink failed or memory ran out). */
+uint64_t exporter_errors(const struct exporter *e);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "handoff_client.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleartap/events.h"
+#include "cleartap/handoff.h"
+#include "ct_macro.h"
+#include "handoff_io.h"
+
+void handoff_objects_close(struct handoff_objects *o)
+{
+	for (uint32_t i = 0; i < o->n_rings; i++)
+		ct_closep(&o->rings[i]);
+	ct_closep(&o->counters);
+	ct_closep(&o->prog_tls_enter);
+	ct_closep(&o->prog_tls_return);
+	o->n_rings = 0;
+	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
+}
+
+static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	for (unsigned waited = 0;; waited += 100) {
+		_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+			*ret_fd = ct_take_fd(&fd);
+			return 0;
+		}
+		if ((errno != ENOENT && errno != ECONNREFUSED) || waited >= wait_ms)
+			return -errno;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* "anon_inode:bpf-map" or "anon_inode:bpf-prog": info structs alone cannot tell them apart. */
+static int bpf_fd_class(int fd, const char *want)
+{
+	char link[64], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	return strcmp(target, want) == 0 ? 0 : -EBADF;
+}
+
+static int check_map(int fd, uint32_t id, uint32_t type, uint32_t *ret_max_entries,
+		     uint32_t *ret_value_size)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	int r = bpf_fd_class(fd, "anon_inode:bpf-map");
+
+	if (r < 0)
+		return r;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return ct_negative_errno();
+	if (info.type != type || info.id != id)
+		return -EBADF;
+	*ret_max_entries = info.max_entries;
+	*ret_value_size = info.value_size;
+	return 0;
+}
+
+static int check_prog(int fd, uint32_t id)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int r = bpf_fd_class(fd, "anon_inode:bpf-prog");
+
+	if (r < 0)
+		return r;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return ct_negative_errno();
+	return info.type == BPF_PROG_TYPE_KPROBE && info.id == id ? 0 : -EBADF;
+}
+
+static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply *reply,
+		 const struct cleartap_handoff_fd *descs, int *fds)
+{
+	uint64_t seen_rings = 0;
+
+	for (uint16_t i = 0; i < reply->nfds; i++) {
+		const struct cleartap_handoff_fd *d = &descs[i];
+		uint32_t max_entries, value_size;
+		int r;
+
+		switch (d->kind) {
+		case CLEARTAP_FD_RING:
+			if (d->index >= CT_MAX_RINGS || (seen_rings & (1ULL << d->index)))
+				return -EPROTO;
+			r = check_map(fds[i], d->bpf_id, BPF_MAP_TYPE_RINGBUF, &max_entries,
+				      &value_size);
+			if (r < 0)
+				return r;
+			if (max_entries != reply->ring_size)
+				return -EBADF;
+			seen_rings |= 1ULL << d->index;
+			o->rings[d->index] = fds[i];
+			break;
+		case CLEARTAP_FD_COUNTERS:
+			if (o->counters >= 0)
+				return -EPROTO;
+			r = check_map(fds[i], d->bpf_id, BPF_MAP_TYPE_PERCPU_ARRAY, &max_entries,
+				      &value_size);
+			if (r < 0)
+				return r;
+			if (value_size != sizeof(uint64_t))
+				return -EBADF;
+			o->n_counters = max_entries;
+			o->counters = fds[i];
+			break;
+		case CLEARTAP_FD_PROG_TLS_ENTRY:
+		case CLEARTAP_FD_PROG_TLS_RETURN: {
+			int *slot = d->kind == CLEARTAP_FD_PROG_TLS_ENTRY ? &o->prog_tls_enter
+									  : &o->prog_tls_return;
+			if (*slot >= 0)
+				return -EPROTO;
+			if ((r = check_prog(fds[i], d->bpf_id)) < 0)
+				return r;
+			*slot = fds[i];
+			break;
+		}
+		default:
+			close(fds[i]); /* a newer loader's object this collector does not use */
+			break;
+		}
+		fds[i] = -1;
+	}
+	/* Rings must be 0..n-1 without holes. */
+	while (o->n_rings < CT_MAX_RINGS && (seen_rings & (1ULL << o->n_rings)))
+		o->n_rings++;
+	if (o->n_rings == 0 || seen_rings != ((o->n_rings == 64 ? 0 : (1ULL << o->n_rings)) - 1) ||
+	    o->counters < 0)
+		return -EPROTO;
+	return 0;
+}
+
+int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)
+{
+	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
+	int fds[CLEARTAP_HANDOFF_MAX_FDS];
+	struct cleartap_handoff_reply reply;
+	struct handoff_objects o = {.counters = -1, .prog_tls_enter = -1, .prog_tls_return = -1};
+	_cleanup_close_ int sock = -1;
+	int r;
+
+	for (size_t i = 0; i < CT_MAX_RINGS; i++)
+		o.rings[i] = -1;
+	if ((r = connect_with_retry(socket_path, wait_ms, &sock)) < 0 ||
+	    (r = handoff_send_hello(sock)) < 0 ||
+	    (r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS)) < 0)
+		return r;
+	if (reply.status < 0)
+		return reply.status;
+	if (reply.schema_version != CLEARTAP_SCHEMA_VERSION) {
+		r = -EPROTONOSUPPORT;
+	} else {
+		o.ring_size = reply.ring_size;
+		o.max_call_bytes = reply.max_call_bytes;
+		r = adopt(&o, &reply, descs, fds);
+	}
+	for (uint16_t i = 0; i < reply.nfds; i++)
+		ct_closep(&fds[i]);
+	if (r < 0) {
+		o.n_rings = CT_MAX_RINGS;
+		handoff_objects_close(&o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cleartap-collector: never privileged. Receives ring buffers from the loader, drains them on a
+ * short timer (and when a probe flags a ring half full), reassembles chunks, and exports.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cleartap/events.h"
+#include "export.h"
+#include "handoff_client.h"
+#include "parse_number.h"
+#include "reassembly.h"
+#include "record_decode.h"
+
+#define DEFAULT_SOCKET "/run/cleartap/handoff.sock"
+
+struct options {
+	const char *socket_path;
+	enum export_format format;
+	const char *proto_dest;
+	uint32_t drain_interval_ms;
+	uint32_t stats_interval_s;
+	uint32_t wait_s;
+	uint64_t max_pending_bytes;
+};
+
+struct collector {
+	struct options opt;
+	struct handoff_objects objects;
+	struct ring_buffer *rings;
+	struct reasm *reasm;
+	struct exporter *exporter;
+	struct collector_counters counters;
+	uint64_t *percpu_values;
+	int n_cpus;
+	uv_loop_t *loop;
+	uv_timer_t drain_timer, stats_timer;
+	uv_poll_t ring_poll;
+	uv_signal_t sigint, sigterm;
+};
+
+static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cleartap-collector: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+
+	c->counters.records++;
+	c->counters.record_bytes += size;
+	switch (record_validate(data, size)) {
+	case CLEARTAP_REC_TLS_DATA:
+		if (reasm_add_chunk(c->reasm, data) == -ENOMEM)
+			c->counters.output_errors++;
+		break;
+	case CLEARTAP_REC_TLS_FREE:
+		reasm_end_session(c->reasm, data);
+		break;
+	default:
+		c->counters.malformed_records++;
+		break;
+	}
+	return 0;
+}
+
+static void drain(struct collector *c)
+{
+	int r = ring_buffer__consume(c->rings);
+
+	if (r < 0)
+		log_msg("draining ring buffers failed: %s", strerror(-r));
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	struct collector *c = t->data;
+
+	drain(c);
+	reasm_tick(c->reasm);
+	exporter_tick(c->exporter);
+}
+
+static void on_ring_wakeup(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	drain(p->data);
+}
+
+static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT__MAX])
+{
+	uint32_t n =
+	    c->objects.n_counters < CLEARTAP_CNT__MAX ? c->objects.n_counters : CLEARTAP_CNT__MAX;
+
+	memset(out, 0, sizeof(uint64_t) * CLEARTAP_CNT__MAX);
+	for (uint32_t key = 0; key < n; key++) {
+		if (bpf_map_lookup_elem(c->objects.counters, &key, c->percpu_values) < 0)
+			continue;
+		for (int cpu = 0; cpu < c->n_cpus; cpu++)
+			out[key] += c->percpu_values[cpu];
+	}
+}
+
+static void report_stats(struct collector *c, bool final)
+{
+	uint64_t kernel[CLEARTAP_CNT__MAX];
+
+	read_kernel_counters(c, kernel);
+	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm), &c->counters, final);
+	exporter_tick(c->exporter);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+	report_stats(t->data, false);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	uv_stop(s->loop);
+}
+
+static void on_segment(void *userdata, const struct reasm_segment *segment)
+{
+	exporter_segment(userdata, segment);
+}
+
+static void on_session_end(void *userdata, const struct reasm_session_end *end)
+{
+	exporter_session_end(userdata, end);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: cleartap-collector [OPTIONS]\n"
+	    "Receive cleartap's ring buffers from the loader and print the TLS plaintext they\n"
+	    "carry. Runs unprivileged.\n\n"
+	    "  --socket PATH            loader handoff socket (default %s)\n"
+	    "  --format json|text       stdout format (default json: proto3 JSON lines)\n"
+	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
+	    "                           path (appended) or unix:PATH (a stream socket)\n"
+	    "  --drain-interval-ms N    drain period (default 10)\n"
+	    "  --stats-interval S       stats record every S seconds, 0 = only at exit (default "
+	    "10)\n"
+	    "  --max-pending-bytes N    memory for incomplete calls (default 268435456)\n"
+	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
+	    "  --help, --version\n",
+	    DEFAULT_SOCKET);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_SOCKET = 256,
+		OPT_FORMAT,
+		OPT_PROTO,
+		OPT_DRAIN,
+		OPT_STATS,
+		OPT_PENDING,
+		OPT_WAIT,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, OPT_SOCKET},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"proto", required_argument, NULL, OPT_PROTO},
+	    {"drain-interval-ms", required_argument, NULL, OPT_DRAIN},
+	    {"stats-interval", required_argument, NULL, OPT_STATS},
+	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case OPT_SOCKET:
+			o->socket_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				o->format = EXPORT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				o->format = EXPORT_TEXT;
+			else
+				bad = "--format (json or text)";
+			break;
+		case OPT_PROTO:
+			o->proto_dest = optarg;
+			break;
+		case OPT_DRAIN:
+			if (parse_u32(optarg, 1, 10000, &o->drain_interval_ms) < 0)
+				bad = "--drain-interval-ms (1 to 10000)";
+			break;
+		case OPT_STATS:
+			if (parse_u32(optarg, 0, 86400, &o->stats_interval_s) < 0)
+				bad = "--stats-interval (0 to 86400)";
+			break;
+		case OPT_PENDING:
+			if (parse_u64(optarg, 1u << 20, 1ULL << 40, &o->max_pending_bytes) < 0)
+				bad = "--max-pending-bytes (1 MiB to 1 TiB)";
+			break;
+		case OPT_WAIT:
+			if (parse_u32(optarg, 0, 3600, &o->wait_s) < 0)
+				bad = "--wait (0 to 3600)";
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("cleartap-collector %s (schema %d)\n", CLEARTAP_VERSION,
+			       CLEARTAP_SCHEMA_VERSION);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (bad) {
+			log_msg("invalid %s: '%s'", bad, optarg);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_msg("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *fetch_error(int r)
+{
+	switch (r) {
+	case -EACCES:
+		return "the loader refused this user (see cleartap-loader --allow-uid)";
+	case -EPROTONOSUPPORT:
+		return "the loader speaks another cleartap version";
+	case -EBADF:
+		return "a received descriptor is not the BPF object it was announced as";
+	case -EPROTO:
+		return "malformed handoff reply";
+	default:
+		return strerror(-r);
+	}
+}
+
+/* Everything the collector will ever need is acquired here, before it serves any data. */
+static int setup(struct collector *c)
+{
+	struct reasm_config rc = {
+	    .max_call_bytes = c->objects.max_call_bytes,
+	    .max_pending_bytes = c->opt.max_pending_bytes,
+	    .hold_rounds = 2,
+	};
+	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
+	int r;
+
+	c->n_cpus = libbpf_num_possible_cpus();
+	if (c->n_cpus <= 0)
+		return c->n_cpus ? c->n_cpus : -EINVAL;
+	c->percpu_values = calloc((size_t)c->n_cpus, sizeof(uint64_t));
+	if (!c->percpu_values)
+		return -ENOMEM;
+	if ((r = exporter_new(stdout, c->opt.format, c->opt.proto_dest, &c->exporter)) < 0) {
+		log_msg("cannot open --proto %s: %s", c->opt.proto_dest, strerror(-r));
+		return r;
+	}
+	ops = (struct reasm_ops){.segment = on_segment, .session_end = on_session_end};
+	if ((r = reasm_new(&rc, &ops, c->exporter, &c->reasm)) < 0)
+		return r;
+	c->rings = ring_buffer__new(c->objects.rings[0], on_record, c, NULL);
+	if (!c->rings)
+		return -errno;
+	for (uint32_t i = 1; i < c->objects.n_rings; i++)
+		if ((r = ring_buffer__add(c->rings, c->objects.rings[i], on_record, c)) < 0)
+			return r;
+
+	c->loop = uv_default_loop();
+	uv_timer_init(c->loop, &c->drain_timer);
+	uv_timer_init(c->loop, &c->stats_timer);
+	uv_poll_init(c->loop, &c->ring_poll, ring_buffer__epoll_fd(c->rings));
+	uv_signal_init(c->loop, &c->sigint);
+	uv_signal_init(c->loop, &c->sigterm);
+	c->drain_timer.data = c->stats_timer.data = c->ring_poll.data = c;
+	uv_timer_start(&c->drain_timer, on_drain_timer, c->opt.drain_interval_ms,
+		       c->opt.drain_interval_ms);
+	if (c->opt.stats_interval_s)
+		uv_timer_start(&c->stats_timer, on_stats_timer, c->opt.stats_interval_s * 1000ULL,
+			       c->opt.stats_interval_s * 1000ULL);
+	uv_poll_start(&c->ring_poll, UV_READABLE, on_ring_wakeup);
+	uv_signal_start(&c->sigint, on_signal, SIGINT);
+	uv_signal_start(&c->sigterm, on_signal, SIGTERM);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct collector c = {
+	    .opt =
+		{
+		    .socket_path = DEFAULT_SOCKET,
+		    .format = EXPORT_JSON,
+		    .drain_interval_ms = 10,
+		    .stats_interval_s = 10,
+		    .wait_s = 10,
+		    .max_pending_bytes = 256ULL << 20,
+		},
+	};
+	int r;
+
+	if (parse_options(argc, argv, &c.opt) < 0)
+		return EXIT_FAILURE;
+	r = handoff_fetch(c.opt.socket_path, c.opt.wait_s * 1000, &c.objects);
+	if (r < 0) {
+		log_msg("cannot get descriptors from %s: %s", c.opt.socket_path, fetch_error(r));
+		return EXIT_FAILURE;
+	}
+	log_msg("receiving from %u ring buffers (%u bytes each)", c.objects.n_rings,
+		c.objects.ring_size);
+	r = setup(&c);
+	if (r < 0) {
+		log_msg("setup failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+
+	uv_run(c.loop, UV_RUN_DEFAULT);
+
+	/* Stopped by a signal: drain what is left, flush every pending call, report. */
+	drain(&c);
+	reasm_flush_all(c.reasm);
+	report_stats(&c, true);
+	exporter_free(c.exporter);
+	reasm_free(c.reasm);
+	ring_buffer__free(c.rings);
+	handoff_objects_close(&c.objects);
+	free(c.percpu_values);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "reassembly.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK		  CLEARTAP_CHUNK_MAX
+#define IDLE_SWEEP_ROUNDS 1024u	 /* how often idle streams are looked for */
+#define IDLE_EVICT_ROUNDS 30000u /* ~5 min at the default 10 ms drain interval */
+
+struct call {
+	struct call *next; /* by stream_offset, ascending */
+	uint64_t stream_offset, call_len;
+	uint32_t captured_len, n_chunks, received_chunks;
+	uint32_t tid;
+	int32_t fd;
+	uint8_t func, flags;
+	char comm[CLEARTAP_COMM_LEN];
+	uint64_t call_start_ns, time_ns;
+	uint64_t arrival_round;
+	uint64_t *received; /* bitmap of chunks */
+	uint8_t *data;	    /* captured_len bytes */
+};
+
+struct stream {
+	struct stream *hash_next;
+	struct stream *active_prev, *active_next; /* on the active list while it has calls */
+	uint32_t tgid;
+	uint8_t direction;
+	uint64_t session;
+	bool positioned;      /* next_offset is known */
+	uint64_t next_offset; /* first stream byte not yet accounted for */
+	uint64_t carried_gap; /* bytes lost at the end of an emitted call, told on the next one */
+	uint64_t last_round;
+	bool ending;
+	uint64_t end_round;
+	struct reasm_session_end end; /* valid when ending (direction WRITE stream carries it) */
+	struct call *calls;
+};
+
+struct reasm {
+	struct reasm_config config;
+	struct reasm_ops ops;
+	void *userdata;
+	struct reasm_counters counters;
+	struct stream **buckets;
+	size_t n_buckets, n_streams;
+	struct stream active; /* list head */
+	uint64_t round;
+	uint64_t pending_bytes;
+};
+
+static uint64_t hash_key(uint32_t tgid, uint64_t session, uint8_t direction)
+{
+	uint64_t h = session ^ ((uint64_t)tgid << 1) ^ direction;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, void *userdata,
+	      struct reasm **ret)
+{
+	struct reasm *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->config = *config;
+	if (!r->config.hold_rounds)
+		r->config.hold_rounds = 2;
+	r->ops = *ops;
+	r->userdata = userdata;
+	r->n_buckets = 1024;
+	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+	if (!r->buckets) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->active.active_next = r->active.active_prev = &r->active;
+	*ret = r;
+	return 0;
+}
+
+static void call_free(struct reasm *r, struct call *c)
+{
+	r->pending_bytes -= c->captured_len;
+	free(c->received);
+	free(c->data);
+	free(c);
+}
+
+static void active_add(struct reasm *r, struct stream *s)
+{
+	if (s->active_next)
+		return;
+	s->active_next = &r->active;
+	s->active_prev = r->active.active_prev;
+	r->active.active_prev->active_next = s;
+	r->active.active_prev = s;
+}
+
+static void active_remove(struct stream *s)
+{
+	if (!s->active_next)
+		return;
+	s->active_prev->active_next = s->active_next;
+	s->active_next->active_prev = s->active_prev;
+	s->active_next = s->active_prev = NULL;
+}
+
+static struct stream **stream_slot(struct reasm *r, uint32_t tgid, uint64_t session,
+				   uint8_t direction)
+{
+	struct stream **p = &r->buckets[hash_key(tgid, session, direction) & (r->n_buckets - 1)];
+
+	while (*p &&
+	       !((*p)->tgid == tgid && (*p)->session == session && (*p)->direction == direction))
+		p = &(*p)->hash_next;
+	return p;
+}
+
+static void rehash(struct reasm *r)
+{
+	size_t n = r->n_buckets * 2;
+	struct stream **buckets = calloc(n, sizeof(*buckets));
+
+	if (!buckets)
+		return; /* keep the longer chains */
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		struct stream *s = r->buckets[i], *next;
+
+		for (; s; s = next) {
+			size_t b = hash_key(s->tgid, s->session, s->direction) & (n - 1);
+
+			next = s->hash_next;
+			s->hash_next = buckets[b];
+			buckets[b] = s;
+		}
+	}
+	free(r->buckets);
+	r->buckets = buckets;
+	r->n_buckets = n;
+}
+
+static struct stream *stream_get(struct reasm *r, uint32_t tgid, uint64_t session,
+				 uint8_t direction, bool create)
+{
+	struct stream **slot = stream_slot(r, tgid, session, direction);
+	struct stream *s;
+
+	if (*slot || !create)
+		return *slot;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->tgid = tgid;
+	s->session = session;
+	s->direction = direction;
+	*slot = s;
+	if (++r->n_streams > r->n_buckets)
+		rehash(r);
+	return s;
+}
+
+static void stream_remove(struct reasm *r, struct stream *s)
+{
+	struct stream **slot = stream_slot(r, s->tgid, s->session, s->direction);
+
+	*slot = s->hash_next;
+	active_remove(s);
+	r->counters.gap_bytes += s->carried_gap;
+	r->n_streams--;
+	free(s);
+}
+
+static bool chunk_received(const struct call *c, uint32_t i)
+{
+	return c->received[i / 64] & (1ULL << (i % 64));
+}
+
+static void emit(struct reasm *r, struct stream *s, const struct call *c, uint32_t first,
+		 uint32_t end, uint64_t gap_before)
+{
+	uint64_t from = (uint64_t)first * CHUNK;
+	uint64_t to =
+	    (uint64_t)end * CHUNK < c->captured_len ? (uint64_t)end * CHUNK : c->captured_len;
+	struct reasm_segment seg = {
+	    .tgid = s->tgid,
+	    .tid = c->tid,
+	    .session = s->session,
+	    .fd = c->fd,
+	    .direction = s->direction,
+	    .func = c->func,
+	    .flags = c->flags,
+	    .call_start_ns = c->call_start_ns,
+	    .time_ns = c->time_ns,
+	    .stream_offset = c->stream_offset + from,
+	    .data = c->data + from,
+	    .len = to - from,
+	    .call_len = c->call_len,
+	    .call_offset = from,
+	    .gap_before = gap_before,
+	    .truncated = to == c->captured_len ? c->call_len - c->captured_len : 0,
+	};
+
+	memcpy(seg.comm, c->comm, sizeof(seg.comm));
+	r->counters.segments++;
+	r->counters.segment_bytes += seg.len;
+	r->counters.gap_bytes += gap_before;
+	r->ops.segment(r->userdata, &seg);
+}
+
+/* Emit every received run of chunks of c; what is missing is told as the next run's gap. */
+static void emit_call(struct reasm *r, struct stream *s, struct call *c)
+{
+	uint64_t gap = s->carried_gap;
+	uint32_t i = 0;
+
+	if (!s->positioned)
+		gap += c->stream_offset; /* capture began mid-stream */
+	else if (c->stream_offset > s->next_offset)
+		gap += c->stream_offset - s->next_offset;
+	if (c->received_chunks != c->n_chunks)
+		r->counters.partial_calls++;
+	while (i < c->n_chunks) {
+		uint32_t first;
+
+		if (!chunk_received(c, i)) {
+			uint64_t to = (uint64_t)(i + 1) * CHUNK;
+
+			gap += (to < c->captured_len ? to : c->captured_len) - (uint64_t)i * CHUNK;
+			i++;
+			continue;
+		}
+		first = i;
+		while (i < c->n_chunks && chunk_received(c, i))
+			i++;
+		emit(r, s, c, first, i, gap);
+		gap = 0;
+	}
+	/* Missing tail chunks, and the truncated tail when its last chunk is missing. */
+	if (!chunk_received(c, c->n_chunks - 1))
+		gap += c->call_len - c->captured_len;
+	s->carried_gap = gap;
+	s->positioned = true;
+	if (c->stream_offset + c->call_len > s->next_offset)
+		s->next_offset = c->stream_offset + c->call_len;
+}
+
+static void stream_finish(struct reasm *r, struct stream *s);
+
+static void stream_flush(struct reasm *r, struct stream *s, bool force)
+{
+	struct call *c;
+
+	while ((c = s->calls)) {
+		bool waited = r->round - c->arrival_round >= r->config.hold_rounds;
+		bool in_order =
+		    s->positioned ? c->stream_offset <= s->next_offset : c->stream_offset == 0;
+
+		if (!force && !waited && (c->received_chunks != c->n_chunks || !in_order))
+			break;
+		s->calls = c->next;
+		emit_call(r, s, c);
+		call_free(r, c);
+	}
+	if (!s->calls && !s->ending)
+		active_remove(s);
+}
+
+int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
+{
+	uint32_t expect_len, index;
+	struct call *c, **p;
+	struct stream *s;
+
+	if (rec->direction > CLEARTAP_DIR_READ || rec->captured_len == 0 ||
+	    rec->captured_len > rec->call_len || rec->captured_len > r->config.max_call_bytes ||
+	    rec->chunk_offset % CHUNK || rec->chunk_offset >= rec->captured_len)
+		goto malformed;
+	expect_len = rec->captured_len - rec->chunk_offset;
+	if (expect_len > CHUNK)
+		expect_len = CHUNK;
+	if (rec->chunk_len != expect_len)
+		goto malformed;
+
+	s = stream_get(r, rec->hdr.tgid, rec->ssl, rec->direction, true);
+	if (!s)
+		return -ENOMEM;
+	if (s->ending) {
+		/* The SSL* was freed and reused by a new session: close the old one first. */
+		stream_finish(r, s);
+		s = stream_get(r, rec->hdr.tgid, rec->ssl, rec->direction, true);
+		if (!s)
+			return -ENOMEM;
+	}
+	s->last_round = r->round;
+	for (p = &s->calls; *p && (*p)->stream_offset < rec->stream_offset; p = &(*p)->next)
+		;
+	c = *p;
+	if (c && c->stream_offset == rec->stream_offset) {
+		if (c->call_len != rec->call_len || c->captured_len != rec->captured_len)
+			goto malformed;
+	} else {
+		if (r->pending_bytes + rec->captured_len > r->config.max_pending_bytes &&
+		    s->calls) {
+			r->counters.evicted_calls++;
+			stream_flush(r, s, true);
+			return reasm_add_chunk(r, rec);
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		c->n_chunks = (rec->captured_len + CHUNK - 1) / CHUNK;
+		c->received = calloc((c->n_chunks + 63) / 64, sizeof(uint64_t));
+		c->data = malloc(rec->captured_len);
+		if (!c->received || !c->data) {
+			free(c->received);
+			free(c->data);
+			free(c);
+			return -ENOMEM;
+		}
+		c->stream_offset = rec->stream_offset;
+		c->call_len = rec->call_len;
+		c->captured_len = rec->captured_len;
+		c->tid = rec->hdr.tid;
+		c->fd = rec->fd;
+		c->func = rec->func;
+		c->flags = rec->flags;
+		memcpy(c->comm, rec->comm, sizeof(c->comm));
+		c->comm[sizeof(c->comm) - 1] = '\0';
+		c->call_start_ns = rec->call_start_ns;
+		c->time_ns = rec->hdr.timestamp_ns;
+		c->arrival_round = r->round;
+		c->next = *p;
+		*p = c;
+		r->pending_bytes += c->captured_len;
+		active_add(r, s);
+	}
+	index = rec->chunk_offset / CHUNK;
+	if (chunk_received(c, index)) {
+		r->counters.duplicate_chunks++;
+		return 0;
+	}
+	c->received[index / 64] |= 1ULL << (index % 64);
+	c->received_chunks++;
+	memcpy(c->data + rec->chunk_offset, rec->payload, rec->chunk_len);
+	if (rec->hdr.timestamp_ns < c->time_ns)
+		c->time_ns = rec->hdr.timestamp_ns;
+	if (c->received_chunks == c->n_chunks && c == s->calls)
+		stream_flush(r, s, false);
+	return 0;
+
+malformed:
+	r->counters.malformed_chunks++;
+	return -EBADMSG;
+}
+
+/* Flush a stream completely and forget it; the session end goes out with its write stream. */
+static void stream_finish(struct reasm *r, struct stream *s)
+{
+	bool tell_end = s->ending && s->direction == CLEARTAP_DIR_WRITE;
+	struct reasm_session_end end = s->end;
+
+	stream_flush(r, s, true);
+	stream_remove(r, s);
+	if (tell_end) {
+		r->counters.sessions_ended++;
+		if (r->ops.session_end)
+			r->ops.session_end(r->userdata, &end);
+	}
+}
+
+void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
+{
+	for (uint8_t dir = CLEARTAP_DIR_WRITE; dir <= CLEARTAP_DIR_READ; dir++) {
+		struct stream *s = stream_get(r, rec->hdr.tgid, rec->ssl, dir, true);
+
+		if (!s)
+			continue;
+		s->ending = true;
+		s->end_round = r->round;
+		s->end = (struct reasm_session_end){
+		    .tgid = rec->hdr.tgid,
+		    .tid = rec->hdr.tid,
+		    .session = rec->ssl,
+		    .bytes_written = rec->bytes_written,
+		    .bytes_read = rec->bytes_read,
+		    .time_ns = rec->hdr.timestamp_ns,
+		};
+		active_add(r, s);
+	}
+}
+
+void reasm_tick(struct reasm *r)
+{
+	struct stream *s, *next;
+
+	r->round++;
+	for (s = r->active.active_next; s != &r->active; s = next) {
+		next = s->active_next;
+		if (s->ending && r->round - s->end_round >= r->config.hold_rounds)
+			stream_finish(r, s);
+		else
+			stream_flush(r, s, false);
+	}
+	if (r->round % IDLE_SWEEP_ROUNDS)
+		return;
+	/* Sessions whose SSL_free was never seen (process killed): forget them when idle. */
+	for (size_t i = 0; i < r->n_buckets; i++)
+		for (struct stream *t = r->buckets[i], *tn; t; t = tn) {
+			tn = t->hash_next;
+			if (!t->calls && !t->ending &&
+			    r->round - t->last_round >= IDLE_EVICT_ROUNDS)
+				stream_remove(r, t);
+		}
+}
+
+void reasm_flush_all(struct reasm *r)
+{
+	struct stream *s, *next;
+
+	for (s = r->active.active_next; s != &r->active; s = next) {
+		next = s->active_next;
+		if (s->ending)
+			stream_finish(r, s);
+		else
+			stream_flush(r, s, true);
+	}
+}
+
+const struct reasm_counters *reasm_counters(const struct reasm *r)
+{
+	return &r->counters;
+}
+
+void reasm_free(struct reasm *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_buckets; i++)
+		for (struct stream *s = r->buckets[i], *next; s; s = next) {
+			next = s->hash_next;
+			while (s->calls) {
+				struct call *c = s->calls;
+
+				s->calls = c->next;
+				call_free(r, c);
+			}
+			free(s);
+		}
+	free(r->buckets);
+	free(r);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Chunk reassembly. Kernel data records arrive per chunk, possibly from several ring shards and
+ * with some lost. This module turns them into ordered, contiguous segments per stream
+ * (tgid, session, direction), each saying exactly which bytes before it are missing. It never
+ * invents bytes. No I/O: segments go to a callback.
+ */
+#ifndef CT_REASSEMBLY_H
+#define CT_REASSEMBLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cleartap/events.h"
+
+struct reasm_segment {
+	uint32_t tgid, tid;
+	char comm[CLEARTAP_COMM_LEN];
+	uint64_t session;
+	int32_t fd;
+	uint8_t direction, func, flags;
+	uint64_t call_start_ns, time_ns; /* CLOCK_MONOTONIC */
+	uint64_t stream_offset;		 /* of data[0] */
+	const uint8_t *data;
+	size_t len;
+	uint64_t call_len, call_offset;
+	uint64_t gap_before; /* stream bytes missing right before data */
+	uint64_t truncated;  /* call bytes beyond the capture cap, right after data */
+};
+
+struct reasm_session_end {
+	uint32_t tgid, tid;
+	char comm[CLEARTAP_COMM_LEN];
+	uint64_t session, bytes_written, bytes_read, time_ns;
+};
+
+struct reasm_ops {
+	void (*segment)(void *userdata, const struct reasm_segment *segment);
+	void (*session_end)(void *userdata, const struct reasm_session_end *end);
+};
+
+struct reasm_counters {
+	uint64_t segments, segment_bytes, gap_bytes, partial_calls, evicted_calls;
+	uint64_t duplicate_chunks, malformed_chunks, sessions_ended;
+};
+
+struct reasm_config {
+	uint32_t max_call_bytes;    /* largest captured_len accepted (the loader's cap) */
+	uint64_t max_pending_bytes; /* memory for incomplete calls before they are flushed */
+	uint32_t hold_rounds;	    /* drain rounds to wait for late chunks/earlier calls */
+};
+
+struct reasm;
+
+int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, void *userdata,
+	      struct reasm **ret);
+void reasm_free(struct reasm *r);
+
+/* One validated data record (header + payload). -EBADMSG if inconsistent (counted). */
+int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec);
+
+/* SSL_free: both streams of the session end once their last chunks had time to arrive. */
+void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec);
+
+/* End of one drain round over every ring: emit what is complete or has waited long enough. */
+void reasm_tick(struct reasm *r);
+
+/* Emit everything pending now, whatever is missing (at exit). */
+void reasm_flush_all(struct reasm *r);
+
+const struct reasm_counters *reasm_counters(const struct reasm *r);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "record_decode.h"
+
+#include <errno.h>
+
+int record_validate(const void *data, size_t size)
+{
+	const struct cleartap_record_header *hdr = data;
+
+	if (size < sizeof(*hdr) || hdr->version != CLEARTAP_SCHEMA_VERSION || hdr->size > size)
+		return -EBADMSG;
+	switch (hdr->type) {
+	case CLEARTAP_REC_TLS_DATA: {
+		const struct cleartap_tls_data *rec = data;
+
+		if (hdr->size < sizeof(*rec) || rec->chunk_len > CLEARTAP_CHUNK_MAX ||
+		    hdr->size != sizeof(*rec) + rec->chunk_len)
+			return -EBADMSG;
+		return CLEARTAP_REC_TLS_DATA;
+	}
+	case CLEARTAP_REC_TLS_FREE:
+		if (hdr->size != sizeof(struct cleartap_tls_free))
+			return -EBADMSG;
+		return CLEARTAP_REC_TLS_FREE;
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
