@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proto3 JSON mapping: names, 64-bit strings, base64, enums, defaults omitted, UTF-8 safety. */
+#include <stdlib.h>
+
+#include "cleartap.pb-c.h"
+#include "ct_test.h"
+#include "proto_json.h"
+
+static char *to_json(const ProtobufCMessage *m)
+{
+	struct ct_buf b = {};
+	char *s;
+
+	proto_json_write(&b, m);
+	ct_buf_putc(&b, '\0');
+	s = strdup((char *)b.data);
+	ct_buf_free(&b);
+	return s;
+}
+
+static void test_tls_data_record(void)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__TlsData data = CLEARTAP__V1__TLS_DATA__INIT;
+	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	char *json;
+
+	process.pid = 12;
+	process.tid = 13;
+	process.comm = "curl";
+	data.time_unix_nano = 18446744073709551615ULL;
+	data.process = &process;
+	data.session = 0;
+	data.fd = -1;
+	data.direction = CLEARTAP__V1__DIRECTION__DIRECTION_READ;
+	data.function = "SSL_read";
+	data.data.data = (uint8_t *)"foo";
+	data.data.len = 3;
+	data.call_length = 3;
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_TLS_DATA;
+	record.tls_data = &data;
+	json = to_json(&record.base);
+	CHECK_STR(json, "{\"tlsData\":{\"timeUnixNano\":\"18446744073709551615\","
+			"\"process\":{\"pid\":12,\"tid\":13,\"comm\":\"curl\"},\"fd\":-1,"
+			"\"direction\":\"DIRECTION_READ\",\"function\":\"SSL_read\","
+			"\"data\":\"Zm9v\",\"callLength\":\"3\"}}");
+	free(json);
+}
+
+static void test_base64_padding(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {{"", "\"\""},	  {"f", "\"Zg==\""},	    {"fo", "\"Zm8=\""},
+		     {"foo", "\"Zm9v\""}, {"foob", "\"Zm9vYg==\""}, {"\xff\xfe\xfd", "\"//79\""}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_buf b = {};
+
+		proto_json_base64(&b, (const uint8_t *)cases[i].in, strlen(cases[i].in));
+		ct_buf_putc(&b, '\0');
+		CHECK_STR((char *)b.data, cases[i].out);
+		ct_buf_free(&b);
+	}
+}
+
+static void test_strings_are_valid_json_utf8(void)
+{
+	/* quote, backslash, control, DEL, valid 2-byte, lone continuation, overlong, surrogate */
+	static const uint8_t in[] = {'a',  '"',	 '\\', 0x01, '\n', 0x7f, 0xc3, 0xa9,
+				     0x80, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 'z'};
+	struct ct_buf b = {};
+
+	proto_json_string(&b, in, sizeof(in));
+	ct_buf_putc(&b, '\0');
+	CHECK_STR((char *)b.data, "\"a\\\"\\\\\\u0001\\n\\u007f\xc3\xa9\\ufffd\\ufffd\\ufffd"
+				  "\\ufffd\\ufffd\\ufffdz\"");
+	ct_buf_free(&b);
+}
+
+static void test_defaults_omitted_and_bools(void)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
+	Cleartap__V1__KernelCounters kernel = CLEARTAP__V1__KERNEL_COUNTERS__INIT;
+	char *json;
+
+	kernel.drop_ring_full_bytes = 5;
+	stats.kernel = &kernel;
+	stats.final = 1;
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_STATS;
+	record.stats = &stats;
+	json = to_json(&record.base);
+	CHECK_STR(json, "{\"stats\":{\"kernel\":{\"dropRingFullBytes\":\"5\"},\"final\":true}}");
+	free(json);
+}
+
+int main(void)
+{
+	RUN(test_tls_data_record);
+	RUN(test_base64_padding);
+	RUN(test_strings_are_valid_json_utf8);
+	RUN(test_defaults_omitted_and_bools);
+	return TEST_EXIT();
+}

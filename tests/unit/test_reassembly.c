@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Chunk reassembly: order, loss, truncation, duplicates and session ends, byte-exact. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ct_test.h"
+#include "reassembly.h"
+
+#define CHUNK CLEARTAP_CHUNK_MAX
+
+struct seen {
+	struct reasm_segment seg;
+	uint8_t *data;
+};
+
+static struct seen segs[64];
+static size_t n_segs;
+static struct reasm_session_end ends[8];
+static size_t n_ends;
+static uint8_t pattern[1 << 20];
+
+static void on_segment(void *ud, const struct reasm_segment *s)
+{
+	(void)ud;
+	if (n_segs == 64)
+		abort();
+	segs[n_segs].seg = *s;
+	segs[n_segs].data = malloc(s->len ? s->len : 1);
+	memcpy(segs[n_segs].data, s->data, s->len);
+	segs[n_segs].seg.data = segs[n_segs].data;
+	n_segs++;
+}
+
+static void on_end(void *ud, const struct reasm_session_end *e)
+{
+	(void)ud;
+	ends[n_ends++] = *e;
+}
+
+static struct reasm *fresh(uint64_t max_pending)
+{
+	struct reasm_config cfg = {
+	    .max_call_bytes = 1 << 20, .max_pending_bytes = max_pending, .hold_rounds = 2};
+	struct reasm_ops ops = {.segment = on_segment, .session_end = on_end};
+	struct reasm *r = NULL;
+
+	for (size_t i = 0; i < n_segs; i++)
+		free(segs[i].data);
+	n_segs = n_ends = 0;
+	CHECK(reasm_new(&cfg, &ops, NULL, &r) == 0);
+	return r;
+}
+
+/* Chunk `index` of a call whose bytes are pattern[stream_offset...]. */
+static int add(struct reasm *r, uint8_t dir, uint64_t stream_offset, uint64_t call_len,
+	       uint32_t captured, uint32_t index)
+{
+	static uint8_t storage[sizeof(struct cleartap_tls_data) + CHUNK];
+	struct cleartap_tls_data *rec = (void *)storage;
+	uint32_t off = index * CHUNK;
+	uint32_t len = captured - off < CHUNK ? captured - off : CHUNK;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = CLEARTAP_REC_TLS_DATA;
+	rec->hdr.version = CLEARTAP_SCHEMA_VERSION;
+	rec->hdr.size = sizeof(*rec) + len;
+	rec->hdr.timestamp_ns = 1000 + stream_offset;
+	rec->hdr.tgid = 42;
+	rec->hdr.tid = 43;
+	rec->ssl = 0xabc;
+	rec->stream_offset = stream_offset;
+	rec->call_len = call_len;
+	rec->captured_len = captured;
+	rec->chunk_offset = off;
+	rec->chunk_len = len;
+	rec->fd = 7;
+	rec->direction = dir;
+	rec->func = CLEARTAP_FN_SSL_WRITE;
+	memcpy(rec->comm, "client", 7);
+	memcpy(rec->payload, pattern + stream_offset + off, len);
+	return reasm_add_chunk(r, rec);
+}
+
+static void check_segment(size_t i, uint64_t stream_offset, size_t len, uint64_t gap,
+			  uint64_t truncated)
+{
+	CHECK(i < n_segs);
+	if (i >= n_segs)
+		return;
+	CHECK_U64(segs[i].seg.stream_offset, stream_offset);
+	CHECK_U64(segs[i].seg.len, len);
+	CHECK_U64(segs[i].seg.gap_before, gap);
+	CHECK_U64(segs[i].seg.truncated, truncated);
+	CHECK(memcmp(segs[i].data, pattern + stream_offset, len) == 0);
+}
+
+static void test_small_call_emitted_at_once(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	CHECK(add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0) == 0);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 0, 100, 0, 0);
+	CHECK_U64(segs[0].seg.tgid, 42);
+	CHECK_U64(segs[0].seg.fd, 7);
+	CHECK_STR(segs[0].seg.comm, "client");
+	reasm_free(r);
+}
+
+static void test_chunks_out_of_order(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_READ, 0, 40000, 40000, 2);
+	add(r, CLEARTAP_DIR_READ, 0, 40000, 40000, 0);
+	CHECK_U64(n_segs, 0);
+	add(r, CLEARTAP_DIR_READ, 0, 40000, 40000, 1);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 0, 40000, 0, 0);
+	CHECK_U64(reasm_counters(r)->partial_calls, 0);
+	reasm_free(r);
+}
+
+static void test_missing_middle_chunk_is_a_gap(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 2);
+	reasm_tick(r);
+	CHECK_U64(n_segs, 0); /* still waiting for the middle chunk */
+	reasm_tick(r);
+	CHECK_U64(n_segs, 2);
+	check_segment(0, 0, CHUNK, 0, 0);
+	check_segment(1, 2 * CHUNK, 40000 - 2 * CHUNK, CHUNK, 0);
+	CHECK_U64(reasm_counters(r)->partial_calls, 1);
+	CHECK_U64(reasm_counters(r)->gap_bytes, CHUNK);
+	reasm_free(r);
+}
+
+static void test_calls_from_two_shards_are_ordered(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 100, 50, 50, 0); /* later call drained first */
+	CHECK_U64(n_segs, 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0); /* releases both, in stream order */
+	CHECK_U64(n_segs, 2);
+	check_segment(0, 0, 100, 0, 0);
+	check_segment(1, 100, 50, 0, 0);
+	reasm_free(r);
+}
+
+static void test_lost_call_shows_as_gap(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	add(r, CLEARTAP_DIR_WRITE, 300, 50, 50, 0);
+	reasm_tick(r);
+	reasm_tick(r);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 300, 50, 200, 0);
+	CHECK_U64(reasm_counters(r)->gap_bytes, 200);
+	reasm_free(r);
+}
+
+static void test_truncated_call(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100000, 20000, 1);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100000, 20000, 0);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 0, 20000, 0, 80000);
+	add(r, CLEARTAP_DIR_WRITE, 100000, 10, 10, 0);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 100000, 10, 0, 0); /* truncated bytes are not counted twice */
+	reasm_free(r);
+}
+
+static void test_truncated_call_missing_last_chunk(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100000, 20000, 0);
+	reasm_tick(r);
+	reasm_tick(r);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 0, CHUNK, 0, 0);
+	add(r, CLEARTAP_DIR_WRITE, 100000, 10, 10, 0);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 100000, 10, 100000 - CHUNK, 0);
+	reasm_free(r);
+}
+
+static void test_capture_started_mid_stream(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_READ, 5000, 10, 10, 0);
+	CHECK_U64(n_segs, 0);
+	reasm_tick(r);
+	reasm_tick(r);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 5000, 10, 5000, 0);
+	reasm_free(r);
+}
+
+static void test_duplicate_and_malformed_chunks(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	static uint8_t storage[sizeof(struct cleartap_tls_data) + 16];
+	struct cleartap_tls_data *bad = (void *)storage;
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
+	CHECK_U64(reasm_counters(r)->duplicate_chunks, 1);
+	/* Same call announced with another length. */
+	CHECK(add(r, CLEARTAP_DIR_WRITE, 0, 40001, 40001, 1) == -EBADMSG);
+	memset(bad, 0, sizeof(storage));
+	bad->captured_len = 10;
+	bad->call_len = 10;
+	bad->chunk_len = 11; /* longer than captured */
+	CHECK(reasm_add_chunk(r, bad) == -EBADMSG);
+	bad->chunk_len = 10;
+	bad->chunk_offset = 5; /* not on a chunk boundary */
+	CHECK(reasm_add_chunk(r, bad) == -EBADMSG);
+	bad->chunk_offset = 0;
+	bad->captured_len = 11; /* more captured than the call had */
+	CHECK(reasm_add_chunk(r, bad) == -EBADMSG);
+	CHECK_U64(reasm_counters(r)->malformed_chunks, 4);
+	reasm_free(r);
+}
+
+static void test_session_end_and_reuse(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	struct cleartap_tls_free end = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = 42, .tid = 43},
+	    .ssl = 0xabc,
+	    .bytes_written = 100,
+	    .bytes_read = 0,
+	};
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	reasm_end_session(r, &end);
+	CHECK_U64(n_ends, 0); /* late chunks may still come */
+	reasm_tick(r);
+	reasm_tick(r);
+	CHECK_U64(n_ends, 1);
+	CHECK_U64(ends[0].bytes_written, 100);
+	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
+	/* A new session at the same SSL* address starts at 0 without a gap. */
+	add(r, CLEARTAP_DIR_WRITE, 0, 10, 10, 0);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 0, 10, 0, 0);
+	reasm_free(r);
+}
+
+static void test_flush_all_emits_incomplete(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 1);
+	reasm_flush_all(r);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, CHUNK, CHUNK, CHUNK, 0);
+	reasm_free(r);
+}
+
+static void test_pending_memory_limit(void)
+{
+	struct reasm *r = fresh(64 * 1024);
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
+	add(r, CLEARTAP_DIR_WRITE, 40000, 40000, 40000, 0); /* would exceed 64 KiB pending */
+	CHECK_U64(reasm_counters(r)->evicted_calls, 1);
+	CHECK_U64(n_segs, 1);
+	check_segment(0, 0, CHUNK, 0, 0);
+	reasm_flush_all(r);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 40000, CHUNK, 40000 - CHUNK, 0);
+	reasm_free(r);
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+	RUN(test_small_call_emitted_at_once);
+	RUN(test_chunks_out_of_order);
+	RUN(test_missing_middle_chunk_is_a_gap);
+	RUN(test_calls_from_two_shards_are_ordered);
+	RUN(test_lost_call_shows_as_gap);
+	RUN(test_truncated_call);
+	RUN(test_truncated_call_missing_last_chunk);
+	RUN(test_capture_started_mid_stream);
+	RUN(test_duplicate_and_malformed_chunks);
+	RUN(test_session_end_and_reuse);
+	RUN(test_flush_all_emits_incomplete);
+	RUN(test_pending_memory_limit);
+	for (size_t i = 0; i < n_segs; i++)
+		free(segs[i].data);
+	return TEST_EXIT();
+}
