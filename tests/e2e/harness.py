@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Runs a real cleartap (loader as root, collector as uid 65534) with its own pin directory and
+socket, so tests never collide with a running cleartap, earlier leftovers or each other."""
+import base64
+import itertools
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("CLEARTAP_BUILD", ROOT / "build"))
+LOADER = BUILD / "loader" / "cleartap-loader"
+COLLECTOR = BUILD / "collector" / "cleartap-collector"
+PEERS = pathlib.Path(__file__).resolve().parent / "peers"
+NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             "--inh-caps=-all"]
+_ids = itertools.count()
+
+
+def require_bpf():
+    """BPF tests fail (never skip) where BPF cannot run: CI must not go green without them."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("not running as root")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        problems.append("kernel has no BTF")
+    if not LOADER.exists() or not COLLECTOR.exists():
+        problems.append(f"binaries not built under {BUILD}")
+    if problems:
+        pytest.fail("BPF e2e tests cannot run: " + ", ".join(problems))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Cleartap:
+    def __init__(self):
+        self.id = f"{os.getpid()}-{next(_ids)}"
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"cleartap-test-{self.id}-"))
+        self.dir.chmod(0o755)  # the collector (nobody) must reach the socket
+        self.pin_dir = f"/sys/fs/bpf/cleartap-test-{self.id}"
+        self.socket = str(self.dir / "handoff.sock")
+        self.loader = None
+        self.collectors = []
+
+    # --- loader ---
+    def loader_cmd(self, *args):
+        return [str(LOADER), "--pin-dir", self.pin_dir, "--socket", self.socket, *args]
+
+    def run_loader(self, *args, check=True):
+        p = subprocess.run(self.loader_cmd(*args), capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"loader failed: {p.stderr}")
+        return p
+
+    def start_loader(self, *args, allow_nobody=True):
+        log = open(self.dir / "loader.log", "w")
+        extra = ["--allow-uid", str(NOBODY)] if allow_nobody else []
+        self.loader = subprocess.Popen(self.loader_cmd(*extra, *args), stderr=log,
+                                       stdout=subprocess.DEVNULL)
+        wait_for(lambda: "serving descriptors" in self.loader_log() or self.loader.poll() is not None,
+                 what="loader to serve")
+        assert self.loader.poll() is None, self.loader_log()
+
+    def loader_log(self):
+        return (self.dir / "loader.log").read_text()
+
+    # --- collector ---
+    def start_collector(self, *args):
+        n = len(self.collectors)
+        out = open(self.dir / f"collector{n}.out", "wb")
+        err = open(self.dir / f"collector{n}.err", "w")
+        p = subprocess.Popen([*AS_NOBODY, str(COLLECTOR), "--socket", self.socket,
+                              "--stats-interval", "0", "--wait", "5", *args],
+                             stdout=out, stderr=err)
+        p.out_path = self.dir / f"collector{n}.out"
+        p.err_path = self.dir / f"collector{n}.err"
+        self.collectors.append(p)
+        wait_for(lambda: "receiving from" in p.err_path.read_text() or p.poll() is not None,
+                 what="collector to receive descriptors")
+        assert p.poll() is None, p.err_path.read_text()
+        return p
+
+    def stop_collector(self, p=None):
+        """SIGINT (clean stop: drains, flushes, final stats) and the records it printed."""
+        p = p or self.collectors[-1]
+        time.sleep(0.1)  # a few drain intervals for what is in the rings
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=20) == 0, p.err_path.read_text()
+        return [json.loads(line) for line in p.out_path.read_bytes().splitlines()]
+
+    # --- kernel objects ---
+    def prog_ids(self):
+        ids = set()
+        for name in ("ct_tls_enter", "ct_tls_return", "ct_sys_enter"):
+            out = subprocess.run(["bpftool", "-j", "prog", "show", "pinned",
+                                  f"{self.pin_dir}/progs/{name}"],
+                                 capture_output=True, text=True)
+            if out.returncode == 0:
+                ids.add(json.loads(out.stdout)["id"])
+        return ids
+
+    def link_count(self):
+        ids = self.prog_ids()
+        links = json.loads(subprocess.run(["bpftool", "-j", "link", "show"], check=True,
+                                          capture_output=True, text=True).stdout or "[]")
+        return sum(1 for link in links if link.get("prog_id") in ids)
+
+    def pins(self):
+        root = pathlib.Path(self.pin_dir)
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+    def close(self):
+        for p in self.collectors:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.loader and self.loader.poll() is None:
+            self.loader.terminate()
+            self.loader.wait(timeout=10)
+        subprocess.run([str(LOADER), "--unload", "--pin-dir", self.pin_dir],
+                       capture_output=True)
+
+
+def map_ids_of(pid):
+    """BPF map ids behind a process's descriptors (/proc/PID/fdinfo)."""
+    ids = set()
+    for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            for line in info.read_text().splitlines():
+                if line.startswith("map_id:"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+# --- reading the collector's records ---
+
+def tls_data(records, pid=None):
+    return [r["tlsData"] for r in records
+            if "tlsData" in r and (pid is None or r["tlsData"]["process"]["pid"] == pid)]
+
+
+def stream(records, pid, direction, allow_gaps=False):
+    """The plaintext one process sent ("DIRECTION_WRITE") or received, over all its sessions."""
+    by_session = {}
+    for d in tls_data(records, pid):
+        if d["direction"] == direction:
+            by_session.setdefault(d["session"], []).append(d)
+    out = b""
+    for session in sorted(by_session, key=int):
+        expected = None
+        for d in sorted(by_session[session], key=lambda d: int(d.get("streamOffset", "0"))):
+            offset = int(d.get("streamOffset", "0"))
+            if not allow_gaps:
+                assert int(d.get("gapBeforeBytes", "0")) == 0, d
+                assert expected is None or offset == expected, (offset, expected)
+            data = base64.b64decode(d.get("data", ""))
+            out += data
+            expected = offset + len(data) + int(d.get("truncatedBytes", "0"))
+    return out
+
+
+def final_stats(records):
+    stats = [r["stats"] for r in records if "stats" in r]
+    assert stats and stats[-1].get("final"), "no final stats record"
+    return stats[-1]
+
+
+def counter(section, name):
+    return int(section.get(name, "0"))
+
+
+def assert_accounted(stats):
+    """Every byte the probes saw was exported, dropped with a reason, or truncated."""
+    k = stats.get("kernel", {})
+    assert counter(k, "callBytes") == (counter(k, "chunkBytes") + counter(k, "dropRingFullBytes")
+                                       + counter(k, "dropReadFaultBytes")
+                                       + counter(k, "truncatedBytes")), k

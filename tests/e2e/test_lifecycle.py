@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pins outlive processes: collector restarts, loader reruns, unload; and clear errors."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import harness
+from harness import stream, tls_data
+from test_capture import run_python_pair
+
+
+def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
+    cleartap.start_loader()
+    first = cleartap.start_collector()
+    pins, links = cleartap.pins(), cleartap.link_count()
+    maps_first = harness.map_ids_of(first.pid)
+    assert len(maps_first) >= 3  # rings and counters
+
+    cert, key = tls_cert
+    port = harness.free_port()
+    server = subprocess.Popen(["/usr/bin/python3",
+                               str(harness.PEERS / "tls_server.py"), str(cert), str(key),
+                               str(port), "10", "x"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    client = subprocess.Popen(["/usr/bin/python3", str(harness.PEERS / "tls_client.py"),
+                               str(port), "10", "restart", "--trickle", "100"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # mid-stream
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    second = cleartap.start_collector()
+    second_maps = harness.map_ids_of(second.pid)
+    report = json.loads(client.stdout.read())
+    assert client.wait(timeout=30) == 0
+    server.wait(timeout=10)
+    records = cleartap.stop_collector(second)
+
+    assert second_maps == maps_first
+    # Same kernel objects: nothing was loaded or attached again.
+    assert cleartap.pins() == pins
+    assert cleartap.link_count() == links
+    # Capture resumed: the new collector got the rest of the stream, byte-exact at its offsets.
+    writes = [d for d in tls_data(records, report["pid"]) if d["direction"] == "DIRECTION_WRITE"]
+    assert writes, "no capture after the restart"
+    sent = harness.base64.b64decode(report["sent"])
+    for d in writes:
+        off = int(d.get("streamOffset", "0"))
+        data = harness.base64.b64decode(d["data"])
+        assert sent[off:off + len(data)] == data
+    assert b"restart" in b"".join(harness.base64.b64decode(d["data"]) for d in writes)
+
+
+def test_collector_receives_same_objects(cleartap):
+    cleartap.start_loader()
+    a = cleartap.start_collector()
+    ids_a = harness.map_ids_of(a.pid)
+    cleartap.stop_collector(a)
+    b = cleartap.start_collector()
+    assert harness.map_ids_of(b.pid) == ids_a
+    cleartap.stop_collector(b)
+
+
+def test_loader_twice_then_unload(cleartap):
+    first = cleartap.run_loader("--attach-only")
+    assert "loaded and pinned" in first.stderr
+    pins, links = cleartap.pins(), cleartap.link_count()
+    assert "progs/ct_tls_enter" in pins and "links/ct_sys_enter" in pins
+    tls_links = [p for p in pins if p.startswith("links/tls_")]
+    assert len(tls_links) >= 2 and len(tls_links) % 2 == 0
+    assert links == 1 + len(tls_links)
+
+    second = cleartap.run_loader("--attach-only")
+    assert "reusing pinned programs" in second.stderr
+    assert "already attached to" in second.stderr and "newly attached" in second.stderr
+    assert "(0 newly attached)" in second.stderr
+    assert cleartap.pins() == pins
+    assert cleartap.link_count() == links
+
+    prog_ids = cleartap.prog_ids()
+    cleartap.run_loader("--unload")
+    assert not os.path.exists(cleartap.pin_dir)
+
+    def programs_gone():
+        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+        return not prog_ids & {p["id"] for p in json.loads(out.stdout)}
+
+    # The kernel frees an unpinned program from a work queue, shortly after the last reference.
+    harness.wait_for(programs_gone, timeout=10, what="unpinned programs to be freed")
+
+
+def test_second_serving_loader_refuses_socket_in_use(cleartap):
+    cleartap.start_loader()
+    p = cleartap.run_loader(check=False)
+    assert p.returncode == 1
+    assert f"socket {cleartap.socket} is in use" in p.stderr
+
+
+def test_loader_errors_are_clear(cleartap):
+    p = subprocess.run([*harness.AS_NOBODY, *cleartap.loader_cmd("--attach-only")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "not privileged" in p.stderr
+    p = cleartap.run_loader("--ring-size", "100000", check=False)
+    assert p.returncode == 1 and "must be a power of two" in p.stderr
+    p = cleartap.run_loader("--ring-shards", "0", check=False)
+    assert p.returncode == 1 and "invalid --ring-shards '0'" in p.stderr
+    p = cleartap.run_loader("--no-such-flag", check=False)
+    assert p.returncode == 1
+    p = subprocess.run([str(harness.LOADER), "--pin-dir", "/tmp/x"], capture_output=True,
+                       text=True)
+    assert p.returncode == 1 and "must be a directory below /sys/fs/bpf" in p.stderr
+    # A file without OpenSSL is skipped, reported, and not fatal.
+    p = cleartap.run_loader("--attach-only", "--attach", "/bin/true")
+    assert "skipped /bin/true: SSL_read/SSL_write symbols not found" in p.stderr
+
+
+def test_collector_errors_are_clear(cleartap):
+    cleartap.start_loader(allow_nobody=False)
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket", cleartap.socket,
+                        "--wait", "0"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "refused this user" in p.stderr
+    assert "refused peer" in cleartap.loader_log()
+    p = subprocess.run([str(harness.COLLECTOR), "--format", "xml"], capture_output=True,
+                       text=True)
+    assert p.returncode == 1 and "invalid --format" in p.stderr
+    p = subprocess.run([str(harness.COLLECTOR), "--socket", str(cleartap.dir / "absent.sock"),
+                        "--wait", "0"], capture_output=True, text=True)
+    assert p.returncode == 1 and "No such file or directory" in p.stderr
