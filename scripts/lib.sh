@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by scripts/run, scripts/test and bench/: install what is missing, build.
+# shellcheck shell=bash
+
+CLEARTAP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLEARTAP_BUILD=${CLEARTAP_BUILD:-$CLEARTAP_ROOT/build}
+
+BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev libelf-dev
+	zlib1g-dev libcap-dev libseccomp-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev
+	libnghttp2-dev)
+TEST_PACKAGES=(python3 python3-pytest python3-protobuf protobuf-compiler curl openssl
+	util-linux)
+
+# Install the Debian packages of the given lists that are not installed yet.
+ensure_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	((${#missing[@]})) || return 0
+	echo "cleartap: installing ${missing[*]}" >&2
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "cleartap: missing packages and not root: apt-get install ${missing[*]}" >&2
+		return 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+build_cleartap() {
+	if [[ ! -f $CLEARTAP_BUILD/build.ninja ]]; then
+		meson setup "$CLEARTAP_BUILD" "$CLEARTAP_ROOT" >/dev/null
+	fi
+	meson compile -C "$CLEARTAP_BUILD" >/dev/null || meson compile -C "$CLEARTAP_BUILD"
+}
