@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/* Benchmark baseline: probes that do nothing, at the very offsets cleartap's probes use. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("uprobe")
+int empty_enter(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("uprobe")
+int empty_return(struct pt_regs *ctx)
+{
+	return 0;
+}
