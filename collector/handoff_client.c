@@ -17,13 +17,7 @@
 
 void handoff_objects_close(struct handoff_objects *o)
 {
-	for (uint32_t i = 0; i < o->n_rings; i++)
-		ct_closep(&o->rings[i]);
-	ct_closep(&o->counters);
-	ct_closep(&o->prog_tls_enter);
-	ct_closep(&o->prog_tls_return);
-	o->n_rings = 0;
-	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
+	handoff_fds_close(&o->fds);
 }
 
 static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
@@ -115,10 +109,10 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 			if (max_entries != reply->ring_size)
 				return -EBADF;
 			seen_rings |= 1ULL << d->index;
-			o->rings[d->index] = fds[i];
+			o->fds.rings[d->index] = fds[i];
 			break;
 		case CLEARTAP_FD_COUNTERS:
-			if (o->counters >= 0)
+			if (o->fds.counters >= 0)
 				return -EPROTO;
 			r = check_map(fds[i], d->bpf_id, BPF_MAP_TYPE_PERCPU_ARRAY, &max_entries,
 				      &value_size);
@@ -127,12 +121,12 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 			if (value_size != sizeof(uint64_t))
 				return -EBADF;
 			o->n_counters = max_entries;
-			o->counters = fds[i];
+			o->fds.counters = fds[i];
 			break;
 		case CLEARTAP_FD_PROG_TLS_ENTRY:
 		case CLEARTAP_FD_PROG_TLS_RETURN: {
-			int *slot = d->kind == CLEARTAP_FD_PROG_TLS_ENTRY ? &o->prog_tls_enter
-									  : &o->prog_tls_return;
+			int *slot = d->kind == CLEARTAP_FD_PROG_TLS_ENTRY ? &o->fds.prog_tls_enter
+									  : &o->fds.prog_tls_return;
 			if (*slot >= 0)
 				return -EPROTO;
 			if ((r = check_prog(fds[i], d->bpf_id)) < 0)
@@ -147,10 +141,10 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 		fds[i] = -1;
 	}
 	/* Rings must be 0..n-1 without holes. */
-	while (o->n_rings < CT_MAX_RINGS && (seen_rings & (1ULL << o->n_rings)))
-		o->n_rings++;
-	if (o->n_rings == 0 || seen_rings != ((o->n_rings == 64 ? 0 : (1ULL << o->n_rings)) - 1) ||
-	    o->counters < 0)
+	while (o->fds.n_rings < CT_MAX_RINGS && (seen_rings & (1ULL << o->fds.n_rings)))
+		o->fds.n_rings++;
+	if (o->fds.n_rings == 0 || seen_rings != ((1ULL << o->fds.n_rings) - 1) ||
+	    o->fds.counters < 0)
 		return -EPROTO;
 	return 0;
 }
@@ -160,12 +154,11 @@ int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_obje
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	struct cleartap_handoff_reply reply;
-	struct handoff_objects o = {.counters = -1, .prog_tls_enter = -1, .prog_tls_return = -1};
+	struct handoff_objects o = {};
 	_cleanup_close_ int sock = -1;
 	int r;
 
-	for (size_t i = 0; i < CT_MAX_RINGS; i++)
-		o.rings[i] = -1;
+	handoff_fds_init(&o.fds);
 	if ((r = connect_with_retry(socket_path, wait_ms, &sock)) < 0 ||
 	    (r = handoff_send_hello(sock)) < 0 ||
 	    (r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS)) < 0)
@@ -175,14 +168,13 @@ int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_obje
 	if (reply.schema_version != CLEARTAP_SCHEMA_VERSION) {
 		r = -EPROTONOSUPPORT;
 	} else {
-		o.ring_size = reply.ring_size;
-		o.max_call_bytes = reply.max_call_bytes;
+		o.fds.ring_size = reply.ring_size;
+		o.fds.max_call_bytes = reply.max_call_bytes;
 		r = adopt(&o, &reply, descs, fds);
 	}
 	for (uint16_t i = 0; i < reply.nfds; i++)
 		ct_closep(&fds[i]);
 	if (r < 0) {
-		o.n_rings = CT_MAX_RINGS;
 		handoff_objects_close(&o);
 		return r;
 	}

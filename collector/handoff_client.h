@@ -4,18 +4,12 @@
 
 #include <stdint.h>
 
-#define CT_MAX_RINGS 32
+#include "handoff_io.h"
 
 /* Descriptors received from the loader, each checked against what it claims to be. */
 struct handoff_objects {
-	int rings[CT_MAX_RINGS];
-	uint32_t n_rings;
-	int counters;
+	struct handoff_fds fds;
 	uint32_t n_counters; /* entries of the counters map */
-	int prog_tls_enter;
-	int prog_tls_return;
-	uint32_t ring_size;
-	uint32_t max_call_bytes;
 };
 
 /*

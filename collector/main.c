@@ -112,7 +112,7 @@ static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT_
 
 	memset(out, 0, sizeof(uint64_t) * CLEARTAP_CNT__MAX);
 	for (uint32_t key = 0; key < n; key++) {
-		if (bpf_map_lookup_elem(c->objects.counters, &key, c->percpu_values) < 0)
+		if (bpf_map_lookup_elem(c->objects.fds.counters, &key, c->percpu_values) < 0)
 			continue;
 		for (int cpu = 0; cpu < c->n_cpus; cpu++)
 			out[key] += c->percpu_values[cpu];
@@ -272,7 +272,7 @@ static const char *fetch_error(int r)
 static int setup(struct collector *c)
 {
 	struct reasm_config rc = {
-	    .max_call_bytes = c->objects.max_call_bytes,
+	    .max_call_bytes = c->objects.fds.max_call_bytes,
 	    .max_pending_bytes = c->opt.max_pending_bytes,
 	    .hold_rounds = 2,
 	};
@@ -292,11 +292,11 @@ static int setup(struct collector *c)
 	ops = (struct reasm_ops){.segment = on_segment, .session_end = on_session_end};
 	if ((r = reasm_new(&rc, &ops, c->exporter, &c->reasm)) < 0)
 		return r;
-	c->rings = ring_buffer__new(c->objects.rings[0], on_record, c, NULL);
+	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, c, NULL);
 	if (!c->rings)
 		return -errno;
-	for (uint32_t i = 1; i < c->objects.n_rings; i++)
-		if ((r = ring_buffer__add(c->rings, c->objects.rings[i], on_record, c)) < 0)
+	for (uint32_t i = 1; i < c->objects.fds.n_rings; i++)
+		if ((r = ring_buffer__add(c->rings, c->objects.fds.rings[i], on_record, c)) < 0)
 			return r;
 
 	c->loop = uv_default_loop();
@@ -339,8 +339,8 @@ int main(int argc, char **argv)
 		log_msg("cannot get descriptors from %s: %s", c.opt.socket_path, fetch_error(r));
 		return EXIT_FAILURE;
 	}
-	log_msg("receiving from %u ring buffers (%u bytes each)", c.objects.n_rings,
-		c.objects.ring_size);
+	log_msg("receiving from %u ring buffers (%u bytes each)", c.objects.fds.n_rings,
+		c.objects.fds.ring_size);
 	r = setup(&c);
 	if (r < 0) {
 		log_msg("setup failed: %s", strerror(-r));

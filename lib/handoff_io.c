@@ -9,6 +9,24 @@
 #include "cleartap/events.h"
 #include "ct_macro.h"
 
+void handoff_fds_init(struct handoff_fds *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < CT_MAX_RINGS; i++)
+		f->rings[i] = -1;
+	f->counters = f->prog_tls_enter = f->prog_tls_return = -1;
+}
+
+void handoff_fds_close(struct handoff_fds *f)
+{
+	for (size_t i = 0; i < CT_MAX_RINGS; i++)
+		ct_closep(&f->rings[i]);
+	ct_closep(&f->counters);
+	ct_closep(&f->prog_tls_enter);
+	ct_closep(&f->prog_tls_return);
+	handoff_fds_init(f);
+}
+
 int handoff_send_hello(int sock)
 {
 	struct cleartap_handoff_hello hello = {

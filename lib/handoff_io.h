@@ -3,8 +3,25 @@
 #define CT_HANDOFF_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cleartap/handoff.h"
+
+#define CT_MAX_RINGS 32 /* plus 3 more fds must fit CLEARTAP_HANDOFF_MAX_FDS */
+
+/* The descriptors the loader hands over and the collector receives. */
+struct handoff_fds {
+	int rings[CT_MAX_RINGS];
+	uint32_t n_rings;
+	int counters;
+	int prog_tls_enter;
+	int prog_tls_return;
+	uint32_t ring_size;	 /* bytes per ring shard */
+	uint32_t max_call_bytes; /* per-call capture cap of the loaded programs */
+};
+
+void handoff_fds_init(struct handoff_fds *fds);
+void handoff_fds_close(struct handoff_fds *fds);
 
 /* Collector side: send the hello. Returns 0 or -errno. */
 int handoff_send_hello(int sock);

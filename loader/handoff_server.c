@@ -116,8 +116,8 @@ int handoff_serve_one(int listen_fd, const struct objects *o, const uid_t *allow
 	    .magic = CLEARTAP_HANDOFF_MAGIC,
 	    .version = CLEARTAP_HANDOFF_VERSION,
 	    .schema_version = CLEARTAP_SCHEMA_VERSION,
-	    .ring_size = o->ring_size,
-	    .max_call_bytes = o->max_call_bytes,
+	    .ring_size = o->fds.ring_size,
+	    .max_call_bytes = o->fds.max_call_bytes,
 	};
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
@@ -146,10 +146,10 @@ int handoff_serve_one(int listen_fd, const struct objects *o, const uid_t *allow
 		reply.status = -EACCES;
 		return handoff_send_reply(sock, &reply, descs, fds);
 	}
-	for (uint32_t i = 0; i < o->n_rings; i++)
-		add_fd(&reply, descs, fds, CLEARTAP_FD_RING, i, o->rings[i]);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_COUNTERS, 0, o->counters);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_ENTRY, 0, o->prog_tls_enter);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_RETURN, 0, o->prog_tls_return);
+	for (uint32_t i = 0; i < o->fds.n_rings; i++)
+		add_fd(&reply, descs, fds, CLEARTAP_FD_RING, i, o->fds.rings[i]);
+	add_fd(&reply, descs, fds, CLEARTAP_FD_COUNTERS, 0, o->fds.counters);
+	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_ENTRY, 0, o->fds.prog_tls_enter);
+	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_RETURN, 0, o->fds.prog_tls_return);
 	return handoff_send_reply(sock, &reply, descs, fds);
 }

@@ -406,12 +406,13 @@ int main(int argc, char **argv)
 			r == -EPERM ? " (BPF refused: check lockdown and capabilities)" : "");
 		return EXIT_FAILURE;
 	}
-	if (objects.reused &&
-	    (objects.ring_size != opt.ring_size || objects.max_call_bytes != opt.max_call_bytes ||
-	     objects.n_rings != opt.ring_shards))
+	if (objects.reused && (objects.fds.ring_size != opt.ring_size ||
+			       objects.fds.max_call_bytes != opt.max_call_bytes ||
+			       objects.fds.n_rings != opt.ring_shards))
 		log_msg("reusing pins under %s with their own settings (ring %u x %u bytes, max %u "
 			"bytes per call); --unload to change them",
-			opt.pin_dir, objects.n_rings, objects.ring_size, objects.max_call_bytes);
+			opt.pin_dir, objects.fds.n_rings, objects.fds.ring_size,
+			objects.fds.max_call_bytes);
 	log_msg("%s programs under %s", objects.reused ? "reusing pinned" : "loaded and pinned",
 		opt.pin_dir);
 

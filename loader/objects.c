@@ -49,19 +49,7 @@ static int get_pinned(const char *pin_dir, const char *name, int *ret_fd)
 
 void objects_close(struct objects *o)
 {
-	for (uint32_t i = 0; i < o->n_rings; i++)
-		ct_closep(&o->rings[i]);
-	ct_closep(&o->counters);
-	ct_closep(&o->prog_tls_enter);
-	ct_closep(&o->prog_tls_return);
-	o->n_rings = 0;
-	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
-}
-
-static void objects_init(struct objects *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->counters = o->prog_tls_enter = o->prog_tls_return = -1;
+	handoff_fds_close(&o->fds);
 }
 
 static int map_max_entries(int fd, uint32_t *ret)
@@ -83,9 +71,9 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 	uint32_t zero = 0;
 	int r;
 
-	if ((r = get_pinned(pin_dir, "progs/ct_tls_enter", &o->prog_tls_enter)) < 0 ||
-	    (r = get_pinned(pin_dir, "progs/ct_tls_return", &o->prog_tls_return)) < 0 ||
-	    (r = get_pinned(pin_dir, "maps/ct_counters", &o->counters)) < 0 ||
+	if ((r = get_pinned(pin_dir, "progs/ct_tls_enter", &o->fds.prog_tls_enter)) < 0 ||
+	    (r = get_pinned(pin_dir, "progs/ct_tls_return", &o->fds.prog_tls_return)) < 0 ||
+	    (r = get_pinned(pin_dir, "maps/ct_counters", &o->fds.counters)) < 0 ||
 	    (r = get_pinned(pin_dir, "maps/ct_rodata", &rodata_fd)) < 0 ||
 	    (r = get_pinned(pin_dir, "maps/ct_rings", &outer_fd)) < 0)
 		return r;
@@ -93,21 +81,21 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 		return ct_negative_errno();
 	if (rodata.ct_schema_version != CLEARTAP_SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
-	if ((r = map_max_entries(outer_fd, &o->n_rings)) < 0)
+	if ((r = map_max_entries(outer_fd, &o->fds.n_rings)) < 0)
 		return r;
-	if (o->n_rings == 0 || o->n_rings > CT_MAX_RING_SHARDS ||
-	    o->n_rings != rodata.ct_ring_shards)
+	if (o->fds.n_rings == 0 || o->fds.n_rings > CT_MAX_RING_SHARDS ||
+	    o->fds.n_rings != rodata.ct_ring_shards)
 		return -EUCLEAN;
-	for (uint32_t i = 0; i < o->n_rings; i++) {
+	for (uint32_t i = 0; i < o->fds.n_rings; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "maps/ct_ring_%u", i);
-		o->rings[i] = -1;
-		if ((r = get_pinned(pin_dir, name, &o->rings[i])) < 0)
+		o->fds.rings[i] = -1;
+		if ((r = get_pinned(pin_dir, name, &o->fds.rings[i])) < 0)
 			return r;
 	}
-	o->ring_size = rodata.ct_ring_size;
-	o->max_call_bytes = rodata.ct_max_call_bytes;
+	o->fds.ring_size = rodata.ct_ring_size;
+	o->fds.max_call_bytes = rodata.ct_max_call_bytes;
 	o->reused = true;
 	return 0;
 }
@@ -128,20 +116,20 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	skel->rodata->ct_ring_size = cfg->ring_size;
 	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
 	/* Rings are created first; the first one is the outer map's inner-map template. */
-	o->n_rings = cfg->ring_shards;
-	for (uint32_t i = 0; i < o->n_rings; i++) {
+	o->fds.n_rings = cfg->ring_shards;
+	for (uint32_t i = 0; i < o->fds.n_rings; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "ct_ring_%u", i);
-		o->rings[i] =
+		o->fds.rings[i] =
 		    bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, cfg->ring_size, NULL);
-		if (o->rings[i] < 0) {
+		if (o->fds.rings[i] < 0) {
 			r = ct_negative_errno();
 			goto out;
 		}
 	}
 	if ((r = bpf_map__set_max_entries(skel->maps.ct_rings, cfg->ring_shards)) < 0 ||
-	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->rings[0])) < 0 ||
+	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->fds.rings[0])) < 0 ||
 	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_enter,
 						       CT_BPF_TRACE_UPROBE_MULTI)) < 0 ||
 	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_return,
@@ -152,15 +140,15 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		goto out;
 
 	outer_fd = bpf_map__fd(skel->maps.ct_rings);
-	for (uint32_t i = 0; i < o->n_rings; i++) {
+	for (uint32_t i = 0; i < o->fds.n_rings; i++) {
 		char name[32];
 
-		if (bpf_map_update_elem(outer_fd, &i, &o->rings[i], BPF_ANY) < 0) {
+		if (bpf_map_update_elem(outer_fd, &i, &o->fds.rings[i], BPF_ANY) < 0) {
 			r = ct_negative_errno();
 			goto out;
 		}
 		snprintf(name, sizeof(name), "maps/ct_ring_%u", i);
-		if ((r = pin_fd(o->rings[i], cfg->pin_dir, name)) < 0)
+		if ((r = pin_fd(o->fds.rings[i], cfg->pin_dir, name)) < 0)
 			goto out;
 	}
 	pinned_maps[0].map = skel->maps.ct_rings, pinned_maps[0].pin = "maps/ct_rings";
@@ -181,15 +169,15 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 			"progs/ct_tls_enter")) < 0)
 		goto out;
 
-	o->counters = dup(bpf_map__fd(skel->maps.ct_counters));
-	o->prog_tls_enter = dup(bpf_program__fd(skel->progs.ct_tls_enter));
-	o->prog_tls_return = dup(bpf_program__fd(skel->progs.ct_tls_return));
-	if (o->counters < 0 || o->prog_tls_enter < 0 || o->prog_tls_return < 0) {
+	o->fds.counters = dup(bpf_map__fd(skel->maps.ct_counters));
+	o->fds.prog_tls_enter = dup(bpf_program__fd(skel->progs.ct_tls_enter));
+	o->fds.prog_tls_return = dup(bpf_program__fd(skel->progs.ct_tls_return));
+	if (o->fds.counters < 0 || o->fds.prog_tls_enter < 0 || o->fds.prog_tls_return < 0) {
 		r = -errno;
 		goto out;
 	}
-	o->ring_size = cfg->ring_size;
-	o->max_call_bytes = cfg->max_call_bytes;
+	o->fds.ring_size = cfg->ring_size;
+	o->fds.max_call_bytes = cfg->max_call_bytes;
 	r = 0;
 out:
 	ct_tls__destroy(skel);
@@ -250,7 +238,8 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 	bool fresh;
 	int r;
 
-	objects_init(&o);
+	memset(&o, 0, sizeof(o));
+	handoff_fds_init(&o.fds);
 	if ((r = objects_pin_path(marker, sizeof(marker), cfg->pin_dir, "progs/ct_tls_enter")) < 0)
 		return r;
 	fresh = access(marker, F_OK) < 0;

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CT_MAX_RING_SHARDS 32 /* plus 3 more fds must fit CLEARTAP_HANDOFF_MAX_FDS */
+#include "handoff_io.h"
+
+#define CT_MAX_RING_SHARDS CT_MAX_RINGS
 
 struct objects_config {
 	const char *pin_dir;
@@ -17,13 +19,7 @@ struct objects_config {
 
 /* The kernel objects the loader hands over, whether freshly loaded or reused from pins. */
 struct objects {
-	int rings[CT_MAX_RING_SHARDS];
-	uint32_t n_rings;
-	int counters;
-	int prog_tls_enter;
-	int prog_tls_return;
-	uint32_t ring_size;
-	uint32_t max_call_bytes;
+	struct handoff_fds fds;
 	bool reused; /* pins existed: nothing was loaded */
 };
 

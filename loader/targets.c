@@ -156,8 +156,8 @@ int target_attach(const struct objects *objects, const char *pin_dir,
 	/* A lone half of a pair (crash between the two pins) is replaced, not doubled. */
 	unlink(enter_pin);
 	unlink(return_pin);
-	r = tls_probe_attach(objects->prog_tls_enter, objects->prog_tls_return, target->path, &plan,
-			     &entry_link, &return_link);
+	r = tls_probe_attach(objects->fds.prog_tls_enter, objects->fds.prog_tls_return,
+			     target->path, &plan, &entry_link, &return_link);
 	if (r < 0)
 		return r;
 	if (bpf_obj_pin(entry_link, enter_pin) < 0)
