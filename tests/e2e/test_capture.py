@@ -4,14 +4,25 @@
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
 
 import harness
 from harness import final_stats, assert_accounted, stream, tls_data, counter
 
 PYTHON = "/usr/bin/python3"  # Debian's, linked against the system libssl
+
+
+def read_all(conn):
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
 
 
 def curl_version():
@@ -133,8 +144,8 @@ def test_call_beyond_cap_is_marked_truncated(cleartap, tls_cert):
     assert_accounted(final_stats(records))
 
 
-def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path):
-    pytest = __import__("pytest")
+@pytest.mark.parametrize("sink", ["file", "unix"])
+def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path, sink):
     subprocess.run(["protoc", f"--proto_path={harness.ROOT / 'proto'}",
                     f"--python_out={tmp_path}", "cleartap.proto"], check=True)
     sys.path.insert(0, str(tmp_path))
@@ -143,14 +154,29 @@ def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path):
         from google.protobuf.json_format import MessageToDict
     finally:
         sys.path.pop(0)
-    proto_file = cleartap.dir / "records.pb"
-    proto_file.touch()
-    os.chown(proto_file, harness.NOBODY, harness.NOBODY)  # the collector is unprivileged
     cleartap.start_loader()
-    cleartap.start_collector("--proto", str(proto_file))
+    if sink == "file":
+        proto_file = cleartap.dir / "records.pb"
+        proto_file.touch()
+        os.chown(proto_file, harness.NOBODY, harness.NOBODY)  # the collector is unprivileged
+        cleartap.start_collector("--proto", str(proto_file))
+    else:
+        path = str(cleartap.dir / "sink.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1)
+        received = []
+        reader = threading.Thread(target=lambda: received.append(read_all(listener.accept()[0])))
+        reader.start()
+        cleartap.start_collector("--proto", "unix:" + path)
     run_python_pair(cleartap, tls_cert, 100, 100, "proto")
     records = cleartap.stop_collector()
-    raw = proto_file.read_bytes()
+    if sink == "file":
+        raw = proto_file.read_bytes()
+    else:
+        reader.join(timeout=10)
+        raw = received[0]
     decoded, pos = [], 0
     while pos < len(raw):
         length, shift = 0, 0
