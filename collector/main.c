@@ -7,10 +7,16 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <linux/bpf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -18,8 +24,10 @@
 #include "export.h"
 #include "handoff_client.h"
 #include "parse_number.h"
+#include "privileges.h"
 #include "reassembly.h"
 #include "record_decode.h"
+#include "seccomp_policy.h"
 
 #define DEFAULT_SOCKET "/run/cleartap/handoff.sock"
 
@@ -31,6 +39,8 @@ struct options {
 	uint32_t stats_interval_s;
 	uint32_t wait_s;
 	uint64_t max_pending_bytes;
+	const char *user;	    /* drop to this user when started as root */
+	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
 };
 
 struct collector {
@@ -165,6 +175,8 @@ static void usage(FILE *out)
 	    "10)\n"
 	    "  --max-pending-bytes N    memory for incomplete calls (default 268435456)\n"
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
+	    "  --user NAME              when started as root, become NAME first (required then)\n"
+	    "  --print-seccomp-profile  print the OCI seccomp profile (Kubernetes) and exit\n"
 	    "  --help, --version\n",
 	    DEFAULT_SOCKET);
 }
@@ -179,6 +191,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_STATS,
 		OPT_PENDING,
 		OPT_WAIT,
+		OPT_USER,
+		OPT_PRINT_SECCOMP,
+		OPT_TEST_FORBIDDEN,
 		OPT_VERSION
 	};
 	static const struct option longopts[] = {
@@ -189,6 +204,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"stats-interval", required_argument, NULL, OPT_STATS},
 	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"user", required_argument, NULL, OPT_USER},
+	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
+	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN}, /* hidden */
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
@@ -228,6 +246,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_WAIT:
 			if (parse_u32(optarg, 0, 3600, &o->wait_s) < 0)
 				bad = "--wait (0 to 3600)";
+			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_PRINT_SECCOMP: {
+			const struct seccomp_rule *tables[] = {collector_startup_rules,
+							       collector_runtime_rules};
+			size_t counts[] = {collector_startup_rules_count,
+					   collector_runtime_rules_count};
+
+			exit(seccomp_write_oci_profile(stdout, tables, counts, 2) < 0
+				 ? EXIT_FAILURE
+				 : EXIT_SUCCESS);
+		}
+		case OPT_TEST_FORBIDDEN:
+			o->test_forbidden = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -317,6 +351,81 @@ static int setup(struct collector *c)
 	return 0;
 }
 
+/* Never root, never a capability. Runs before anything is acquired. */
+static int become_unprivileged(const struct options *opt)
+{
+	bool bounding_empty;
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if (geteuid() == 0 || getuid() == 0) {
+		if (!opt->user) {
+			log_msg("refusing to run as root: start as an unprivileged user, or give "
+				"--user NAME to become one");
+			return -EPERM;
+		}
+		if ((r = privileges_lookup_user(opt->user, &uid, &gid)) < 0) {
+			log_msg("unknown --user '%s'", opt->user);
+			return r;
+		}
+		if (uid == 0) {
+			log_msg("--user '%s' is root", opt->user);
+			return -EPERM;
+		}
+		if ((r = privileges_drop(uid, gid)) < 0)
+			log_msg("cannot drop to user '%s': %s", opt->user, strerror(-r));
+		return r;
+	}
+	if ((r = privileges_shed(&bounding_empty)) < 0) {
+		log_msg("cannot shed capabilities: %s", strerror(-r));
+		return r;
+	}
+	if (!bounding_empty)
+		log_msg(
+		    "note: capability bounding set not empty; start the collector with an empty "
+		    "one (systemd CapabilityBoundingSet=, Kubernetes drop ALL, setpriv "
+		    "--bounding-set=-all)");
+	return 0;
+}
+
+/* Last step of start-up: from here on only collector_runtime_rules. */
+static int lock_down(void)
+{
+	static char stdout_buffer[1 << 16];
+	int r;
+
+	/* Whatever would open files or probe stdout later is done now: tz data, stdio buffers. */
+	tzset();
+	setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
+	r = seccomp_install(collector_runtime_rules, collector_runtime_rules_count);
+	if (r < 0)
+		log_msg("cannot install the seccomp filter: %s", strerror(-r));
+	return r;
+}
+
+/* Test only: a forbidden call after lock-down must end the process with SIGSYS. */
+static int attempt_forbidden(const char *what)
+{
+	union bpf_attr attr = {};
+	char *const argv[] = {"/bin/true", NULL};
+
+	if (strcmp(what, "execve") == 0)
+		execve("/bin/true", argv, NULL);
+	else if (strcmp(what, "bpf-prog-load") == 0)
+		syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	else if (strcmp(what, "ptrace") == 0)
+		ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
+	else if (strcmp(what, "raw-socket") == 0)
+		socket(AF_PACKET, SOCK_RAW, 0);
+	else if (strcmp(what, "exec-memory") == 0)
+		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		log_msg("unknown --test-forbidden '%s'", what);
+	log_msg("survived forbidden call '%s'", what);
+	return -EPERM;
+}
+
 int main(int argc, char **argv)
 {
 	struct collector c = {
@@ -330,9 +439,10 @@ int main(int argc, char **argv)
 		    .max_pending_bytes = 256ULL << 20,
 		},
 	};
+	uid_t uid;
 	int r;
 
-	if (parse_options(argc, argv, &c.opt) < 0)
+	if (parse_options(argc, argv, &c.opt) < 0 || become_unprivileged(&c.opt) < 0)
 		return EXIT_FAILURE;
 	r = handoff_fetch(c.opt.socket_path, c.opt.wait_s * 1000, &c.objects);
 	if (r < 0) {
@@ -346,6 +456,13 @@ int main(int argc, char **argv)
 		log_msg("setup failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	uid = getuid();
+	if (lock_down() < 0)
+		return EXIT_FAILURE;
+	log_msg("locked down: uid %u, no capabilities, seccomp allowlist of %zu rules", uid,
+		collector_runtime_rules_count);
+	if (c.opt.test_forbidden && attempt_forbidden(c.opt.test_forbidden) < 0)
+		return 3;
 
 	uv_run(c.loop, UV_RUN_DEFAULT);
 

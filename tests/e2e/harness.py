@@ -21,7 +21,7 @@ COLLECTOR = BUILD / "collector" / "cleartap-collector"
 PEERS = pathlib.Path(__file__).resolve().parent / "peers"
 NOBODY = 65534
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-             "--inh-caps=-all"]
+             "--inh-caps=-all", "--bounding-set=-all"]
 _ids = itertools.count()
 
 
@@ -86,18 +86,21 @@ class Cleartap:
         return (self.dir / "loader.log").read_text()
 
     # --- collector ---
-    def start_collector(self, *args):
+    def start_collector(self, *args, as_root_with_user=None):
         n = len(self.collectors)
+        prefix = AS_NOBODY if as_root_with_user is None else []
+        if as_root_with_user:
+            args = ("--user", as_root_with_user, *args)
         out = open(self.dir / f"collector{n}.out", "wb")
         err = open(self.dir / f"collector{n}.err", "w")
-        p = subprocess.Popen([*AS_NOBODY, str(COLLECTOR), "--socket", self.socket,
+        p = subprocess.Popen([*prefix, str(COLLECTOR), "--socket", self.socket,
                               "--stats-interval", "0", "--wait", "5", *args],
                              stdout=out, stderr=err)
         p.out_path = self.dir / f"collector{n}.out"
         p.err_path = self.dir / f"collector{n}.err"
         self.collectors.append(p)
-        wait_for(lambda: "receiving from" in p.err_path.read_text() or p.poll() is not None,
-                 what="collector to receive descriptors")
+        wait_for(lambda: "locked down" in p.err_path.read_text() or p.poll() is not None,
+                 what="collector to lock down")
         assert p.poll() is None, p.err_path.read_text()
         return p
 
@@ -140,6 +143,26 @@ class Cleartap:
             self.loader.wait(timeout=10)
         subprocess.run([str(LOADER), "--unload", "--pin-dir", self.pin_dir],
                        capture_output=True)
+
+
+def privileges_of(pid):
+    """The privilege fields of /proc/PID/status, as the kernel reports them."""
+    fields = {}
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("Uid", "Gid", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs",
+                    "Seccomp"):
+            fields[name] = value.split()
+    return fields
+
+
+def assert_unprivileged(pid):
+    f = privileges_of(pid)
+    for caps in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(f[caps][0], 16) == 0, (caps, f)
+    assert f["NoNewPrivs"] == ["1"], f
+    assert f["Seccomp"] == ["2"], f  # filter mode
+    assert "0" not in f["Uid"] and "0" not in f["Gid"], f
 
 
 def map_ids_of(pid):

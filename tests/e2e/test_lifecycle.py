@@ -124,6 +124,10 @@ def test_collector_errors_are_clear(cleartap):
     p = subprocess.run([str(harness.COLLECTOR), "--format", "xml"], capture_output=True,
                        text=True)
     assert p.returncode == 1 and "invalid --format" in p.stderr
-    p = subprocess.run([str(harness.COLLECTOR), "--socket", str(cleartap.dir / "absent.sock"),
-                        "--wait", "0"], capture_output=True, text=True)
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
+                        str(cleartap.dir / "absent.sock"), "--wait", "0"],
+                       capture_output=True, text=True)
     assert p.returncode == 1 and "No such file or directory" in p.stderr
+    p = subprocess.run([str(harness.COLLECTOR), "--socket", cleartap.socket, "--wait", "0"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "refusing to run as root" in p.stderr
