@@ -149,20 +149,23 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 	return 0;
 }
 
-int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)
+static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)
 {
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	struct cleartap_handoff_reply reply;
 	struct handoff_objects o = {};
 	_cleanup_close_ int sock = -1;
-	int r;
+	int r, hello_r;
 
 	handoff_fds_init(&o.fds);
-	if ((r = connect_with_retry(socket_path, wait_ms, &sock)) < 0 ||
-	    (r = handoff_send_hello(sock)) < 0 ||
-	    (r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS)) < 0)
+	if ((r = connect_with_retry(socket_path, wait_ms, &sock)) < 0)
 		return r;
+	/* A refusal can come before the hello is even sent (EPIPE then): read it anyway. */
+	hello_r = handoff_send_hello(sock);
+	r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS);
+	if (r < 0)
+		return hello_r < 0 ? hello_r : r;
 	if (reply.status < 0)
 		return reply.status;
 	if (reply.schema_version != CLEARTAP_SCHEMA_VERSION) {
@@ -180,4 +183,18 @@ int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_obje
 	}
 	*ret = o;
 	return 0;
+}
+
+int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)
+{
+	struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+
+	for (unsigned waited = 0;; waited += 100) {
+		int r = fetch_once(socket_path, wait_ms > waited ? wait_ms - waited : 0, ret);
+
+		/* A busy loader closes surplus connections: try again while time is left. */
+		if ((r != -ECONNRESET && r != -EPIPE) || waited >= wait_ms)
+			return r;
+		nanosleep(&pause, NULL);
+	}
 }

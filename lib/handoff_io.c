@@ -121,6 +121,8 @@ int handoff_recv_reply(int sock, struct cleartap_handoff_reply *ret_reply,
 	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
+	if (n == 0)
+		return -ECONNRESET; /* closed without a reply: a busy loader shed this connection */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		size_t k;
 

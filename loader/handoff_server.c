@@ -3,17 +3,21 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleartap/events.h"
-#include "cleartap/handoff.h"
 #include "ct_macro.h"
-#include "handoff_io.h"
+#include "parse_number.h"
+
+#define SD_LISTEN_FDS_START 3
 
 static int make_address(const char *path, struct sockaddr_un *ret_addr)
 {
@@ -51,7 +55,7 @@ int handoff_listen(const char *path, int *ret_fd)
 
 	if ((r = make_address(path, &addr)) < 0 || (r = make_parent_dir(path)) < 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
@@ -69,10 +73,45 @@ int handoff_listen(const char *path, int *ret_fd)
 			return -errno;
 	}
 	/* Anyone may connect; who gets descriptors is decided by SO_PEERCRED. */
-	if (chmod(path, 0666) < 0 || listen(fd, 64) < 0)
+	if (chmod(path, 0666) < 0 || listen(fd, 128) < 0)
 		return -errno;
 	*ret_fd = ct_take_fd(&fd);
 	return 0;
+}
+
+int handoff_listen_from_systemd(int *ret_fd)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	int fd = SD_LISTEN_FDS_START, value, type, domain, listening;
+	socklen_t len = sizeof(value);
+	uint32_t listen_pid, n_fds;
+
+	if (!pid || !n || parse_u32(pid, 1, INT32_MAX, &listen_pid) < 0 ||
+	    (pid_t)listen_pid != getpid() || parse_u32(n, 1, 1, &n_fds) < 0)
+		return -ENOENT;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+		return -errno;
+	if (type != SOCK_STREAM || domain != AF_UNIX || !listening)
+		return -ENOTSOCK;
+	value = fcntl(fd, F_GETFL);
+	if (value < 0 || fcntl(fd, F_SETFL, value | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint32_t object_id(int fd)
@@ -88,68 +127,210 @@ static uint32_t object_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.id;
 }
 
-static void add_fd(struct cleartap_handoff_reply *reply, struct cleartap_handoff_fd *descs,
-		   int *fds, uint32_t kind, uint32_t index, int fd)
+static int add_fd(struct handoff_server *s, uint32_t kind, uint32_t index, int fd)
 {
-	descs[reply->nfds] = (struct cleartap_handoff_fd){
-	    .kind = kind,
-	    .index = index,
-	    .bpf_id = object_id(fd),
-	};
-	fds[reply->nfds++] = fd;
+	uint32_t id = object_id(fd);
+
+	if (!id)
+		return -EBADF;
+	s->descs[s->reply.nfds] =
+	    (struct cleartap_handoff_fd){.kind = kind, .index = index, .bpf_id = id};
+	s->fds[s->reply.nfds++] = fd;
+	return 0;
 }
 
-static bool uid_allowed(uid_t uid, const uid_t *allowed, size_t n)
+int handoff_server_init(struct handoff_server *s, int listen_fd, const struct handoff_fds *fds,
+			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
+			void (*on_event)(void *, const struct handoff_event *), void *userdata)
+{
+	int r = 0;
+
+	if (n_uids > HANDOFF_MAX_ALLOWED || n_gids > HANDOFF_MAX_ALLOWED)
+		return -E2BIG;
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = listen_fd;
+	s->reply = (struct cleartap_handoff_reply){
+	    .magic = CLEARTAP_HANDOFF_MAGIC,
+	    .version = CLEARTAP_HANDOFF_VERSION,
+	    .schema_version = CLEARTAP_SCHEMA_VERSION,
+	    .ring_size = fds->ring_size,
+	    .max_call_bytes = fds->max_call_bytes,
+	};
+	for (uint32_t i = 0; r == 0 && i < fds->n_rings; i++)
+		r = add_fd(s, CLEARTAP_FD_RING, i, fds->rings[i]);
+	if (r == 0)
+		r = add_fd(s, CLEARTAP_FD_COUNTERS, 0, fds->counters);
+	if (r == 0)
+		r = add_fd(s, CLEARTAP_FD_PROG_TLS_ENTRY, 0, fds->prog_tls_enter);
+	if (r == 0)
+		r = add_fd(s, CLEARTAP_FD_PROG_TLS_RETURN, 0, fds->prog_tls_return);
+	memcpy(s->allowed_uids, uids, n_uids * sizeof(*uids));
+	s->n_allowed_uids = n_uids;
+	memcpy(s->allowed_gids, gids, n_gids * sizeof(*gids));
+	s->n_allowed_gids = n_gids;
+	s->on_event = on_event;
+	s->userdata = userdata;
+	return r;
+}
+
+static bool authorised(const struct handoff_server *s, uid_t uid, gid_t gid)
 {
 	if (uid == 0)
 		return true;
-	for (size_t i = 0; i < n; i++)
-		if (allowed[i] == uid)
+	for (size_t i = 0; i < s->n_allowed_uids; i++)
+		if (s->allowed_uids[i] == uid)
+			return true;
+	for (size_t i = 0; i < s->n_allowed_gids; i++)
+		if (s->allowed_gids[i] == gid)
 			return true;
 	return false;
 }
 
-int handoff_serve_one(int listen_fd, const struct objects *o, const uid_t *allowed_uids,
-		      size_t n_allowed, struct handoff_peer *ret_peer)
+static void emit(struct handoff_server *s, enum handoff_event_kind kind,
+		 const struct handoff_client *c, int error)
 {
-	struct cleartap_handoff_reply reply = {
-	    .magic = CLEARTAP_HANDOFF_MAGIC,
-	    .version = CLEARTAP_HANDOFF_VERSION,
-	    .schema_version = CLEARTAP_SCHEMA_VERSION,
-	    .ring_size = o->fds.ring_size,
-	    .max_call_bytes = o->fds.max_call_bytes,
-	};
-	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
-	int fds[CLEARTAP_HANDOFF_MAX_FDS];
-	struct timeval timeout = {.tv_sec = 2};
-	struct handoff_peer peer = {};
-	_cleanup_close_ int sock = -1;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct handoff_event e = {.kind = kind, .error = error};
+
+	if (c) {
+		e.pid = c->pid;
+		e.uid = c->uid;
+		e.gid = c->gid;
+	}
+	if (s->on_event)
+		s->on_event(s->userdata, &e);
+}
+
+static void drop_client(struct handoff_server *s, size_t i)
+{
+	close(s->clients[i].fd);
+	s->clients[i] = s->clients[--s->n_clients];
+}
+
+static size_t waiting_for_uid(const struct handoff_server *s, uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_clients; i++)
+		n += s->clients[i].uid == uid;
+	return n;
+}
+
+static void refuse(struct handoff_server *s, const struct handoff_client *c)
+{
+	struct cleartap_handoff_reply refusal = s->reply;
+
+	refusal.nfds = 0;
+	refusal.status = -EACCES;
+	/* Told at once, hello or not: refused peers never hold a waiting slot. */
+	handoff_send_reply(c->fd, &refusal, s->descs, s->fds);
+	emit(s, HANDOFF_REFUSED, c, -EACCES);
+}
+
+static void accept_clients(struct handoff_server *s)
+{
+	/* Bounded per wake-up so a flood cannot starve the clients already waiting. */
+	for (int k = 0; k < 2 * HANDOFF_MAX_CLIENTS; k++) {
+		struct handoff_client c = {};
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		c.fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c.fd < 0)
+			return; /* EAGAIN, or a client that left already */
+		if (getsockopt(c.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(c.fd);
+			continue;
+		}
+		c.pid = cred.pid;
+		c.uid = cred.uid;
+		c.gid = cred.gid;
+		if (!authorised(s, c.uid, c.gid)) {
+			refuse(s, &c);
+			close(c.fd);
+			continue;
+		}
+		/* One uid cannot take every slot (root is trusted anyway). */
+		if (s->n_clients == HANDOFF_MAX_CLIENTS ||
+		    (c.uid != 0 && waiting_for_uid(s, c.uid) >= HANDOFF_MAX_PER_UID)) {
+			emit(s, HANDOFF_TOO_MANY, &c, 0);
+			close(c.fd);
+			continue;
+		}
+		c.deadline_ms = now_ms() + HANDOFF_CLIENT_TIMEOUT_MS;
+		s->clients[s->n_clients++] = c;
+	}
+}
+
+/* Returns true when the client is finished (served, refused or failed). */
+static bool read_hello(struct handoff_server *s, struct handoff_client *c)
+{
+	const struct cleartap_handoff_hello *hello = (const void *)c->hello;
+	ssize_t n = recv(c->fd, c->hello + c->got, sizeof(c->hello) - c->got, 0);
 	int r;
 
-	sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (sock < 0)
-		return -errno;
-	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -errno;
-	peer.pid = cred.pid;
-	peer.uid = cred.uid;
-	peer.gid = cred.gid;
-	peer.authorised = uid_allowed(cred.uid, allowed_uids, n_allowed);
-	*ret_peer = peer;
-	if ((r = handoff_recv_hello(sock)) < 0)
-		return r;
-	if (!peer.authorised) {
-		reply.status = -EACCES;
-		return handoff_send_reply(sock, &reply, descs, fds);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n <= 0) {
+		emit(s, HANDOFF_IO_ERROR, c, n < 0 ? -errno : -ECONNRESET);
+		return true;
 	}
-	for (uint32_t i = 0; i < o->fds.n_rings; i++)
-		add_fd(&reply, descs, fds, CLEARTAP_FD_RING, i, o->fds.rings[i]);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_COUNTERS, 0, o->fds.counters);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_ENTRY, 0, o->fds.prog_tls_enter);
-	add_fd(&reply, descs, fds, CLEARTAP_FD_PROG_TLS_RETURN, 0, o->fds.prog_tls_return);
-	return handoff_send_reply(sock, &reply, descs, fds);
+	c->got += (size_t)n;
+	if (c->got < sizeof(c->hello))
+		return false;
+	if (hello->magic != CLEARTAP_HANDOFF_MAGIC || hello->version != CLEARTAP_HANDOFF_VERSION) {
+		emit(s, HANDOFF_BAD_HELLO, c,
+		     hello->magic != CLEARTAP_HANDOFF_MAGIC ? -EPROTO : -EPROTONOSUPPORT);
+		return true;
+	}
+	/* The reply is far smaller than a socket buffer: one non-blocking send suffices. */
+	r = handoff_send_reply(c->fd, &s->reply, s->descs, s->fds);
+	emit(s, r < 0 ? HANDOFF_IO_ERROR : HANDOFF_SERVED, c, r);
+	return true;
+}
+
+size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,
+			      int *ret_timeout_ms)
+{
+	uint64_t now = now_ms();
+	int timeout = -1;
+
+	pfds[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+	for (size_t i = 0; i < s->n_clients; i++) {
+		int left =
+		    s->clients[i].deadline_ms > now ? (int)(s->clients[i].deadline_ms - now) : 0;
+
+		pfds[1 + i] = (struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
+		if (timeout < 0 || left < timeout)
+			timeout = left;
+	}
+	*ret_timeout_ms = timeout;
+	return 1 + s->n_clients;
+}
+
+void handoff_server_process(struct handoff_server *s, const struct pollfd *pfds, size_t n)
+{
+	uint64_t now = now_ms();
+
+	/* Clients first, from the back, so dropping one does not move an unvisited one. */
+	for (size_t i = n - 1; i >= 1; i--) {
+		struct handoff_client *c = &s->clients[i - 1];
+		bool done = false;
+
+		if (pfds[i].revents)
+			done = read_hello(s, c);
+		if (!done && now >= c->deadline_ms) {
+			emit(s, HANDOFF_TIMED_OUT, c, 0);
+			done = true;
+		}
+		if (done)
+			drop_client(s, i - 1);
+	}
+	if (pfds[0].revents & POLLIN)
+		accept_clients(s);
+}
+
+void handoff_server_close_clients(struct handoff_server *s)
+{
+	while (s->n_clients)
+		drop_client(s, s->n_clients - 1);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleartap-loader: the only part of cleartap that holds BPF privileges. A straight line:
- * check -> load or reuse pins -> attach -> serve descriptors to collectors.
+ * check -> load or reuse pins -> attach -> listen -> drop every privilege -> seccomp -> serve
+ * descriptors to authorised collectors.
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -25,28 +25,54 @@
 #include "handoff_server.h"
 #include "objects.h"
 #include "parse_number.h"
+#include "privileges.h"
+#include "seccomp_policy.h"
 #include "targets.h"
 
 #define BPFFS_ROOT	    "/sys/fs/bpf"
 #define DEFAULT_PIN_DIR	    BPFFS_ROOT "/cleartap"
 #define DEFAULT_SOCKET	    "/run/cleartap/handoff.sock"
+#define DEFAULT_USER	    "cleartap"
 #define DEFAULT_RING_SIZE   (8u << 20)
 #define DEFAULT_RING_SHARDS 8
 #define MAX_EXTRA_TARGETS   64
-#define MAX_ALLOWED_UIDS    16
+
+/*
+ * Every capability the loader uses, measured on kernel 6.18 by starting it with a bounding set
+ * that lacks one at a time (tests/e2e/test_loader_privileges.py repeats the measurement).
+ */
+static const struct {
+	cap_value_t cap;
+	const char *name;
+	const char *why;
+	bool only_without_bpffs; /* needed only when bpffs must be mounted */
+} needed_caps[] = {
+    {CAP_BPF, "CAP_BPF", "create maps and load programs", false},
+    {CAP_PERFMON, "CAP_PERFMON", "load and attach tracing programs (uprobes, tp_btf)", false},
+    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE",
+     "read /proc/PID/maps and /proc/PID/root of other users' processes", false},
+    {CAP_SETUID, "CAP_SETUID", "become --user", false},
+    {CAP_SETGID, "CAP_SETGID", "become --user's group, drop supplementary groups", false},
+    {CAP_SETPCAP, "CAP_SETPCAP", "empty the bounding set and lock the securebits", false},
+    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "mount bpffs at " BPFFS_ROOT, true},
+};
 
 struct options {
 	const char *pin_dir;
 	const char *socket_path;
+	const char *user;
 	const char *extra_targets[MAX_EXTRA_TARGETS];
 	size_t n_extra_targets;
-	uid_t allowed_uids[MAX_ALLOWED_UIDS];
+	uid_t allowed_uids[HANDOFF_MAX_ALLOWED];
 	size_t n_allowed_uids;
+	gid_t allowed_gids[HANDOFF_MAX_ALLOWED];
+	size_t n_allowed_gids;
 	uint32_t ring_size;
 	uint32_t ring_shards;
 	uint32_t max_call_bytes;
 	bool unload;
 	bool attach_only;
+	bool strict_caps;
 	bool verbose;
 };
 
@@ -77,22 +103,26 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: cleartap-loader [OPTIONS]\n"
-	    "Load cleartap's BPF programs, pin them, attach them to TLS libraries and hand\n"
-	    "their descriptors to collectors over a Unix socket.\n\n"
+	    "Load cleartap's BPF programs, pin them, attach them to TLS libraries, drop every\n"
+	    "privilege and hand the descriptors to collectors over a Unix socket.\n\n"
 	    "  --pin-dir DIR          bpffs directory for pins (default %s)\n"
-	    "  --socket PATH          handoff socket (default %s)\n"
-	    "  --allow-uid UID        collector uid allowed to receive descriptors (repeatable;\n"
-	    "                         root is always allowed)\n"
+	    "  --socket PATH          handoff socket (default %s; systemd socket activation\n"
+	    "                         is used instead when present)\n"
+	    "  --user NAME            user to become after start-up (default %s)\n"
+	    "  --allow-uid UID        collector uid allowed to receive descriptors (repeatable)\n"
+	    "  --allow-gid GID        collector gid allowed to receive descriptors (repeatable)\n"
+	    "                         root is always allowed\n"
 	    "  --attach PATH          also probe this library file (repeatable)\n"
 	    "  --ring-size BYTES      ring buffer bytes per shard, power of two (default %u)\n"
 	    "  --ring-shards N        ring buffers, one per CPU up to N (default min(CPUs, %u))\n"
 	    "  --max-call-bytes N     bytes copied per TLS call, the rest counted as truncated\n"
 	    "                         (default %u)\n"
+	    "  --strict-caps          refuse to start with capabilities it does not need\n"
 	    "  --attach-only          load, pin and attach, then exit without serving\n"
 	    "  --unload               remove everything pinned under --pin-dir and exit\n"
 	    "  --verbose              libbpf debug output\n"
 	    "  --help, --version\n",
-	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_RING_SIZE, DEFAULT_RING_SHARDS,
+	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_RING_SIZE, DEFAULT_RING_SHARDS,
 	    CLEARTAP_DEFAULT_MAX_CALL_BYTES);
 }
 
@@ -105,16 +135,28 @@ static int parse_u32_option(const char *arg, const char *name, uint32_t min, uin
 	return -EINVAL;
 }
 
+static int add_id(const char *arg, const char *name, uint32_t *ids, size_t *n)
+{
+	if (*n == HANDOFF_MAX_ALLOWED) {
+		log_msg("too many %s (at most %d)", name, HANDOFF_MAX_ALLOWED);
+		return -E2BIG;
+	}
+	return parse_u32_option(arg, name, 0, UINT32_MAX - 1, &ids[(*n)++]);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_PIN_DIR = 256,
 		OPT_SOCKET,
+		OPT_USER,
 		OPT_ALLOW_UID,
+		OPT_ALLOW_GID,
 		OPT_ATTACH,
 		OPT_RING_SIZE,
 		OPT_RING_SHARDS,
 		OPT_MAX_CALL,
+		OPT_STRICT_CAPS,
 		OPT_ATTACH_ONLY,
 		OPT_UNLOAD,
 		OPT_VERBOSE,
@@ -123,11 +165,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 	    {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	    {"socket", required_argument, NULL, OPT_SOCKET},
+	    {"user", required_argument, NULL, OPT_USER},
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
+	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"attach", required_argument, NULL, OPT_ATTACH},
 	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
 	    {"ring-shards", required_argument, NULL, OPT_RING_SHARDS},
 	    {"max-call-bytes", required_argument, NULL, OPT_MAX_CALL},
+	    {"strict-caps", no_argument, NULL, OPT_STRICT_CAPS},
 	    {"attach-only", no_argument, NULL, OPT_ATTACH_ONLY},
 	    {"unload", no_argument, NULL, OPT_UNLOAD},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -135,7 +180,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
 	};
-	uint32_t u;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -146,15 +190,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SOCKET:
 			o->socket_path = optarg;
 			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
 		case OPT_ALLOW_UID:
-			if (o->n_allowed_uids == MAX_ALLOWED_UIDS) {
-				log_msg("too many --allow-uid (at most %d)", MAX_ALLOWED_UIDS);
-				return -E2BIG;
-			}
-			if ((r = parse_u32_option(optarg, "--allow-uid", 0, UINT32_MAX - 1, &u)) <
-			    0)
+			if ((r = add_id(optarg, "--allow-uid", o->allowed_uids,
+					&o->n_allowed_uids)) < 0)
 				return r;
-			o->allowed_uids[o->n_allowed_uids++] = u;
+			break;
+		case OPT_ALLOW_GID:
+			if ((r = add_id(optarg, "--allow-gid", o->allowed_gids,
+					&o->n_allowed_gids)) < 0)
+				return r;
 			break;
 		case OPT_ATTACH:
 			if (o->n_extra_targets == MAX_EXTRA_TARGETS) {
@@ -182,6 +229,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if ((r = parse_u32_option(optarg, "--max-call-bytes", 1, 1u << 30,
 						  &o->max_call_bytes)) < 0)
 				return r;
+			break;
+		case OPT_STRICT_CAPS:
+			o->strict_caps = true;
 			break;
 		case OPT_ATTACH_ONLY:
 			o->attach_only = true;
@@ -217,21 +267,62 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Loading BPF and attaching uprobes needs CAP_BPF + CAP_PERFMON; mounting bpffs CAP_SYS_ADMIN. */
-static int check_privileges(void)
+static bool has_cap(cap_t caps, cap_value_t cap)
 {
-	cap_flag_value_t bpf = CAP_CLEAR, perfmon = CAP_CLEAR, admin = CAP_CLEAR;
+	cap_flag_value_t v = CAP_CLEAR;
+
+	cap_get_flag(caps, cap, CAP_EFFECTIVE, &v);
+	return v == CAP_SET;
+}
+
+/*
+ * Enough to load (CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN)? More than needed_caps? The extras
+ * are reported; with --strict-caps they are refused.
+ */
+static int check_privileges(bool strict, bool bpffs_mounted)
+{
 	cap_t caps = cap_get_proc();
+	char extra[1024] = "";
+	size_t n_extra = 0;
+	int r = 0;
 
 	if (!caps)
 		return -errno;
-	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
-	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
-	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+	if (!has_cap(caps, CAP_SYS_ADMIN) &&
+	    !(has_cap(caps, CAP_BPF) && has_cap(caps, CAP_PERFMON))) {
+		cap_free(caps);
+		return -EPERM;
+	}
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		bool needed = false;
+
+		if (!has_cap(caps, c))
+			continue;
+		for (size_t i = 0; i < CT_ARRAY_SIZE(needed_caps); i++)
+			needed |= needed_caps[i].cap == c &&
+				  !(needed_caps[i].only_without_bpffs && bpffs_mounted);
+		if (!needed) {
+			char *name = cap_to_name(c);
+			size_t used = strlen(extra);
+
+			snprintf(extra + used, sizeof(extra) - used, "%s%s", n_extra ? "," : "",
+				 name ? name : "?");
+			cap_free(name);
+			n_extra++;
+		}
+	}
 	cap_free(caps);
-	if (admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET))
-		return 0;
-	return -EPERM;
+	if (n_extra && strict) {
+		log_msg("--strict-caps: holding %zu capabilities it does not need: %s", n_extra,
+			extra);
+		r = -E2BIG;
+	} else if (n_extra) {
+		log_msg(
+		    "note: started with %zu capabilities it does not need (all are dropped after "
+		    "start-up; --strict-caps refuses this)",
+		    n_extra);
+	}
+	return r;
 }
 
 static int check_bpf_available(void)
@@ -244,8 +335,7 @@ static int check_bpf_available(void)
 	return 0;
 }
 
-static void attach_targets(const struct options *opt, const struct objects *objects,
-			   unsigned *ret_attached, unsigned *ret_present)
+static void attach_targets(const struct options *opt, const struct objects *objects)
 {
 	struct tls_target_list list = {};
 	unsigned attached = 0, present = 0;
@@ -254,7 +344,6 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 	r = targets_discover(opt->extra_targets, opt->n_extra_targets, &list);
 	if (r < 0) {
 		log_msg("could not list TLS libraries: %s", strerror(-r));
-		*ret_attached = *ret_present = 0;
 		return;
 	}
 	for (size_t i = 0; i < list.n; i++) {
@@ -280,60 +369,141 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 			plan.n_entry, plan.missing[0] ? ", missing " : "", plan.missing);
 	}
 	targets_free(&list);
-	*ret_attached = attached;
-	*ret_present = present;
+	log_msg("%u TLS library files probed (%u newly attached)", present, attached);
+}
+
+static void on_handoff_event(void *userdata, const struct handoff_event *e)
+{
+	static unsigned long troubles;
+
+	(void)userdata;
+	if (e->kind == HANDOFF_SERVED) {
+		log_msg("handed descriptors to pid %d uid %u", e->pid, e->uid);
+		return;
+	}
+	/* A flood must not become a flood of log lines: the first 20, then one per 100. */
+	if (++troubles > 20 && troubles % 100)
+		return;
+	switch (e->kind) {
+	case HANDOFF_REFUSED:
+		log_msg("refused peer pid %d uid %u gid %u: not allowed", e->pid, e->uid, e->gid);
+		break;
+	case HANDOFF_BAD_HELLO:
+		log_msg("peer pid %d uid %u: bad hello (%s)", e->pid, e->uid, strerror(-e->error));
+		break;
+	case HANDOFF_TIMED_OUT:
+		log_msg("peer pid %d uid %u: no hello in time, disconnected", e->pid, e->uid);
+		break;
+	case HANDOFF_IO_ERROR:
+		log_msg("peer pid %d uid %u: %s", e->pid, e->uid, strerror(-e->error));
+		break;
+	case HANDOFF_TOO_MANY:
+		log_msg("peer pid %d uid %u: too many waiting clients, closed", e->pid, e->uid);
+		break;
+	case HANDOFF_SERVED:
+		break;
+	}
+	if (troubles == 20)
+		log_msg("(further peer problems are logged once per 100)");
+}
+
+/* From here on the loader holds nothing but descriptors, and can only hand them out. */
+static int drop_and_lock_down(const struct options *opt)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if ((r = privileges_lookup_user(opt->user, &uid, &gid)) < 0) {
+		log_msg("user '%s' does not exist: create it (systemd/sysusers.d/cleartap.conf) or "
+			"choose one with --user",
+			opt->user);
+		return r;
+	}
+	if (uid == 0) {
+		log_msg("--user '%s' is root: the loader must not keep root", opt->user);
+		return -EPERM;
+	}
+	if ((r = privileges_drop(uid, gid)) < 0) {
+		log_msg("cannot drop privileges to '%s': %s", opt->user, strerror(-r));
+		return r;
+	}
+	if ((r = seccomp_install(loader_serving_rules, loader_serving_rules_count)) < 0) {
+		log_msg("cannot install the seccomp filter: %s", strerror(-r));
+		return r;
+	}
+	log_msg("dropped to uid %u gid %u: no capabilities, no_new_privs, seccomp allowlist of %zu "
+		"rules",
+		uid, gid, loader_serving_rules_count);
+	return 0;
 }
 
 static int serve(const struct options *opt, const struct objects *objects)
 {
+	struct pollfd pfds[2 + HANDOFF_MAX_CLIENTS];
+	static struct handoff_server server;
 	_cleanup_close_ int listen_fd = -1;
 	_cleanup_close_ int sig_fd = -1;
+	bool activated = false;
 	sigset_t mask;
 	int r;
 
-	r = handoff_listen(opt->socket_path, &listen_fd);
-	if (r == -EADDRINUSE) {
-		log_msg("socket %s is in use by another loader", opt->socket_path);
+	r = handoff_listen_from_systemd(&listen_fd);
+	if (r == 0) {
+		activated = true;
+	} else if (r != -ENOENT) {
+		log_msg("socket activation: bad listening socket: %s", strerror(-r));
 		return r;
+	} else {
+		r = handoff_listen(opt->socket_path, &listen_fd);
+		if (r == -EADDRINUSE) {
+			log_msg("socket %s is in use by another loader", opt->socket_path);
+			return r;
+		}
+		if (r < 0) {
+			log_msg("cannot listen on %s: %s", opt->socket_path, strerror(-r));
+			return r;
+		}
 	}
+	r = handoff_server_init(&server, listen_fd, &objects->fds, opt->allowed_uids,
+				opt->n_allowed_uids, opt->allowed_gids, opt->n_allowed_gids,
+				on_handoff_event, NULL);
 	if (r < 0) {
-		log_msg("cannot listen on %s: %s", opt->socket_path, strerror(-r));
+		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
-	log_msg("serving descriptors on %s", opt->socket_path);
+	if ((r = drop_and_lock_down(opt)) < 0)
+		return r;
+	log_msg("serving descriptors on %s",
+		activated ? "the socket-activated socket" : opt->socket_path);
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = listen_fd, .events = POLLIN},
-					{.fd = sig_fd, .events = POLLIN}};
-		struct handoff_peer peer = {};
+		int timeout;
+		size_t n = handoff_server_pollfds(&server, pfds + 1, &timeout);
 
-		if (poll(pfd, 2, -1) < 0) {
+		pfds[0] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
+		if (poll(pfds, n + 1, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = -errno;
 			break;
 		}
-		if (pfd[1].revents) {
+		if (pfds[0].revents) {
 			r = 0;
 			break;
 		}
-		r = handoff_serve_one(listen_fd, objects, opt->allowed_uids, opt->n_allowed_uids,
-				      &peer);
-		if (r < 0)
-			log_msg("peer pid %d uid %u: %s", peer.pid, peer.uid, strerror(-r));
-		else if (!peer.authorised)
-			log_msg("refused peer pid %d uid %u: uid not allowed", peer.pid, peer.uid);
-		else
-			log_msg("handed descriptors to pid %d uid %u", peer.pid, peer.uid);
+		handoff_server_process(&server, pfds + 1, n);
 	}
-	unlink(opt->socket_path);
+	handoff_server_close_clients(&server);
+	if (!activated)
+		unlink(opt->socket_path); /* best effort: the directory may not be ours any more */
 	return r;
 }
 
@@ -342,12 +512,12 @@ int main(int argc, char **argv)
 	struct options opt = {
 	    .pin_dir = DEFAULT_PIN_DIR,
 	    .socket_path = DEFAULT_SOCKET,
+	    .user = DEFAULT_USER,
 	    .ring_size = DEFAULT_RING_SIZE,
 	    .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
 	};
 	struct objects objects;
 	struct objects_config cfg;
-	unsigned attached, present;
 	int r, ncpus;
 
 	if (parse_options(argc, argv, &opt) < 0)
@@ -359,11 +529,14 @@ int main(int argc, char **argv)
 		opt.ring_shards =
 		    ncpus < DEFAULT_RING_SHARDS ? (uint32_t)ncpus : DEFAULT_RING_SHARDS;
 
-	if (check_privileges() < 0) {
-		log_msg(
-		    "not privileged: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+	r = check_privileges(opt.strict_caps, bpffs_is_bpffs(BPFFS_ROOT) > 0);
+	if (r == -EPERM) {
+		log_msg("not privileged: run as root, or with CAP_BPF and CAP_PERFMON (see --help "
+			"and README for the full list)");
 		return EXIT_FAILURE;
 	}
+	if (r < 0)
+		return EXIT_FAILURE;
 	r = check_bpf_available();
 	if (r == -ENOSYS) {
 		log_msg("BPF unavailable: this kernel has no bpf() system call");
@@ -416,8 +589,7 @@ int main(int argc, char **argv)
 	log_msg("%s programs under %s", objects.reused ? "reusing pinned" : "loaded and pinned",
 		opt.pin_dir);
 
-	attach_targets(&opt, &objects, &attached, &present);
-	log_msg("%u TLS library files probed (%u newly attached)", present, attached);
+	attach_targets(&opt, &objects);
 
 	r = opt.attach_only ? 0 : serve(&opt, &objects);
 	objects_close(&objects);

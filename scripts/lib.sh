@@ -29,6 +29,19 @@ ensure_packages() {
 		"${missing[@]}" >/dev/null
 }
 
+# The loader's user after start-up and the collector's user (systemd/sysusers.d/cleartap.conf).
+ensure_users() {
+	local user
+	for user in cleartap cleartap-collector; do
+		id -u "$user" >/dev/null 2>&1 && continue
+		if command -v systemd-sysusers >/dev/null; then
+			systemd-sysusers "$CLEARTAP_ROOT/systemd/sysusers.d/cleartap.conf" && continue
+		fi
+		useradd --system --user-group --no-create-home --home-dir / \
+			--shell /usr/sbin/nologin "$user"
+	done
+}
+
 build_cleartap() {
 	if [[ ! -f $CLEARTAP_BUILD/build.ninja ]]; then
 		meson setup "$CLEARTAP_BUILD" "$CLEARTAP_ROOT" >/dev/null

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CT_LOADER_SECCOMP_POLICY_H
+#define CT_LOADER_SECCOMP_POLICY_H
+
+#include <stddef.h>
+
+#include "seccomp_filter.h"
+
+/* What the loader may do once it only serves descriptors. */
+extern const struct seccomp_rule loader_serving_rules[];
+extern const size_t loader_serving_rules_count;
+
+#endif
