@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -61,6 +62,7 @@ struct options {
 	const char *pin_dir;
 	const char *socket_path;
 	const char *user;
+	const char *proc_root;
 	const char *extra_targets[MAX_EXTRA_TARGETS];
 	size_t n_extra_targets;
 	uid_t allowed_uids[HANDOFF_MAX_ALLOWED];
@@ -113,6 +115,8 @@ static void usage(FILE *out)
 	    "  --allow-gid GID        collector gid allowed to receive descriptors (repeatable)\n"
 	    "                         root is always allowed\n"
 	    "  --attach PATH          also probe this library file (repeatable)\n"
+	    "  --proc-root DIR        where to find processes (default /proc; the host's /proc\n"
+	    "                         when running in a container)\n"
 	    "  --ring-size BYTES      ring buffer bytes per shard, power of two (default %u)\n"
 	    "  --ring-shards N        ring buffers, one per CPU up to N (default min(CPUs, %u))\n"
 	    "  --max-call-bytes N     bytes copied per TLS call, the rest counted as truncated\n"
@@ -135,13 +139,31 @@ static int parse_u32_option(const char *arg, const char *name, uint32_t min, uin
 	return -EINVAL;
 }
 
-static int add_id(const char *arg, const char *name, uint32_t *ids, size_t *n)
+/* A number, or a user (group) name resolved now, while NSS is still reachable. */
+static int add_id(const char *arg, const char *name, bool group, uint32_t *ids, size_t *n)
 {
+	uid_t uid;
+	gid_t gid;
+	struct group *gr;
+
 	if (*n == HANDOFF_MAX_ALLOWED) {
 		log_msg("too many %s (at most %d)", name, HANDOFF_MAX_ALLOWED);
 		return -E2BIG;
 	}
-	return parse_u32_option(arg, name, 0, UINT32_MAX - 1, &ids[(*n)++]);
+	if (parse_u32(arg, 0, UINT32_MAX - 1, &ids[*n]) == 0) {
+		(*n)++;
+		return 0;
+	}
+	if (!group && privileges_lookup_user(arg, &uid, &gid) == 0) {
+		ids[(*n)++] = uid;
+		return 0;
+	}
+	if (group && (gr = getgrnam(arg))) {
+		ids[(*n)++] = gr->gr_gid;
+		return 0;
+	}
+	log_msg("invalid %s '%s': no such %s", name, arg, group ? "group" : "user");
+	return -EINVAL;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -150,6 +172,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_PIN_DIR = 256,
 		OPT_SOCKET,
 		OPT_USER,
+		OPT_PROC_ROOT,
 		OPT_ALLOW_UID,
 		OPT_ALLOW_GID,
 		OPT_ATTACH,
@@ -166,6 +189,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"user", required_argument, NULL, OPT_USER},
+	    {"proc-root", required_argument, NULL, OPT_PROC_ROOT},
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"attach", required_argument, NULL, OPT_ATTACH},
@@ -193,13 +217,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_USER:
 			o->user = optarg;
 			break;
+		case OPT_PROC_ROOT:
+			o->proc_root = optarg;
+			break;
 		case OPT_ALLOW_UID:
-			if ((r = add_id(optarg, "--allow-uid", o->allowed_uids,
+			if ((r = add_id(optarg, "--allow-uid", false, o->allowed_uids,
 					&o->n_allowed_uids)) < 0)
 				return r;
 			break;
 		case OPT_ALLOW_GID:
-			if ((r = add_id(optarg, "--allow-gid", o->allowed_gids,
+			if ((r = add_id(optarg, "--allow-gid", true, o->allowed_gids,
 					&o->n_allowed_gids)) < 0)
 				return r;
 			break;
@@ -341,7 +368,7 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 	unsigned attached = 0, present = 0;
 	int r;
 
-	r = targets_discover(opt->extra_targets, opt->n_extra_targets, &list);
+	r = targets_discover(opt->proc_root, opt->extra_targets, opt->n_extra_targets, &list);
 	if (r < 0) {
 		log_msg("could not list TLS libraries: %s", strerror(-r));
 		return;
@@ -513,6 +540,7 @@ int main(int argc, char **argv)
 	    .pin_dir = DEFAULT_PIN_DIR,
 	    .socket_path = DEFAULT_SOCKET,
 	    .user = DEFAULT_USER,
+	    .proc_root = "/proc",
 	    .ring_size = DEFAULT_RING_SIZE,
 	    .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
 	};

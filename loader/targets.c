@@ -63,19 +63,19 @@ static bool is_libssl(const char *path)
 	return base && strncmp(base + 1, "libssl.so", 9) == 0;
 }
 
-static int scan_process(struct tls_target_list *list, const char *pid)
+static int scan_process(struct tls_target_list *list, const char *proc_root, const char *pid)
 {
-	char maps_path[64], line[PATH_MAX + 256];
+	char maps_path[PATH_MAX], line[PATH_MAX + 256];
 	FILE *f;
 	int r = 0;
 
-	snprintf(maps_path, sizeof(maps_path), "/proc/%s/maps", pid);
+	snprintf(maps_path, sizeof(maps_path), "%s/%s/maps", proc_root, pid);
 	f = fopen(maps_path, "re");
 	if (!f)
 		return 0; /* exited, or a kernel thread */
 	while (r == 0 && fgets(line, sizeof(line), f)) {
 		char *path = strchr(line, '/');
-		char full[PATH_MAX + 64];
+		char full[2 * PATH_MAX + 64];
 
 		if (!path)
 			continue;
@@ -83,14 +83,15 @@ static int scan_process(struct tls_target_list *list, const char *pid)
 		if (!is_libssl(path) || strstr(path, " (deleted)"))
 			continue;
 		/* Through the process's root, so files of other mount namespaces resolve. */
-		snprintf(full, sizeof(full), "/proc/%s/root%s", pid, path);
+		snprintf(full, sizeof(full), "%s/%s/root%s", proc_root, pid, path);
 		r = add_target(list, full);
 	}
 	fclose(f);
 	return r;
 }
 
-int targets_discover(const char *const *extra, size_t n_extra, struct tls_target_list *ret_list)
+int targets_discover(const char *proc_root, const char *const *extra, size_t n_extra,
+		     struct tls_target_list *ret_list)
 {
 	struct tls_target_list list = {};
 	struct dirent *de;
@@ -106,12 +107,12 @@ int targets_discover(const char *const *extra, size_t n_extra, struct tls_target
 		}
 		r = add_target(&list, extra[i]);
 	}
-	proc = opendir("/proc");
+	proc = opendir(proc_root);
 	if (!proc && r == 0)
 		r = -errno;
 	while (r == 0 && proc && (de = readdir(proc)))
 		if (isdigit((unsigned char)de->d_name[0]))
-			r = scan_process(&list, de->d_name);
+			r = scan_process(&list, proc_root, de->d_name);
 	if (proc)
 		closedir(proc);
 	if (r < 0) {

@@ -22,10 +22,12 @@ struct tls_target_list {
 };
 
 /*
- * Every distinct libssl file mapped by a running process, the system's default libssl, and the
+ * Every distinct libssl file mapped by a running process (found under proc_root: "/proc", or
+ * the host's /proc mounted elsewhere in a container), the system's default libssl, and the
  * extra paths given. Files are told apart by device and inode. Returns 0 or -errno.
  */
-int targets_discover(const char *const *extra, size_t n_extra, struct tls_target_list *ret_list);
+int targets_discover(const char *proc_root, const char *const *extra, size_t n_extra,
+		     struct tls_target_list *ret_list);
 
 void targets_free(struct tls_target_list *list);
 

@@ -61,6 +61,7 @@ class Cleartap:
         self.pin_dir = f"/sys/fs/bpf/cleartap-test-{self.id}"
         self.socket = str(self.dir / "handoff.sock")
         self.loader = None
+        self.served = 0
         self.collectors = []
 
     # --- loader ---
@@ -73,17 +74,19 @@ class Cleartap:
             raise AssertionError(f"loader failed: {p.stderr}")
         return p
 
-    def start_loader(self, *args, allow_nobody=True):
-        log = open(self.dir / "loader.log", "w")
+    def start_loader(self, *args, allow_nobody=True, prefix=()):
+        log = open(self.dir / "loader.log", "a")
         extra = ["--allow-uid", str(NOBODY)] if allow_nobody else []
-        self.loader = subprocess.Popen(self.loader_cmd(*extra, *args), stderr=log,
+        self.loader = subprocess.Popen([*prefix, *self.loader_cmd(*extra, *args)], stderr=log,
                                        stdout=subprocess.DEVNULL)
-        wait_for(lambda: "serving descriptors" in self.loader_log() or self.loader.poll() is not None,
-                 what="loader to serve")
+        wait_for(lambda: self.loader_log().count("serving descriptors") > self.served
+                 or self.loader.poll() is not None, what="loader to serve")
+        self.served += 1
         assert self.loader.poll() is None, self.loader_log()
 
     def loader_log(self):
-        return (self.dir / "loader.log").read_text()
+        path = self.dir / "loader.log"
+        return path.read_text() if path.exists() else ""
 
     # --- collector ---
     def start_collector(self, *args, as_root_with_user=None):
