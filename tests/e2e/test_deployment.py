@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Deployment artefacts: systemd units (verify, exposure scores), sysusers/tmpfiles, the
+Kubernetes manifest against the "restricted" Pod Security Standard, and the collector's seccomp
+profile equal to what the collector itself generates."""
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+import harness
+
+SYSTEMD = harness.ROOT / "systemd"
+K8S = harness.ROOT / "deploy" / "kubernetes"
+MAX_EXPOSURE = {"cleartap-loader": 5.0, "cleartap-collector": 2.0}
+
+
+@pytest.fixture(scope="module")
+def units(tmp_path_factory):
+    """The units with ExecStart pointing at the build (verify checks the binaries exist)."""
+    d = tmp_path_factory.mktemp("units")
+    for unit in list(SYSTEMD.glob("*.service")) + list(SYSTEMD.glob("*.socket")):
+        text = unit.read_text()
+        text = text.replace("/usr/sbin/cleartap-loader", str(harness.LOADER))
+        text = text.replace("/usr/bin/cleartap-collector", str(harness.COLLECTOR))
+        (d / unit.name).write_text(text)
+    return d
+
+
+def test_units_verify(units):
+    p = subprocess.run(["systemd-analyze", "verify", *sorted(str(u) for u in units.iterdir())],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+@pytest.mark.parametrize("unit", sorted(MAX_EXPOSURE))
+def test_unit_exposure(units, unit):
+    p = subprocess.run(["systemd-analyze", "security", "--offline=yes",
+                        str(units / f"{unit}.service")], capture_output=True, text=True)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", p.stdout)
+    assert m, p.stdout + p.stderr
+    score = float(m.group(1))
+    with open(harness.BUILD / "systemd-exposure.txt", "a") as out:
+        out.write(f"{unit}.service exposure {score} (limit {MAX_EXPOSURE[unit]})\n")
+    assert score <= MAX_EXPOSURE[unit], p.stdout
+
+
+def test_sysusers_and_tmpfiles(tmp_path):
+    (tmp_path / "etc").mkdir()
+    subprocess.run(["systemd-sysusers", f"--root={tmp_path}",
+                    str(SYSTEMD / "sysusers.d" / "cleartap.conf")], check=True)
+    users = {line.split(":")[0]: line for line in (tmp_path / "etc/passwd").read_text().splitlines()}
+    for user in ("cleartap", "cleartap-collector"):
+        assert user in users and users[user].endswith(":/:/usr/sbin/nologin"), users
+    subprocess.run(["systemd-tmpfiles", f"--root={tmp_path}", "--create",
+                    str(SYSTEMD / "tmpfiles.d" / "cleartap.conf")], check=True)
+    assert oct((tmp_path / "run/cleartap").stat().st_mode & 0o7777) == "0o755"
+
+
+def test_seccomp_profile_is_generated_from_the_allowlist():
+    generated = subprocess.run([str(harness.COLLECTOR), "--print-seccomp-profile"],
+                               capture_output=True, text=True, check=True).stdout
+    assert (K8S / "seccomp" / "cleartap-collector.json").read_text() == generated, \
+        "regenerate: cleartap-collector --print-seccomp-profile > deploy/kubernetes/seccomp/..."
+    profile = json.loads(generated)
+    assert profile["defaultAction"] == "SCMP_ACT_KILL_PROCESS"
+    names = {n for rule in profile["syscalls"] for n in rule["names"]}
+    assert not names & {"ptrace", "execveat", "init_module", "mount", "unshare", "setns"}
+
+
+def manifest():
+    docs = [d for d in yaml.safe_load_all((K8S / "cleartap.yaml").read_text()) if d]
+    return next(d for d in docs if d["kind"] == "DaemonSet")
+
+
+def restricted_violations(pod, container):
+    """The container-level rules of the Pod Security Standards "restricted" profile (v1.30),
+    applied to one container, plus the volumes it mounts."""
+    v = []
+    sc = container.get("securityContext", {})
+    pod_sc = pod.get("securityContext", {})
+    if sc.get("privileged"):
+        v.append("privileged")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        v.append("allowPrivilegeEscalation must be false")
+    caps = sc.get("capabilities", {})
+    if "ALL" not in caps.get("drop", []):
+        v.append("capabilities.drop must include ALL")
+    if set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+        v.append("capabilities.add beyond NET_BIND_SERVICE")
+    if not sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")):
+        v.append("runAsNonRoot must be true")
+    if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+        v.append("runAsUser 0")
+    seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {}))
+    if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+        v.append("seccompProfile must be RuntimeDefault or Localhost")
+    if any(p.get("hostPort") for p in container.get("ports", [])):
+        v.append("hostPort")
+    if sc.get("procMount", "Default") != "Default":
+        v.append("procMount")
+    if sc.get("windowsOptions", {}).get("hostProcess"):
+        v.append("hostProcess")
+    if sc.get("seLinuxOptions", {}).get("type") not in (None, "", "container_t", "container_init_t",
+                                                        "container_kvm_t"):
+        v.append("seLinuxOptions.type")
+    allowed = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+               "persistentVolumeClaim", "projected", "secret"}
+    volumes = {vol["name"]: vol for vol in pod.get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        kinds = set(volumes[mount["name"]]) - {"name"}
+        if not kinds <= allowed:
+            v.append(f"volume {mount['name']} is {kinds}")
+    return v
+
+
+def test_collector_container_is_restricted():
+    pod = manifest()["spec"]["template"]["spec"]
+    collector = next(c for c in pod["containers"] if c["name"] == "collector")
+    assert restricted_violations(pod, collector) == []
+    assert collector["securityContext"]["readOnlyRootFilesystem"] is True
+    assert collector["securityContext"]["seccompProfile"]["localhostProfile"] == \
+        "cleartap/collector.json"
+    # The checker is not vacuous: the loader container is (rightly) not restricted.
+    loader = next(c for c in pod["containers"] if c["name"] == "loader")
+    assert set(restricted_violations(pod, loader)) >= {"capabilities.add beyond NET_BIND_SERVICE",
+                                                       "runAsNonRoot must be true"}
+    assert not pod.get("hostPID") and not pod.get("hostNetwork")
+
+
+def test_loader_container_gets_only_the_measured_capabilities():
+    from test_loader_privileges import NEEDED
+    pod = manifest()["spec"]["template"]["spec"]
+    loader = next(c for c in pod["containers"] if c["name"] == "loader")
+    caps = loader["securityContext"]["capabilities"]
+    assert caps["drop"] == ["ALL"]
+    assert {c.lower() for c in caps["add"]} == set(NEEDED)
+    unit = (SYSTEMD / "cleartap-loader.service").read_text()
+    bounding = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M).group(1).split()
+    assert {c.lower().removeprefix("cap_") for c in bounding} == set(NEEDED)
