@@ -9,87 +9,70 @@
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
-#define ALLOW(name, why)                                                                           \
-	{                                                                                          \
-		.syscall = name, .reason = why                                                     \
-	}
-#define ALLOW_IF_EQ(name, a, v, why)                                                               \
-	{                                                                                          \
-		.syscall = name, .check = CT_ARG_EQ, .arg = a, .value = v, .reason = why           \
-	}
-#define ALLOW_IF_CLEAR(name, a, m, why)                                                            \
-	{                                                                                          \
-		.syscall = name, .check = CT_ARG_MASKED_ZERO, .arg = a, .value = m, .reason = why  \
-	}
-#define FAIL(name, err, why)                                                                       \
-	{                                                                                          \
-		.syscall = name, .errno_value = err, .reason = why                                 \
-	}
-
 /* clang-format off */
 const struct seccomp_rule collector_runtime_rules[] = {
-	ALLOW("epoll_wait", "libuv waits for the drain timer, ring wakeups and signals"),
-	ALLOW("epoll_pwait", "libuv waits (variant used by some libuv builds)"),
-	ALLOW("epoll_ctl", "libuv re-arms the descriptors it watches"),
-	ALLOW("read", "libuv reads its signal pipe and wakeup eventfd"),
-	ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
-	ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters; nothing else of bpf()"),
-	ALLOW_IF_CLEAR("mmap", 2, PROT_EXEC, "malloc; never executable memory"),
-	ALLOW_IF_CLEAR("mprotect", 2, PROT_EXEC, "malloc arenas; never executable memory"),
-	ALLOW("munmap", "free"),
-	ALLOW("mremap", "realloc of large reassembly buffers"),
-	ALLOW("madvise", "free returns memory to the kernel"),
-	ALLOW("brk", "malloc"),
-	ALLOW("futex", "glibc locks (stdio)"),
-	ALLOW("rt_sigreturn", "return from libuv's signal handler (SIGINT/SIGTERM stop)"),
-	ALLOW("rt_sigprocmask", "libuv blocks signals while dispatching them"),
-	ALLOW("clock_gettime", "timestamps, when the vDSO is unavailable"),
-	ALLOW("getpid", "libuv's signal handler checks it runs in its own process"),
-	ALLOW("getrandom", "glibc malloc hardening"),
-	ALLOW("close", "libuv and sink teardown at exit"),
-	ALLOW("restart_syscall", "an interrupted wait resumes"),
-	ALLOW("exit_group", "exit"),
-	ALLOW("exit", "exit"),
-	FAIL("io_uring_setup", ENOSYS, "newer libuv probes io_uring and falls back to epoll"),
-	FAIL("statx", ENOSYS, "glibc falls back to fstat-based paths"),
+	SECCOMP_ALLOW("epoll_wait", "libuv waits for the drain timer, ring wakeups and signals"),
+	SECCOMP_ALLOW("epoll_pwait", "libuv waits (variant used by some libuv builds)"),
+	SECCOMP_ALLOW("epoll_ctl", "libuv re-arms the descriptors it watches"),
+	SECCOMP_ALLOW("read", "libuv reads its signal pipe and wakeup eventfd"),
+	SECCOMP_ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
+	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters; nothing else of bpf()"),
+	SECCOMP_ALLOW_IF_CLEAR("mmap", 2, PROT_EXEC, "malloc; never executable memory"),
+	SECCOMP_ALLOW_IF_CLEAR("mprotect", 2, PROT_EXEC, "malloc arenas; never executable memory"),
+	SECCOMP_ALLOW("munmap", "free"),
+	SECCOMP_ALLOW("mremap", "realloc of large reassembly buffers"),
+	SECCOMP_ALLOW("madvise", "free returns memory to the kernel"),
+	SECCOMP_ALLOW("brk", "malloc"),
+	SECCOMP_ALLOW("futex", "glibc locks (stdio)"),
+	SECCOMP_ALLOW("rt_sigreturn", "return from libuv's signal handler (SIGINT/SIGTERM stop)"),
+	SECCOMP_ALLOW("rt_sigprocmask", "libuv blocks signals while dispatching them"),
+	SECCOMP_ALLOW("clock_gettime", "timestamps, when the vDSO is unavailable"),
+	SECCOMP_ALLOW("getpid", "libuv's signal handler checks it runs in its own process"),
+	SECCOMP_ALLOW("getrandom", "glibc malloc hardening"),
+	SECCOMP_ALLOW("close", "libuv and sink teardown at exit"),
+	SECCOMP_ALLOW("restart_syscall", "an interrupted wait resumes"),
+	SECCOMP_ALLOW("exit_group", "exit"),
+	SECCOMP_ALLOW("exit", "exit"),
+	SECCOMP_FAIL("io_uring_setup", ENOSYS, "newer libuv probes io_uring and falls back to epoll"),
+	SECCOMP_FAIL("statx", ENOSYS, "glibc falls back to fstat-based paths"),
 };
 
 const struct seccomp_rule collector_startup_rules[] = {
-	ALLOW("execve", "the container runtime starts the collector"),
-	ALLOW("arch_prctl", "dynamic loader: thread pointer"),
-	ALLOW("set_tid_address", "dynamic loader: thread setup"),
-	ALLOW("set_robust_list", "dynamic loader: thread setup"),
-	ALLOW("rseq", "glibc registers restartable sequences"),
-	ALLOW("prlimit64", "glibc reads the stack limit"),
-	ALLOW("access", "dynamic loader"),
-	ALLOW("openat", "dynamic loader, locale, /sys/devices/system/cpu/possible"),
-	ALLOW("newfstatat", "dynamic loader and stdio"),
-	ALLOW("pread64", "dynamic loader reads ELF headers"),
-	ALLOW("lseek", "stdio"),
-	ALLOW("ioctl", "stdio checks whether stdout is a terminal"),
-	ALLOW("socket", "connect to the loader's handoff socket; open a unix protobuf sink"),
-	ALLOW("connect", "connect to the loader's handoff socket; open a unix protobuf sink"),
-	ALLOW("sendto", "send the handoff hello"),
-	ALLOW("recvmsg", "receive the handoff reply and its descriptors"),
-	ALLOW("readlink", "tell a received bpf-map descriptor from a bpf-prog one"),
-	ALLOW_IF_EQ("bpf", 0, BPF_OBJ_GET_INFO_BY_FD, "check each received descriptor's type, id and size"),
-	ALLOW("epoll_create1", "libuv loop and libbpf ring buffer set-up"),
-	ALLOW("eventfd2", "libuv loop wakeups"),
-	ALLOW("pipe2", "libuv signal pipe"),
-	ALLOW("rt_sigaction", "libuv installs SIGINT/SIGTERM handlers"),
-	ALLOW("fcntl", "libuv sets descriptors non-blocking"),
-	ALLOW("getuid", "refuse to run as root"),
-	ALLOW("geteuid", "refuse to run as root"),
-	ALLOW("capget", "check that no capability is held"),
-	ALLOW("capset", "drop every capability"),
-	ALLOW("prctl", "no_new_privs, ambient and bounding sets, securebits"),
-	ALLOW("setgroups", "drop to --user when started as root (not in Kubernetes)"),
-	ALLOW("setresgid", "drop to --user when started as root (not in Kubernetes)"),
-	ALLOW("setresuid", "drop to --user when started as root (not in Kubernetes)"),
-	ALLOW("getresuid", "verify the drop"),
-	ALLOW("getresgid", "verify the drop"),
-	ALLOW("getgroups", "verify the drop"),
-	ALLOW("seccomp", "install the collector's own, stricter filter"),
+	SECCOMP_ALLOW("execve", "the container runtime starts the collector"),
+	SECCOMP_ALLOW("arch_prctl", "dynamic loader: thread pointer"),
+	SECCOMP_ALLOW("set_tid_address", "dynamic loader: thread setup"),
+	SECCOMP_ALLOW("set_robust_list", "dynamic loader: thread setup"),
+	SECCOMP_ALLOW("rseq", "glibc registers restartable sequences"),
+	SECCOMP_ALLOW("prlimit64", "glibc reads the stack limit"),
+	SECCOMP_ALLOW("access", "dynamic loader"),
+	SECCOMP_ALLOW("openat", "dynamic loader, locale, /sys/devices/system/cpu/possible"),
+	SECCOMP_ALLOW("newfstatat", "dynamic loader and stdio"),
+	SECCOMP_ALLOW("pread64", "dynamic loader reads ELF headers"),
+	SECCOMP_ALLOW("lseek", "stdio"),
+	SECCOMP_ALLOW("ioctl", "stdio checks whether stdout is a terminal"),
+	SECCOMP_ALLOW("socket", "connect to the loader's handoff socket; open a unix protobuf sink"),
+	SECCOMP_ALLOW("connect", "connect to the loader's handoff socket; open a unix protobuf sink"),
+	SECCOMP_ALLOW("sendto", "send the handoff hello"),
+	SECCOMP_ALLOW("recvmsg", "receive the handoff reply and its descriptors"),
+	SECCOMP_ALLOW("readlink", "tell a received bpf-map descriptor from a bpf-prog one"),
+	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_OBJ_GET_INFO_BY_FD, "check each received descriptor's type, id and size"),
+	SECCOMP_ALLOW("epoll_create1", "libuv loop and libbpf ring buffer set-up"),
+	SECCOMP_ALLOW("eventfd2", "libuv loop wakeups"),
+	SECCOMP_ALLOW("pipe2", "libuv signal pipe"),
+	SECCOMP_ALLOW("rt_sigaction", "libuv installs SIGINT/SIGTERM handlers"),
+	SECCOMP_ALLOW("fcntl", "libuv sets descriptors non-blocking"),
+	SECCOMP_ALLOW("getuid", "refuse to run as root"),
+	SECCOMP_ALLOW("geteuid", "refuse to run as root"),
+	SECCOMP_ALLOW("capget", "check that no capability is held"),
+	SECCOMP_ALLOW("capset", "drop every capability"),
+	SECCOMP_ALLOW("prctl", "no_new_privs, ambient and bounding sets, securebits"),
+	SECCOMP_ALLOW("setgroups", "drop to --user when started as root (not in Kubernetes)"),
+	SECCOMP_ALLOW("setresgid", "drop to --user when started as root (not in Kubernetes)"),
+	SECCOMP_ALLOW("setresuid", "drop to --user when started as root (not in Kubernetes)"),
+	SECCOMP_ALLOW("getresuid", "verify the drop"),
+	SECCOMP_ALLOW("getresgid", "verify the drop"),
+	SECCOMP_ALLOW("getgroups", "verify the drop"),
+	SECCOMP_ALLOW("seccomp", "install the collector's own, stricter filter"),
 };
 /* clang-format on */
 

@@ -22,6 +22,24 @@ struct seccomp_rule {
 	const char *reason;
 };
 
+/* Table rows: allow, allow only when an argument matches, or fail with an errno. */
+#define SECCOMP_ALLOW(name, why)                                                                   \
+	{                                                                                          \
+		.syscall = name, .reason = why                                                     \
+	}
+#define SECCOMP_ALLOW_IF_EQ(name, a, v, why)                                                       \
+	{                                                                                          \
+		.syscall = name, .check = CT_ARG_EQ, .arg = a, .value = v, .reason = why           \
+	}
+#define SECCOMP_ALLOW_IF_CLEAR(name, a, m, why)                                                    \
+	{                                                                                          \
+		.syscall = name, .check = CT_ARG_MASKED_ZERO, .arg = a, .value = m, .reason = why  \
+	}
+#define SECCOMP_FAIL(name, err, why)                                                               \
+	{                                                                                          \
+		.syscall = name, .errno_value = err, .reason = why                                 \
+	}
+
 /*
  * Install rules as a filter whose default action kills the process, as does a system call of
  * another architecture. Returns 0 or -errno (-EINVAL names an unknown system call).
