@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "cleartap.pb-c.h"
@@ -16,6 +18,7 @@
 #include "proto_json.h"
 
 #define TEXT_PREVIEW_BYTES 4096
+#define MAX_DECODED_BODY   (1 << 20) /* gzip/deflate bodies are decoded for display up to this */
 
 struct exporter {
 	FILE *out;
@@ -272,8 +275,8 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 }
 
 void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
-		    const struct reasm_counters *reasm, const struct collector_counters *c,
-		    bool final)
+		    const struct reasm_counters *reasm, const struct http_session_counters *http,
+		    const struct collector_counters *c, bool final)
 {
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
@@ -306,6 +309,10 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.duplicate_chunks = reasm->duplicate_chunks;
 	collector.sessions_ended = reasm->sessions_ended;
 	collector.output_errors = c->output_errors + e->errors;
+	collector.http_transactions = http->transactions;
+	collector.http_malformed = http->malformed;
+	collector.http_desynchronised = http->desynchronised;
+	collector.opaque_sessions = http->opaque_sessions;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -316,15 +323,200 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 		ct_buf_reset(&e->buf);
 		ct_buf_printf(&e->buf,
 			      "-- %sstats: %llu calls, %llu bytes; exported %llu bytes; dropped "
-			      "%llu (ring full) + %llu (read fault); truncated %llu; gaps %llu\n",
+			      "%llu (ring full) + %llu (read fault); truncated %llu; gaps %llu; "
+			      "%llu HTTP transactions\n",
 			      final ? "final " : "", (unsigned long long)kernel.calls,
 			      (unsigned long long)kernel.call_bytes,
 			      (unsigned long long)collector.segment_bytes,
 			      (unsigned long long)kernel.drop_ring_full_bytes,
 			      (unsigned long long)kernel.drop_read_fault_bytes,
 			      (unsigned long long)kernel.truncated_bytes,
-			      (unsigned long long)collector.gap_bytes);
+			      (unsigned long long)collector.gap_bytes,
+			      (unsigned long long)collector.http_transactions);
 		fwrite(e->buf.data, 1, e->buf.len, e->out);
 	}
 	write_record(e, &record);
+}
+
+/* ---- HTTP transactions ---- */
+
+static Cleartap__V1__Header **headers_message(const struct http_fields *f,
+					      Cleartap__V1__Header *storage)
+{
+	Cleartap__V1__Header **list = calloc(f->n ? f->n : 1, sizeof(*list));
+
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < f->n; i++) {
+		cleartap__v1__header__init(&storage[i]);
+		storage[i].name = f->items[i].name;
+		storage[i].value.data = f->items[i].value;
+		storage[i].value.len = f->items[i].value_len;
+		list[i] = &storage[i];
+	}
+	return list;
+}
+
+/* Decode a complete gzip or deflate body for display. Returns malloc'd bytes or NULL. */
+static uint8_t *decode_body(const struct http_body *b, const char *coding, size_t *ret_len)
+{
+	bool gzip = strcasecmp(coding, "gzip") == 0 || strcasecmp(coding, "x-gzip") == 0;
+	z_stream z = {0};
+	uint8_t *out;
+	int r;
+
+	if ((!gzip && strcasecmp(coding, "deflate")) || b->lost || b->len != b->size || !b->len)
+		return NULL;
+	out = malloc(MAX_DECODED_BODY);
+	if (!out)
+		return NULL;
+	/* gzip; "deflate" is zlib-wrapped in practice (RFC 9110 8.4.1.2), raw as a fallback */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int window = gzip ? 16 + MAX_WBITS : attempt == 0 ? MAX_WBITS : -MAX_WBITS;
+
+		memset(&z, 0, sizeof(z));
+		if (inflateInit2(&z, window) != Z_OK)
+			break;
+		z.next_in = b->data;
+		z.avail_in = (uInt)b->len;
+		z.next_out = out;
+		z.avail_out = MAX_DECODED_BODY;
+		r = inflate(&z, Z_FINISH);
+		inflateEnd(&z);
+		if (r == Z_STREAM_END) {
+			*ret_len = MAX_DECODED_BODY - z.avail_out;
+			return out;
+		}
+		if (gzip)
+			break;
+	}
+	free(out);
+	return NULL;
+}
+
+static const char *header_value(const struct http_fields *f, const char *name)
+{
+	const struct http_field *h = http_fields_get(f, name);
+
+	return h ? (const char *)h->value : "";
+}
+
+static void write_text_transaction(struct exporter *e, const struct http_txn *t,
+				   uint64_t response_bytes)
+{
+	uint64_t start =
+	    to_unix_ns(e, t->request_start_ns ? t->request_start_ns : t->response_first_byte_ns);
+	time_t secs = (time_t)(start / 1000000000);
+	struct tm tm;
+	char when[32];
+
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	ct_buf_reset(&e->buf);
+	ct_buf_printf(&e->buf, "%s.%03u %s[%u] %s %s %s%s", when,
+		      (unsigned)(start % 1000000000 / 1000000), t->comm, t->pid,
+		      t->server_side ? "served" : "sent", t->method ? t->method : "?",
+		      t->authority ? t->authority : "", t->path ? t->path : "");
+	if (t->status)
+		ct_buf_printf(&e->buf, " -> %d", t->status);
+	else
+		ct_buf_puts(&e->buf, " -> (no response)");
+	ct_buf_printf(&e->buf, ", %s, req %llu B, resp %llu B", t->protocol,
+		      (unsigned long long)t->request_body.size, (unsigned long long)response_bytes);
+	if (t->request_start_ns && t->response_end_ns >= t->request_start_ns)
+		ct_buf_printf(&e->buf, ", %.1f ms",
+			      (double)(t->response_end_ns - t->request_start_ns) / 1e6);
+	if (t->grpc.present)
+		ct_buf_printf(
+		    &e->buf, ", grpc %s/%s status %d", t->grpc.service ? t->grpc.service : "",
+		    t->grpc.method ? t->grpc.method : "", t->grpc.has_status ? t->grpc.status : -1);
+	if (t->error[0])
+		ct_buf_printf(&e->buf, " [%s]", t->error);
+	ct_buf_putc(&e->buf, '\n');
+	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
+		e->errors++;
+}
+
+void exporter_transaction(struct exporter *e, const struct http_txn *t)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__HttpTransaction m = CLEARTAP__V1__HTTP_TRANSACTION__INIT;
+	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	Cleartap__V1__GrpcCall grpc = CLEARTAP__V1__GRPC_CALL__INIT;
+	Cleartap__V1__GrpcStatus grpc_status = CLEARTAP__V1__GRPC_STATUS__INIT;
+	Cleartap__V1__Header *req_storage = calloc(t->request_headers.n + 1, sizeof(*req_storage));
+	Cleartap__V1__Header *resp_storage =
+	    calloc(t->response_headers.n + 1, sizeof(*resp_storage));
+	const char *coding = header_value(&t->response_headers, "content-encoding");
+	char comm[CLEARTAP_COMM_LEN + 1] = {};
+	size_t decoded_len = 0;
+	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
+
+	memcpy(comm, t->comm, CLEARTAP_COMM_LEN);
+	process.pid = t->pid;
+	process.tid = t->tid;
+	process.comm = comm;
+	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
+	m.response_first_byte_unix_nano = to_unix_ns(e, t->response_first_byte_ns);
+	m.response_end_unix_nano = to_unix_ns(e, t->response_end_ns);
+	m.process = &process;
+	m.protocol = (char *)t->protocol;
+	m.method = t->method;
+	m.scheme = t->scheme;
+	m.authority = t->authority;
+	m.path = t->path;
+	m.status = t->status > 0 ? (uint32_t)t->status : 0;
+	m.request_headers = req_storage ? headers_message(&t->request_headers, req_storage) : NULL;
+	m.n_request_headers = m.request_headers ? t->request_headers.n : 0;
+	m.response_headers =
+	    resp_storage ? headers_message(&t->response_headers, resp_storage) : NULL;
+	m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
+	m.request_body_size = t->request_body.size;
+	m.response_body_size = t->response_body.size;
+	m.request_body.data = t->request_body.data;
+	m.request_body.len = t->request_body.len;
+	m.request_body_truncated = t->request_body.len < t->request_body.size;
+	m.response_body_truncated = t->response_body.len < t->response_body.size;
+	if (decoded) {
+		m.response_body.data = decoded;
+		m.response_body.len = decoded_len;
+		m.response_body_decoding = (char *)coding;
+	} else {
+		m.response_body.data = t->response_body.data;
+		m.response_body.len = t->response_body.len;
+	}
+	m.error = (char *)t->error;
+	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
+	m.response_content_type = (char *)header_value(&t->response_headers, "content-type");
+	m.session = t->session;
+	m.gap_bytes = t->gap_bytes;
+	m.resynchronised = t->resynchronised;
+	m.stream_id = t->stream_id;
+	m.server_side = t->server_side;
+	if (t->grpc.present) {
+		grpc.service = t->grpc.service;
+		grpc.method = t->grpc.method;
+		if (t->grpc.has_status) {
+			grpc_status.code = t->grpc.status;
+			grpc_status.message = t->grpc.message;
+			grpc.status = &grpc_status;
+		}
+		grpc.request_messages = t->grpc.request_messages;
+		grpc.response_messages = t->grpc.response_messages;
+		grpc.request_message_bytes = t->grpc.request_message_bytes;
+		grpc.response_message_bytes = t->grpc.response_message_bytes;
+		m.grpc = &grpc;
+	}
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_HTTP;
+	record.http = &m;
+	if (!req_storage || !resp_storage)
+		e->errors++;
+	write_record(e, &record);
+	if (e->format == EXPORT_TEXT)
+		write_text_transaction(e, t, t->response_body.size);
+	free(m.request_headers);
+	free(m.response_headers);
+	free(req_storage);
+	free(resp_storage);
+	free(decoded);
 }

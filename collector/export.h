@@ -7,11 +7,13 @@
 #include <stdio.h>
 
 #include "cleartap/events.h"
+#include "http_session.h"
+#include "http_txn.h"
 #include "reassembly.h"
 
 enum export_format {
 	EXPORT_JSON, /* one proto3-JSON Record per line */
-	EXPORT_TEXT, /* for people: a header line per segment and the escaped plaintext */
+	EXPORT_TEXT, /* for people: one line per HTTP transaction (and raw segments if asked) */
 };
 
 struct exporter;
@@ -31,9 +33,10 @@ void exporter_free(struct exporter *e);
 
 void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
 void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
+void exporter_transaction(struct exporter *e, const struct http_txn *txn);
 void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX],
-		    const struct reasm_counters *reasm, const struct collector_counters *collector,
-		    bool final);
+		    const struct reasm_counters *reasm, const struct http_session_counters *http,
+		    const struct collector_counters *collector, bool final);
 
 /* Re-read the monotonic -> wall clock offset and flush buffered output. */
 void exporter_tick(struct exporter *e);

@@ -23,10 +23,12 @@
 #include "cleartap/events.h"
 #include "export.h"
 #include "handoff_client.h"
+#include "http_session.h"
 #include "parse_number.h"
 #include "privileges.h"
 #include "reassembly.h"
 #include "record_decode.h"
+#include "redact.h"
 #include "seccomp_policy.h"
 
 #define DEFAULT_SOCKET "/run/cleartap/handoff.sock"
@@ -39,6 +41,11 @@ struct options {
 	uint32_t stats_interval_s;
 	uint32_t wait_s;
 	uint64_t max_pending_bytes;
+	bool raw; /* also export the reassembled plaintext segments */
+	uint32_t body_limit;
+	bool no_redact;
+	const char *redact[REDACT_MAX_NAMES];
+	size_t n_redact;
 	const char *user;	    /* drop to this user when started as root */
 	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
 };
@@ -48,6 +55,8 @@ struct collector {
 	struct handoff_objects objects;
 	struct ring_buffer *rings;
 	struct reasm *reasm;
+	struct http_sessions *http;
+	struct redactor redactor;
 	struct exporter *exporter;
 	struct collector_counters counters;
 	uint64_t *percpu_values;
@@ -134,7 +143,8 @@ static void report_stats(struct collector *c, bool final)
 	uint64_t kernel[CLEARTAP_CNT__MAX];
 
 	read_kernel_counters(c, kernel);
-	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm), &c->counters, final);
+	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm),
+		       http_sessions_counters(c->http), &c->counters, final);
 	exporter_tick(c->exporter);
 }
 
@@ -151,12 +161,25 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void on_segment(void *userdata, const struct reasm_segment *segment)
 {
-	exporter_segment(userdata, segment);
+	struct collector *c = userdata;
+
+	if (c->opt.raw)
+		exporter_segment(c->exporter, segment);
+	if (http_sessions_segment(c->http, segment) < 0)
+		c->counters.output_errors++;
 }
 
 static void on_session_end(void *userdata, const struct reasm_session_end *end)
 {
-	exporter_session_end(userdata, end);
+	struct collector *c = userdata;
+
+	http_sessions_end(c->http, end->tgid, end->session, end->time_ns);
+	exporter_session_end(c->exporter, end);
+}
+
+static void on_transaction(void *userdata, const struct http_txn *txn)
+{
+	exporter_transaction(userdata, txn);
 }
 
 static void usage(FILE *out)
@@ -167,7 +190,13 @@ static void usage(FILE *out)
 	    "Receive cleartap's ring buffers from the loader and print the TLS plaintext they\n"
 	    "carry. Runs unprivileged.\n\n"
 	    "  --socket PATH            loader handoff socket (default %s)\n"
-	    "  --format json|text       stdout format (default json: proto3 JSON lines)\n"
+	    "  --format json|text       stdout format (default json: proto3 JSON lines; text: one\n"
+	    "                           line per HTTP transaction)\n"
+	    "  --raw                    also export the plaintext segments (TlsData records)\n"
+	    "  --body-limit N           body bytes kept per request/response (default 65536)\n"
+	    "  --redact NAME            also redact this header (repeatable; Authorization,\n"
+	    "                           Proxy-Authorization, Cookie, Set-Cookie always)\n"
+	    "  --no-redact              show sensitive header values as they are\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
 	    "                           path (appended) or unix:PATH (a stream socket)\n"
 	    "  --drain-interval-ms N    drain period (default 10)\n"
@@ -191,6 +220,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_STATS,
 		OPT_PENDING,
 		OPT_WAIT,
+		OPT_RAW,
+		OPT_BODY_LIMIT,
+		OPT_REDACT,
+		OPT_NO_REDACT,
 		OPT_USER,
 		OPT_PRINT_SECCOMP,
 		OPT_TEST_FORBIDDEN,
@@ -204,6 +237,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"stats-interval", required_argument, NULL, OPT_STATS},
 	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
+	    {"redact", required_argument, NULL, OPT_REDACT},
+	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	    {"user", required_argument, NULL, OPT_USER},
 	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
 	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN}, /* hidden */
@@ -246,6 +283,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_WAIT:
 			if (parse_u32(optarg, 0, 3600, &o->wait_s) < 0)
 				bad = "--wait (0 to 3600)";
+			break;
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case OPT_BODY_LIMIT:
+			if (parse_u32(optarg, 0, 64u << 20, &o->body_limit) < 0)
+				bad = "--body-limit (0 to 67108864)";
+			break;
+		case OPT_REDACT:
+			if (o->n_redact == REDACT_MAX_NAMES - 4)
+				bad = "--redact (too many)";
+			else
+				o->redact[o->n_redact++] = optarg;
+			break;
+		case OPT_NO_REDACT:
+			o->no_redact = true;
 			break;
 		case OPT_USER:
 			o->user = optarg;
@@ -324,7 +377,19 @@ static int setup(struct collector *c)
 		return r;
 	}
 	ops = (struct reasm_ops){.segment = on_segment, .session_end = on_session_end};
-	if ((r = reasm_new(&rc, &ops, c->exporter, &c->reasm)) < 0)
+	if ((r = redactor_init(&c->redactor)) < 0)
+		return r;
+	c->redactor.enabled = !c->opt.no_redact;
+	for (size_t i = 0; i < c->opt.n_redact; i++)
+		if ((r = redactor_add(&c->redactor, c->opt.redact[i])) < 0) {
+			log_msg("invalid --redact '%s'", c->opt.redact[i]);
+			return r;
+		}
+	if ((r = http_sessions_new(&(struct http_session_config){.body_limit = c->opt.body_limit,
+								 .redactor = &c->redactor},
+				   on_transaction, c->exporter, &c->http)) < 0)
+		return r;
+	if ((r = reasm_new(&rc, &ops, c, &c->reasm)) < 0)
 		return r;
 	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, c, NULL);
 	if (!c->rings)
@@ -437,6 +502,7 @@ int main(int argc, char **argv)
 		    .stats_interval_s = 10,
 		    .wait_s = 10,
 		    .max_pending_bytes = 256ULL << 20,
+		    .body_limit = 64 * 1024,
 		},
 	};
 	uid_t uid;
@@ -469,9 +535,11 @@ int main(int argc, char **argv)
 	/* Stopped by a signal: drain what is left, flush every pending call, report. */
 	drain(&c);
 	reasm_flush_all(c.reasm);
+	http_sessions_flush(c.http);
 	report_stats(&c, true);
 	exporter_free(c.exporter);
 	reasm_free(c.reasm);
+	http_sessions_free(c.http);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	free(c.percpu_values);

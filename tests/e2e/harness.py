@@ -97,7 +97,7 @@ class Cleartap:
         out = open(self.dir / f"collector{n}.out", "wb")
         err = open(self.dir / f"collector{n}.err", "w")
         p = subprocess.Popen([*prefix, str(COLLECTOR), "--socket", self.socket,
-                              "--stats-interval", "0", "--wait", "5", *args],
+                              "--stats-interval", "0", "--wait", "5", "--raw", *args],
                              stdout=out, stderr=err)
         p.out_path = self.dir / f"collector{n}.out"
         p.err_path = self.dir / f"collector{n}.err"

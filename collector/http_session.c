@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "http_session.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http1_parser.h"
+#include "http2_conn.h"
+
+#define DETECT_BYTES 24		 /* the HTTP/2 client preface is the longest pattern */
+#define HOLD_LIMIT   (64 * 1024) /* bytes held per direction until the protocol is known */
+#define H2_PREFACE   "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+enum protocol { PROTO_UNKNOWN, PROTO_HTTP1, PROTO_HTTP2, PROTO_OPAQUE };
+
+/* Per direction of the observed process: WRITE = what it sent. */
+struct direction {
+	uint8_t *held; /* everything seen until the protocol is known, replayed then */
+	size_t held_len;
+	uint64_t held_time_ns;
+	uint64_t message_start_ns; /* time of the segment that began the current message */
+	uint64_t now_ns;	   /* time of the segment being parsed */
+};
+
+struct http_conn {
+	struct http_conn *hash_next;
+	struct http_sessions *owner;
+	uint32_t tgid, tid;
+	char comm[16];
+	uint64_t session;
+	enum protocol protocol;
+	bool server_side;	 /* requests arrive on READ */
+	struct direction dir[2]; /* by enum cleartap_direction */
+	/* HTTP/1: parsers by role, and the requests waiting for their responses, in order */
+	struct http1_parser requests, responses;
+	struct http_txn *queue_head, *queue_tail;
+	struct http_txn *current_request;
+	bool request_resync, response_resync;
+	/* HTTP/2 */
+	struct h2_conn *h2;
+};
+
+struct http_sessions {
+	struct http_session_config config;
+	void (*on_transaction)(void *userdata, const struct http_txn *txn);
+	void *userdata;
+	struct http_session_counters counters;
+	struct http_conn **buckets;
+	size_t n_buckets, n_conns;
+};
+
+static const char *const methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
+				      "PATCH ", "OPTIONS ", "CONNECT ", "TRACE "};
+
+int http_sessions_new(const struct http_session_config *config,
+		      void (*on_transaction)(void *, const struct http_txn *), void *userdata,
+		      struct http_sessions **ret)
+{
+	struct http_sessions *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->config = *config;
+	if (!s->config.body_limit)
+		s->config.body_limit = 64 * 1024;
+	s->on_transaction = on_transaction;
+	s->userdata = userdata;
+	s->n_buckets = 1024;
+	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+	if (!s->buckets) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+const struct http_session_counters *http_sessions_counters(const struct http_sessions *s)
+{
+	return &s->counters;
+}
+
+static size_t bucket_of(const struct http_sessions *s, uint32_t tgid, uint64_t session)
+{
+	uint64_t h = (session ^ ((uint64_t)tgid << 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (s->n_buckets - 1);
+}
+
+static struct http_conn **conn_slot(struct http_sessions *s, uint32_t tgid, uint64_t session)
+{
+	struct http_conn **p = &s->buckets[bucket_of(s, tgid, session)];
+
+	while (*p && !((*p)->tgid == tgid && (*p)->session == session))
+		p = &(*p)->hash_next;
+	return p;
+}
+
+static void grow(struct http_sessions *s)
+{
+	size_t n = s->n_buckets * 2, old = s->n_buckets;
+	struct http_conn **old_buckets = s->buckets;
+	struct http_conn **buckets = calloc(n, sizeof(*buckets));
+
+	if (!buckets)
+		return;
+	s->buckets = buckets;
+	s->n_buckets = n;
+	for (size_t i = 0; i < old; i++)
+		for (struct http_conn *c = old_buckets[i], *next; c; c = next) {
+			size_t b = bucket_of(s, c->tgid, c->session);
+
+			next = c->hash_next;
+			c->hash_next = buckets[b];
+			buckets[b] = c;
+		}
+	free(old_buckets);
+}
+
+/* ---- emitting ---- */
+
+static void emit(struct http_sessions *s, struct http_txn *t)
+{
+	s->counters.transactions++;
+	if (strncmp(t->error, "malformed", 9) == 0)
+		s->counters.malformed++;
+	if (s->on_transaction)
+		s->on_transaction(s->userdata, t);
+	http_txn_free(t);
+}
+
+static void h2_emit(void *userdata, struct http_txn *t)
+{
+	struct http_conn *c = userdata;
+
+	t->pid = c->tgid;
+	t->tid = c->tid;
+	memcpy(t->comm, c->comm, sizeof(t->comm));
+	t->session = c->session;
+	t->server_side = c->server_side;
+
+	if (strncmp(t->error, "desynchronised", 14) == 0)
+		c->owner->counters.desynchronised++;
+	emit(c->owner, t);
+}
+
+static struct http_txn *new_txn(struct http_conn *c)
+{
+	struct http_txn *t = http_txn_new();
+
+	if (!t)
+		return NULL;
+	t->pid = c->tgid;
+	t->tid = c->tid;
+	memcpy(t->comm, c->comm, sizeof(t->comm));
+	t->session = c->session;
+	t->server_side = c->server_side;
+	return t;
+}
+
+static struct http_txn *dequeue(struct http_conn *c)
+{
+	struct http_txn *t = c->queue_head;
+
+	if (t) {
+		c->queue_head = t->next;
+		if (!c->queue_head)
+			c->queue_tail = NULL;
+		if (c->current_request == t)
+			c->current_request = NULL;
+		t->next = NULL;
+	}
+	return t;
+}
+
+/* ---- HTTP/1: requests ---- */
+
+static enum cleartap_direction request_dir(const struct http_conn *c)
+{
+	return c->server_side ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE;
+}
+
+static enum http1_body on_request_head(void *ud, const struct http1_head *h)
+{
+	struct http_conn *c = ud;
+	const struct redactor *r = c->owner->config.redactor;
+	struct direction *d = &c->dir[request_dir(c)];
+	struct http_txn *t = new_txn(c);
+
+	if (!t)
+		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
+	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
+	t->method = http_strndup(h->method, h->method_len);
+	t->path = http_strndup(h->target, h->target_len);
+	t->scheme = http_strndup("https", 5);
+	t->head_request = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
+	t->connect_request = h->method_len == 7 && memcmp(h->method, "CONNECT", 7) == 0;
+	t->request_start_ns = d->message_start_ns ? d->message_start_ns : d->now_ns;
+	t->resynchronised = c->request_resync;
+	c->request_resync = false;
+	for (size_t i = 0; i < h->n_headers; i++) {
+		const struct http1_header *f = &h->headers[i];
+
+		http_txn_add_field(&t->request_headers, r, f->name, f->name_len,
+				   (const uint8_t *)f->value, f->value_len);
+		if (!t->authority && f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0)
+			t->authority = http_strndup(f->value, f->value_len);
+	}
+	if (c->queue_tail)
+		c->queue_tail->next = t;
+	else
+		c->queue_head = t;
+	c->queue_tail = t;
+	c->current_request = t;
+	return http1_default_body(h);
+}
+
+static void on_request_body(void *ud, const uint8_t *data, size_t len)
+{
+	struct http_conn *c = ud;
+
+	if (c->current_request) {
+		http_body_add(&c->current_request->request_body, data, len,
+			      c->owner->config.body_limit);
+		if (!data)
+			c->current_request->gap_bytes += len;
+	}
+}
+
+static void on_request_end(void *ud, const struct http1_header *trailers, size_t n)
+{
+	struct http_conn *c = ud;
+
+	(void)trailers;
+	(void)n;
+	if (c->current_request)
+		c->current_request->request_complete = true;
+	c->current_request = NULL;
+	c->dir[request_dir(c)].message_start_ns = 0;
+}
+
+static void on_request_error(void *ud, const char *reason)
+{
+	struct http_conn *c = ud;
+	struct http_txn *t = c->current_request;
+
+	if (!t) {
+		/* Garbage where a request should start: tell it as an exchange of its own. */
+		t = new_txn(c);
+		if (!t)
+			return;
+		snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.1");
+		t->request_start_ns = c->dir[request_dir(c)].now_ns;
+		http_txn_set_error(t, reason);
+		emit(c->owner, t);
+	} else {
+		http_txn_set_error(t, reason);
+		t->request_complete = true;
+		c->current_request = NULL;
+	}
+	c->request_resync = true;
+	c->dir[request_dir(c)].message_start_ns = 0;
+}
+
+/* ---- HTTP/1: responses ---- */
+
+static enum http1_body on_response_head(void *ud, const struct http1_head *h)
+{
+	struct http_conn *c = ud;
+	const struct redactor *r = c->owner->config.redactor;
+	struct direction *d = &c->dir[!request_dir(c)];
+	struct http_txn *t = c->queue_head;
+	enum http1_body body = http1_default_body(h);
+
+	if (h->status >= 100 && h->status < 200 && h->status != 101)
+		return HTTP1_BODY_NONE; /* interim: the final response follows */
+	if (!t) {
+		/* capture began after the request was sent, or the request was lost */
+		t = new_txn(c);
+		if (!t)
+			return HTTP1_BODY_TUNNEL;
+		http_txn_set_error(t, "no request captured for this response");
+		c->queue_head = c->queue_tail = t;
+	}
+	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
+	t->status = h->status;
+	t->response_started = true;
+	t->response_first_byte_ns = d->message_start_ns ? d->message_start_ns : d->now_ns;
+	if (c->response_resync)
+		t->resynchronised = true;
+	c->response_resync = false;
+	for (size_t i = 0; i < h->n_headers; i++)
+		http_txn_add_field(&t->response_headers, r, h->headers[i].name,
+				   h->headers[i].name_len, (const uint8_t *)h->headers[i].value,
+				   h->headers[i].value_len);
+	if (t->head_request)
+		return HTTP1_BODY_NONE;
+	if (t->connect_request && h->status / 100 == 2)
+		return HTTP1_BODY_TUNNEL;
+	return body;
+}
+
+static void on_response_body(void *ud, const uint8_t *data, size_t len)
+{
+	struct http_conn *c = ud;
+	struct http_txn *t = c->queue_head;
+
+	if (t && t->response_started) {
+		http_body_add(&t->response_body, data, len, c->owner->config.body_limit);
+		if (!data)
+			t->gap_bytes += len;
+	}
+}
+
+static void on_response_end(void *ud, const struct http1_header *trailers, size_t n)
+{
+	struct http_conn *c = ud;
+	struct direction *d = &c->dir[!request_dir(c)];
+	struct http_txn *t = c->queue_head;
+
+	d->message_start_ns = 0;
+	if (!t || !t->response_started)
+		return; /* an interim response ended */
+	for (size_t i = 0; i < n; i++)
+		http_txn_add_field(&t->response_headers, c->owner->config.redactor,
+				   trailers[i].name, trailers[i].name_len,
+				   (const uint8_t *)trailers[i].value, trailers[i].value_len);
+	t->response_complete = true;
+	t->response_end_ns = d->now_ns;
+	if (t->connect_request && t->status / 100 == 2)
+		http_txn_set_error(t, "tunnel: CONNECT established, not parsed further");
+	if (t->status == 101)
+		http_txn_set_error(t, "tunnel: protocol switched, not parsed further");
+	emit(c->owner, dequeue(c));
+}
+
+static void on_response_error(void *ud, const char *reason)
+{
+	struct http_conn *c = ud;
+	struct http_txn *t = dequeue(c);
+
+	if (!t) {
+		t = new_txn(c);
+		if (!t)
+			return;
+	}
+	http_txn_set_error(t, reason);
+	emit(c->owner, t);
+	c->response_resync = true;
+	c->dir[!request_dir(c)].message_start_ns = 0;
+}
+
+static const struct http1_callbacks request_callbacks = {on_request_head, on_request_body,
+							 on_request_end, on_request_error};
+static const struct http1_callbacks response_callbacks = {on_response_head, on_response_body,
+							  on_response_end, on_response_error};
+
+/* ---- detection ---- */
+
+static int classify(const uint8_t *b, size_t n, bool *ret_requests)
+{
+	/* 1: decided (protocol in return via *ret_requests for HTTP/1), 0: need more, -1: opaque */
+	size_t preface = sizeof(H2_PREFACE) - 1;
+
+	if (n >= preface ? memcmp(b, H2_PREFACE, preface) == 0
+			 : memcmp(b, H2_PREFACE, n) == 0 && n > 0) {
+		if (n < preface)
+			return 0;
+		*ret_requests = true;
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++) {
+		size_t len = strlen(methods[i]);
+
+		if (memcmp(b, methods[i], n < len ? n : len) == 0) {
+			if (n < len)
+				return 0;
+			*ret_requests = true;
+			return 1;
+		}
+	}
+	if (memcmp(b, "HTTP/1.", n < 7 ? n : 7) == 0) {
+		if (n < 7)
+			return 0;
+		*ret_requests = false;
+		return 1;
+	}
+	return -1;
+}
+
+static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t *data, size_t len);
+
+static void release_held(struct http_conn *c)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		free(c->dir[dir].held);
+		c->dir[dir].held = NULL;
+		c->dir[dir].held_len = 0;
+	}
+}
+
+static void make_opaque(struct http_conn *c)
+{
+	c->protocol = PROTO_OPAQUE;
+	c->owner->counters.opaque_sessions++;
+	release_held(c);
+}
+
+/*
+ * Decide the protocol from what each direction began with. A direction that matches nothing
+ * (an HTTP/2 server's SETTINGS frame, say) waits for the other one; both unknown is opaque.
+ * Returns 1 when decided (and held bytes replayed), 0 to wait, -ENOMEM.
+ */
+static int decide(struct http_conn *c)
+{
+	int verdict[2] = {0, 0}, dir;
+	bool requests[2] = {false, false};
+
+	for (dir = 0; dir < 2; dir++) {
+		struct direction *d = &c->dir[dir];
+		size_t n = d->held_len < DETECT_BYTES ? d->held_len : DETECT_BYTES;
+
+		verdict[dir] = n ? classify(d->held, n, &requests[dir]) : -2; /* -2: nothing yet */
+	}
+	for (dir = 0; dir < 2 && verdict[dir] < 1; dir++)
+		;
+	if (dir == 2) {
+		if (verdict[0] == -1 && verdict[1] == -1)
+			make_opaque(c);
+		else if ((verdict[0] == -1 && c->dir[0].held_len >= HOLD_LIMIT) ||
+			 (verdict[1] == -1 && c->dir[1].held_len >= HOLD_LIMIT))
+			make_opaque(c);
+		return 0;
+	}
+	/* this direction carries requests (or responses): which side are we? */
+	c->server_side = (dir == CLEARTAP_DIR_READ) == requests[dir];
+	if (verdict[dir] == 2) {
+		struct h2_conn_config h2 = {.body_limit = c->owner->config.body_limit,
+					    .redactor = c->owner->config.redactor};
+
+		c->protocol = PROTO_HTTP2;
+		if (h2_conn_new(&h2, h2_emit, c, &c->h2) < 0)
+			return -ENOMEM;
+	} else {
+		c->protocol = PROTO_HTTP1;
+		http1_parser_init(&c->requests, true, NULL, &request_callbacks, c);
+		http1_parser_init(&c->responses, false, NULL, &response_callbacks, c);
+	}
+	/* replay what was held, requests first */
+	for (int k = 0; k < 2; k++) {
+		enum cleartap_direction rd = k == 0 ? request_dir(c) : !request_dir(c);
+		struct direction *h = &c->dir[rd];
+		int r;
+
+		if (!h->held_len)
+			continue;
+		h->now_ns = h->held_time_ns;
+		r = feed(c, rd, h->held, h->held_len);
+		if (r < 0)
+			return r;
+	}
+	release_held(c);
+	return 1;
+}
+
+static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t *data, size_t len)
+{
+	bool is_request = dir == request_dir(c);
+	struct direction *d = &c->dir[dir];
+
+	if (!d->message_start_ns)
+		d->message_start_ns = d->now_ns;
+	if (c->protocol == PROTO_HTTP2)
+		return h2_conn_feed(c->h2, is_request, data, len, d->now_ns);
+	return http1_feed(is_request ? &c->requests : &c->responses, data, len);
+}
+
+static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes)
+{
+	bool is_request = dir == request_dir(c);
+
+	if (c->protocol == PROTO_HTTP2) {
+		h2_conn_gap(c->h2, is_request, bytes);
+		return;
+	}
+	if (is_request) {
+		struct http_txn *t = c->current_request;
+
+		if (http1_gap(&c->requests, bytes))
+			return;
+		if (t) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "gap: %llu request bytes not captured",
+				 (unsigned long long)bytes);
+			http_txn_set_error(t, why);
+			t->gap_bytes += bytes;
+			t->request_complete = true;
+			c->current_request = NULL;
+		}
+		c->request_resync = true;
+	} else {
+		char why[96];
+
+		if (http1_gap(&c->responses, bytes))
+			return;
+		/* Responses can no longer be matched to requests: tell every waiting one. */
+		snprintf(why, sizeof(why), "gap: %llu response bytes not captured",
+			 (unsigned long long)bytes);
+		while (c->queue_head) {
+			struct http_txn *t = dequeue(c);
+
+			http_txn_set_error(t, why);
+			t->gap_bytes += bytes;
+			emit(c->owner, t);
+		}
+		c->response_resync = true;
+	}
+	c->dir[dir].message_start_ns = 0;
+}
+
+int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *seg)
+{
+	struct http_conn **slot = conn_slot(s, seg->tgid, seg->session), *c = *slot;
+	struct direction *d;
+	const uint8_t *data = seg->data;
+	size_t len = seg->len;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		c->owner = s;
+		c->tgid = seg->tgid;
+		c->session = seg->session;
+		*slot = c;
+		if (++s->n_conns > s->n_buckets)
+			grow(s);
+	}
+	c->tid = seg->tid;
+	memcpy(c->comm, seg->comm, sizeof(c->comm));
+	if (seg->direction > CLEARTAP_DIR_READ)
+		return 0;
+	d = &c->dir[seg->direction];
+	d->now_ns = seg->time_ns;
+	if (c->protocol == PROTO_OPAQUE)
+		return 0;
+	if (c->protocol == PROTO_UNKNOWN) {
+		uint8_t *held;
+		int r;
+
+		if (seg->gap_before)
+			d->held_len = 0; /* what was held no longer continues: detect afresh */
+		if (d->held_len + len > HOLD_LIMIT)
+			len = HOLD_LIMIT - d->held_len;
+		held = realloc(d->held, d->held_len + len + 1);
+		if (!held)
+			return -ENOMEM;
+		d->held = held;
+		if (!d->held_len)
+			d->held_time_ns = seg->time_ns;
+		memcpy(d->held + d->held_len, data, len);
+		d->held_len += len;
+		r = decide(c);
+		return r < 0 ? r : 0;
+	}
+	if (seg->gap_before)
+		gap(c, seg->direction, seg->gap_before);
+	return feed(c, seg->direction, data, len);
+}
+
+static void conn_finish(struct http_sessions *s, struct http_conn *c, uint64_t time_ns)
+{
+	if (c->protocol == PROTO_HTTP1) {
+		c->dir[!request_dir(c)].now_ns = time_ns ? time_ns : c->dir[!request_dir(c)].now_ns;
+		http1_finish(&c->requests);
+		http1_finish(&c->responses);
+		while (c->queue_head) {
+			struct http_txn *t = dequeue(c);
+
+			if (!t->response_started)
+				http_txn_set_error(t,
+						   "no response captured before the session ended");
+			else if (!t->response_complete)
+				http_txn_set_error(t,
+						   "truncated: session ended inside the response");
+			emit(s, t);
+		}
+		http1_parser_free(&c->requests);
+		http1_parser_free(&c->responses);
+	} else if (c->protocol == PROTO_HTTP2) {
+		h2_conn_finish(c->h2);
+		h2_conn_free(c->h2);
+		c->h2 = NULL;
+	}
+	release_held(c);
+}
+
+void http_sessions_end(struct http_sessions *s, uint32_t tgid, uint64_t session, uint64_t time_ns)
+{
+	struct http_conn **slot = conn_slot(s, tgid, session), *c = *slot;
+
+	if (!c)
+		return;
+	conn_finish(s, c, time_ns);
+	*slot = c->hash_next;
+	s->n_conns--;
+	free(c);
+}
+
+void http_sessions_flush(struct http_sessions *s)
+{
+	for (size_t i = 0; i < s->n_buckets; i++)
+		while (s->buckets[i]) {
+			struct http_conn *c = s->buckets[i];
+
+			conn_finish(s, c, 0);
+			s->buckets[i] = c->hash_next;
+			s->n_conns--;
+			free(c);
+		}
+}
+
+void http_sessions_free(struct http_sessions *s)
+{
+	if (!s)
+		return;
+	s->on_transaction = NULL; /* nothing is told while tearing down */
+	http_sessions_flush(s);
+	free(s->buckets);
+	free(s);
+}
