@@ -49,6 +49,7 @@ struct ct_ssl_state {
 	__u64 offset[2]; /* by enum cleartap_direction */
 	__s32 fd;
 	__u32 reserved;
+	__u64 session_id;
 };
 
 struct {
@@ -62,7 +63,11 @@ static __always_inline struct ct_ssl_state *ssl_state(__u64 pid_tgid, __u64 ssl)
 {
 	struct ct_ssl_key key = {.tgid = pid_tgid >> 32, .ssl = ssl};
 	struct ct_ssl_state *state = bpf_map_lookup_elem(&ct_ssl, &key);
-	struct ct_ssl_state fresh = {.fd = -1};
+	/* Unique without shared state: a CPU creates at most one session per nanosecond. */
+	struct ct_ssl_state fresh = {
+		.fd = -1,
+		.session_id = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff),
+	};
 
 	if (state)
 		return state;
@@ -93,6 +98,7 @@ static __always_inline void ssl_free(__u64 pid_tgid, __u64 ssl)
 	rec->ssl = ssl;
 	rec->bytes_written = state->offset[CLEARTAP_DIR_WRITE];
 	rec->bytes_read = state->offset[CLEARTAP_DIR_READ];
+	rec->session_id = state->session_id;
 	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
 out:
 	bpf_map_delete_elem(&ct_ssl, &key);
@@ -154,6 +160,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 struct ct_emit {
 	__u64 pid_tgid;
 	__u64 ssl;
+	__u64 session_id;
 	__u64 buf;
 	__u64 stream_offset;
 	__u64 start_ns;
@@ -190,6 +197,7 @@ static __always_inline void emit_chunk_class(struct ct_emit *e, void *ring, __u6
 	}
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_TLS_DATA, sizeof(*rec) + len, e->pid_tgid);
 	rec->ssl = e->ssl;
+	rec->session_id = e->session_id;
 	rec->stream_offset = e->stream_offset;
 	rec->call_start_ns = e->start_ns;
 	rec->call_len = e->call_len;
@@ -276,6 +284,7 @@ int ct_tls_return(struct pt_regs *ctx)
 			  : CLEARTAP_DIR_READ;
 	state = ssl_state(pid_tgid, call.ssl);
 	if (state) {
+		e.session_id = state->session_id;
 		e.stream_offset = state->offset[e.direction & 1];
 		state->offset[e.direction & 1] += len;
 	}

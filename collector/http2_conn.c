@@ -43,6 +43,7 @@ struct h2_stream {
 	uint32_t id;
 	struct http_txn *txn;
 	bool request_done, response_done, final_response;
+	bool reset_after_response;   /* NO_ERROR reset: waits for the client's side to settle */
 	struct grpc_framing grpc[2]; /* [0] request, [1] response */
 };
 
@@ -188,6 +189,39 @@ static void desynchronise(struct h2_conn *h, const char *why)
 	}
 	while (h->streams)
 		finish_stream(h, h->streams, reason);
+}
+
+/*
+ * A stream is over when both sides have ended it, in either order: a server may answer (and
+ * end its side) before the request body has all arrived, as nginx's "return" does.
+ */
+static void request_ended(struct h2_conn *h, struct h2_stream *s)
+{
+	s->request_done = true;
+	s->txn->request_complete = true;
+	if (s->response_done)
+		finish_stream(h, s, NULL);
+}
+
+static void response_ended(struct h2_conn *h, struct h2_stream *s, uint64_t now_ns)
+{
+	s->response_done = true;
+	s->txn->response_complete = true;
+	s->txn->response_end_ns = now_ns;
+	if (s->request_done)
+		finish_stream(h, s, NULL);
+}
+
+/* The client moved on to a later stream: streams waiting after a NO_ERROR reset are done. */
+static void settle_resets(struct h2_conn *h, uint32_t client_stream)
+{
+	struct h2_stream *s = h->streams, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (s->reset_after_response && s->id < client_stream)
+			finish_stream(h, s, NULL);
+	}
 }
 
 /* ---- gRPC ---- */
@@ -337,15 +371,10 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 	if (d->block_is_push)
 		s->request_done = true; /* a promised request has no body */
 	if (d->block_end_stream) {
-		if (request) {
-			s->request_done = true;
-			s->txn->request_complete = true;
-		} else if (s->final_response) {
-			s->response_done = true;
-			s->txn->response_complete = true;
-			s->txn->response_end_ns = d->now_ns;
-			finish_stream(h, s, NULL);
-		}
+		if (request)
+			request_ended(h, s);
+		else if (s->final_response)
+			response_ended(h, s, d->now_ns);
 	}
 	return true;
 }
@@ -369,6 +398,26 @@ static int block_append(struct h2_dir *d, const uint8_t *data, size_t len)
 	memcpy(d->block + d->block_len, data, len);
 	d->block_len += len;
 	return 0;
+}
+
+static const char *h2_error_name(uint32_t code)
+{
+	static const char *const names[] = {"NO_ERROR",
+					    "PROTOCOL_ERROR",
+					    "INTERNAL_ERROR",
+					    "FLOW_CONTROL_ERROR",
+					    "SETTINGS_TIMEOUT",
+					    "STREAM_CLOSED",
+					    "FRAME_SIZE_ERROR",
+					    "REFUSED_STREAM",
+					    "CANCEL",
+					    "COMPRESSION_ERROR",
+					    "CONNECT_ERROR",
+					    "ENHANCE_YOUR_CALM",
+					    "INADEQUATE_SECURITY",
+					    "HTTP_1_1_REQUIRED"};
+
+	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown error";
 }
 
 /* ---- frames ---- */
@@ -446,12 +495,21 @@ static int on_frame(struct h2_conn *h, struct h2_dir *d)
 	case FRAME_RST_STREAM:
 		s = find_stream(h, d->stream, false);
 		if (s && len >= 4) {
-			char why[64];
+			uint32_t code = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+					(uint32_t)p[2] << 8 | p[3];
+			char why[96];
 
-			snprintf(why, sizeof(why), "reset by %s: error code %u",
-				 d->from_client ? "client" : "server",
-				 (unsigned)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-					    (uint32_t)p[2] << 8 | p[3]));
+			/*
+			 * RFC 9113 8.1: after a complete response, NO_ERROR just stops the upload.
+			 * What the client had already sent may still be read: wait until its side
+			 * settles.
+			 */
+			if (code == 0 && s->response_done) {
+				s->reset_after_response = true;
+				return 0;
+			}
+			snprintf(why, sizeof(why), "reset by %s: %s (%u)",
+				 d->from_client ? "client" : "server", h2_error_name(code), code);
 			finish_stream(h, s, why);
 		}
 		return 0;
@@ -500,15 +558,10 @@ static void on_data_end(struct h2_conn *h, struct h2_dir *d)
 
 	if (!s || !(d->flags & FLAG_END_STREAM))
 		return;
-	if (d->from_client) {
-		s->request_done = true;
-		s->txn->request_complete = true;
-	} else {
-		s->response_done = true;
-		s->txn->response_complete = true;
-		s->txn->response_end_ns = d->now_ns;
-		finish_stream(h, s, NULL);
-	}
+	if (d->from_client)
+		request_ended(h, s);
+	else
+		response_ended(h, s, d->now_ns);
 }
 
 int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_t len,
@@ -548,6 +601,8 @@ int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_
 			d->got = 0;
 			d->pad_known = false;
 			d->pad = 0;
+			if (d->from_client && d->stream)
+				settle_resets(h, d->stream);
 			if (d->type != FRAME_DATA && d->length > d->payload_cap) {
 				uint8_t *p = realloc(d->payload, d->length);
 
@@ -631,6 +686,8 @@ void h2_conn_finish(struct h2_conn *h)
 		const char *why =
 		    !s->txn->response_started ? "no response captured before the connection ended"
 		    : !s->response_done	      ? "truncated: connection ended inside the response"
+		    : s->reset_after_response ? NULL
+		    : !s->request_done	      ? "truncated: connection ended inside the request"
 					      : NULL;
 
 		finish_stream(h, s, why);

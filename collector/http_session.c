@@ -170,11 +170,17 @@ static struct http_txn *dequeue(struct http_conn *c)
 		c->queue_head = t->next;
 		if (!c->queue_head)
 			c->queue_tail = NULL;
-		if (c->current_request == t)
-			c->current_request = NULL;
 		t->next = NULL;
 	}
 	return t;
+}
+
+/* Emit a transaction that left the queue; it may still be the request being parsed. */
+static void emit_txn(struct http_conn *c, struct http_txn *t)
+{
+	if (c->current_request == t)
+		c->current_request = NULL;
+	emit(c->owner, t);
 }
 
 /* ---- HTTP/1: requests ---- */
@@ -235,12 +241,17 @@ static void on_request_end(void *ud, const struct http1_header *trailers, size_t
 {
 	struct http_conn *c = ud;
 
+	struct http_txn *t = c->current_request;
+
 	(void)trailers;
 	(void)n;
-	if (c->current_request)
-		c->current_request->request_complete = true;
-	c->current_request = NULL;
 	c->dir[request_dir(c)].message_start_ns = 0;
+	if (!t)
+		return;
+	t->request_complete = true;
+	c->current_request = NULL;
+	if (t->response_complete)
+		emit(c->owner, t); /* its response ended first (see on_response_end) */
 }
 
 static void on_request_error(void *ud, const char *reason)
@@ -261,6 +272,8 @@ static void on_request_error(void *ud, const char *reason)
 		http_txn_set_error(t, reason);
 		t->request_complete = true;
 		c->current_request = NULL;
+		if (t->response_complete)
+			emit(c->owner, t);
 	}
 	c->request_resync = true;
 	c->dir[request_dir(c)].message_start_ns = 0;
@@ -335,7 +348,11 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 		http_txn_set_error(t, "tunnel: CONNECT established, not parsed further");
 	if (t->status == 101)
 		http_txn_set_error(t, "tunnel: protocol switched, not parsed further");
-	emit(c->owner, dequeue(c));
+	dequeue(c);
+	/* A server may answer before the request body has all arrived: wait for its end. */
+	if (t == c->current_request)
+		return;
+	emit(c->owner, t);
 }
 
 static void on_response_error(void *ud, const char *reason)
@@ -349,7 +366,7 @@ static void on_response_error(void *ud, const char *reason)
 			return;
 	}
 	http_txn_set_error(t, reason);
-	emit(c->owner, t);
+	emit_txn(c, t);
 	c->response_resync = true;
 	c->dir[!request_dir(c)].message_start_ns = 0;
 }
@@ -516,7 +533,7 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 
 			http_txn_set_error(t, why);
 			t->gap_bytes += bytes;
-			emit(c->owner, t);
+			emit_txn(c, t);
 		}
 		c->response_resync = true;
 	}
@@ -573,7 +590,7 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	return feed(c, seg->direction, data, len);
 }
 
-static void conn_finish(struct http_sessions *s, struct http_conn *c, uint64_t time_ns)
+static void conn_finish(struct http_conn *c, uint64_t time_ns)
 {
 	if (c->protocol == PROTO_HTTP1) {
 		c->dir[!request_dir(c)].now_ns = time_ns ? time_ns : c->dir[!request_dir(c)].now_ns;
@@ -588,7 +605,13 @@ static void conn_finish(struct http_sessions *s, struct http_conn *c, uint64_t t
 			else if (!t->response_complete)
 				http_txn_set_error(t,
 						   "truncated: session ended inside the response");
-			emit(s, t);
+			emit_txn(c, t);
+		}
+		if (c->current_request) {
+			/* answered, but the request never ended */
+			http_txn_set_error(c->current_request,
+					   "truncated: session ended inside the request");
+			emit_txn(c, c->current_request);
 		}
 		http1_parser_free(&c->requests);
 		http1_parser_free(&c->responses);
@@ -606,7 +629,7 @@ void http_sessions_end(struct http_sessions *s, uint32_t tgid, uint64_t session,
 
 	if (!c)
 		return;
-	conn_finish(s, c, time_ns);
+	conn_finish(c, time_ns);
 	*slot = c->hash_next;
 	s->n_conns--;
 	free(c);
@@ -618,7 +641,7 @@ void http_sessions_flush(struct http_sessions *s)
 		while (s->buckets[i]) {
 			struct http_conn *c = s->buckets[i];
 
-			conn_finish(s, c, 0);
+			conn_finish(c, 0);
 			s->buckets[i] = c->hash_next;
 			s->n_conns--;
 			free(c);

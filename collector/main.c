@@ -27,6 +27,7 @@
 #include "parse_number.h"
 #include "privileges.h"
 #include "reassembly.h"
+#include "record_batch.h"
 #include "record_decode.h"
 #include "redact.h"
 #include "seccomp_policy.h"
@@ -40,6 +41,7 @@ struct options {
 	uint32_t drain_interval_ms;
 	uint32_t stats_interval_s;
 	uint32_t wait_s;
+	uint32_t reorder_window_ms;
 	uint64_t max_pending_bytes;
 	bool raw; /* also export the reassembled plaintext segments */
 	uint32_t body_limit;
@@ -54,6 +56,7 @@ struct collector {
 	struct options opt;
 	struct handoff_objects objects;
 	struct ring_buffer *rings;
+	struct record_batch batch;
 	struct reasm *reasm;
 	struct http_sessions *http;
 	struct redactor redactor;
@@ -79,12 +82,20 @@ static void log_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 
 	c->counters.records++;
 	c->counters.record_bytes += size;
+	if (record_batch_add(&c->batch, data, size) == -EBADMSG)
+		c->counters.malformed_records++;
+	return 0;
+}
+
+static void dispatch(struct collector *c, const void *data, size_t size)
+{
 	switch (record_validate(data, size)) {
 	case CLEARTAP_REC_TLS_DATA:
 		if (reasm_add_chunk(c->reasm, data) == -ENOMEM)
@@ -97,7 +108,6 @@ static int on_record(void *ctx, void *data, size_t size)
 		c->counters.malformed_records++;
 		break;
 	}
-	return 0;
 }
 
 static void drain(struct collector *c)
@@ -106,6 +116,16 @@ static void drain(struct collector *c)
 
 	if (r < 0)
 		log_msg("draining ring buffers failed: %s", strerror(-r));
+	if (c->batch.data.failed)
+		c->counters.output_errors++; /* out of memory: this pass is partly lost */
+	record_batch_sort(&c->batch);
+	for (size_t i = 0; i < c->batch.n; i++) {
+		size_t size;
+		const void *record = record_batch_get(&c->batch, i, &size);
+
+		dispatch(c, record, size);
+	}
+	record_batch_reset(&c->batch);
 }
 
 static void on_drain_timer(uv_timer_t *t)
@@ -113,7 +133,7 @@ static void on_drain_timer(uv_timer_t *t)
 	struct collector *c = t->data;
 
 	drain(c);
-	reasm_tick(c->reasm);
+	reasm_tick(c->reasm, uv_hrtime());
 	exporter_tick(c->exporter);
 }
 
@@ -203,6 +223,8 @@ static void usage(FILE *out)
 	    "  --stats-interval S       stats record every S seconds, 0 = only at exit (default "
 	    "10)\n"
 	    "  --max-pending-bytes N    memory for incomplete calls (default 268435456)\n"
+	    "  --reorder-window-ms N    how long a hole in a stream is waited for before it is\n"
+	    "                           reported as a gap (default 250)\n"
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
 	    "  --user NAME              when started as root, become NAME first (required then)\n"
 	    "  --print-seccomp-profile  print the OCI seccomp profile (Kubernetes) and exit\n"
@@ -220,6 +242,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_STATS,
 		OPT_PENDING,
 		OPT_WAIT,
+		OPT_REORDER,
 		OPT_RAW,
 		OPT_BODY_LIMIT,
 		OPT_REDACT,
@@ -237,6 +260,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"stats-interval", required_argument, NULL, OPT_STATS},
 	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
 	    {"redact", required_argument, NULL, OPT_REDACT},
@@ -283,6 +307,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_WAIT:
 			if (parse_u32(optarg, 0, 3600, &o->wait_s) < 0)
 				bad = "--wait (0 to 3600)";
+			break;
+		case OPT_REORDER:
+			if (parse_u32(optarg, 1, 60000, &o->reorder_window_ms) < 0)
+				bad = "--reorder-window-ms (1 to 60000)";
 			break;
 		case OPT_RAW:
 			o->raw = true;
@@ -361,7 +389,7 @@ static int setup(struct collector *c)
 	struct reasm_config rc = {
 	    .max_call_bytes = c->objects.fds.max_call_bytes,
 	    .max_pending_bytes = c->opt.max_pending_bytes,
-	    .hold_rounds = 2,
+	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
 	};
 	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
 	int r;
@@ -501,6 +529,7 @@ int main(int argc, char **argv)
 		    .drain_interval_ms = 10,
 		    .stats_interval_s = 10,
 		    .wait_s = 10,
+		    .reorder_window_ms = 250,
 		    .max_pending_bytes = 256ULL << 20,
 		    .body_limit = 64 * 1024,
 		},
@@ -539,6 +568,7 @@ int main(int argc, char **argv)
 	report_stats(&c, true);
 	exporter_free(c.exporter);
 	reasm_free(c.reasm);
+	record_batch_free(&c.batch);
 	http_sessions_free(c.http);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #define CHUNK		  CLEARTAP_CHUNK_MAX
-#define IDLE_SWEEP_ROUNDS 1024u	 /* how often idle streams are looked for */
-#define IDLE_EVICT_ROUNDS 30000u /* ~5 min at the default 10 ms drain interval */
+#define IDLE_SWEEP_ROUNDS 1024u			   /* how often idle streams are looked for */
+#define IDLE_EVICT_NS	  (300ULL * 1000000000ULL) /* forget streams idle for 5 minutes */
 
 struct call {
 	struct call *next; /* by stream_offset, ascending */
@@ -19,7 +19,7 @@ struct call {
 	uint8_t func, flags;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t call_start_ns, time_ns;
-	uint64_t arrival_round;
+	uint64_t arrival_ns;
 	uint64_t *received; /* bitmap of chunks */
 	uint8_t *data;	    /* captured_len bytes */
 };
@@ -33,9 +33,9 @@ struct stream {
 	bool positioned;      /* next_offset is known */
 	uint64_t next_offset; /* first stream byte not yet accounted for */
 	uint64_t carried_gap; /* bytes lost at the end of an emitted call, told on the next one */
-	uint64_t last_round;
+	uint64_t last_ns;
 	bool ending;
-	uint64_t end_round;
+	uint64_t end_ns;
 	struct reasm_session_end end; /* valid when ending (direction WRITE stream carries it) */
 	struct call *calls;
 };
@@ -48,7 +48,7 @@ struct reasm {
 	struct stream **buckets;
 	size_t n_buckets, n_streams;
 	struct stream active; /* list head */
-	uint64_t round;
+	uint64_t round, now_ns;
 	uint64_t pending_bytes;
 };
 
@@ -70,8 +70,8 @@ int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, vo
 	if (!r)
 		return -ENOMEM;
 	r->config = *config;
-	if (!r->config.hold_rounds)
-		r->config.hold_rounds = 2;
+	if (!r->config.hold_ns)
+		r->config.hold_ns = 250ULL * 1000000;
 	r->ops = *ops;
 	r->userdata = userdata;
 	r->n_buckets = 1024;
@@ -251,14 +251,12 @@ static void emit_call(struct reasm *r, struct stream *s, struct call *c)
 		s->next_offset = c->stream_offset + c->call_len;
 }
 
-static void stream_finish(struct reasm *r, struct stream *s);
-
 static void stream_flush(struct reasm *r, struct stream *s, bool force)
 {
 	struct call *c;
 
 	while ((c = s->calls)) {
-		bool waited = r->round - c->arrival_round >= r->config.hold_rounds;
+		bool waited = r->now_ns - c->arrival_ns >= r->config.hold_ns;
 		bool in_order =
 		    s->positioned ? c->stream_offset <= s->next_offset : c->stream_offset == 0;
 
@@ -288,17 +286,16 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 	if (rec->chunk_len != expect_len)
 		goto malformed;
 
-	s = stream_get(r, rec->hdr.tgid, rec->ssl, rec->direction, true);
+	s = stream_get(r, rec->hdr.tgid, rec->session_id, rec->direction, true);
 	if (!s)
 		return -ENOMEM;
-	if (s->ending) {
-		/* The SSL* was freed and reused by a new session: close the old one first. */
-		stream_finish(r, s);
-		s = stream_get(r, rec->hdr.tgid, rec->ssl, rec->direction, true);
-		if (!s)
-			return -ENOMEM;
-	}
-	s->last_round = r->round;
+	/*
+	 * A chunk of an ending session is a late chunk, not a new session: SSL_free's record may
+	 * be drained from one ring before the session's last data from another, and session ids
+	 * are never reused. The stream ends hold_ns after its end was seen.
+	 */
+
+	s->last_ns = r->now_ns;
 	for (p = &s->calls; *p && (*p)->stream_offset < rec->stream_offset; p = &(*p)->next)
 		;
 	c = *p;
@@ -335,7 +332,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		c->comm[sizeof(c->comm) - 1] = '\0';
 		c->call_start_ns = rec->call_start_ns;
 		c->time_ns = rec->hdr.timestamp_ns;
-		c->arrival_round = r->round;
+		c->arrival_ns = r->now_ns;
 		c->next = *p;
 		*p = c;
 		r->pending_bytes += c->captured_len;
@@ -378,16 +375,16 @@ static void stream_finish(struct reasm *r, struct stream *s)
 void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 {
 	for (uint8_t dir = CLEARTAP_DIR_WRITE; dir <= CLEARTAP_DIR_READ; dir++) {
-		struct stream *s = stream_get(r, rec->hdr.tgid, rec->ssl, dir, true);
+		struct stream *s = stream_get(r, rec->hdr.tgid, rec->session_id, dir, true);
 
 		if (!s)
 			continue;
 		s->ending = true;
-		s->end_round = r->round;
+		s->end_ns = r->now_ns;
 		s->end = (struct reasm_session_end){
 		    .tgid = rec->hdr.tgid,
 		    .tid = rec->hdr.tid,
-		    .session = rec->ssl,
+		    .session = rec->session_id,
 		    .bytes_written = rec->bytes_written,
 		    .bytes_read = rec->bytes_read,
 		    .time_ns = rec->hdr.timestamp_ns,
@@ -396,14 +393,15 @@ void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 	}
 }
 
-void reasm_tick(struct reasm *r)
+void reasm_tick(struct reasm *r, uint64_t now_ns)
 {
 	struct stream *s, *next;
 
 	r->round++;
+	r->now_ns = now_ns;
 	for (s = r->active.active_next; s != &r->active; s = next) {
 		next = s->active_next;
-		if (s->ending && r->round - s->end_round >= r->config.hold_rounds)
+		if (s->ending && r->now_ns - s->end_ns >= r->config.hold_ns)
 			stream_finish(r, s);
 		else
 			stream_flush(r, s, false);
@@ -414,8 +412,7 @@ void reasm_tick(struct reasm *r)
 	for (size_t i = 0; i < r->n_buckets; i++)
 		for (struct stream *t = r->buckets[i], *tn; t; t = tn) {
 			tn = t->hash_next;
-			if (!t->calls && !t->ending &&
-			    r->round - t->last_round >= IDLE_EVICT_ROUNDS)
+			if (!t->calls && !t->ending && r->now_ns - t->last_ns >= IDLE_EVICT_NS)
 				stream_remove(r, t);
 		}
 }

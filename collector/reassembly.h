@@ -47,7 +47,12 @@ struct reasm_counters {
 struct reasm_config {
 	uint32_t max_call_bytes;    /* largest captured_len accepted (the loader's cap) */
 	uint64_t max_pending_bytes; /* memory for incomplete calls before they are flushed */
-	uint32_t hold_rounds;	    /* drain rounds to wait for late chunks/earlier calls */
+	/*
+	 * How long a call waits for missing chunks or an earlier call before it is emitted with a
+	 * gap. Ring shards drain independently and libbpf stops at a record a preempted probe has
+	 * reserved but not yet committed, so calls can arrive out of order by tens of ms.
+	 */
+	uint64_t hold_ns;
 };
 
 struct reasm;
@@ -62,8 +67,9 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec);
 /* SSL_free: both streams of the session end once their last chunks had time to arrive. */
 void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec);
 
-/* End of one drain round over every ring: emit what is complete or has waited long enough. */
-void reasm_tick(struct reasm *r);
+/* End of one drain round over every ring (now_ns: CLOCK_MONOTONIC): emit what is complete or
+ * has waited hold_ns. Chunks added after this are considered to have arrived at now_ns. */
+void reasm_tick(struct reasm *r, uint64_t now_ns);
 
 /* Emit everything pending now, whatever is missing (at exit). */
 void reasm_flush_all(struct reasm *r);

@@ -11,7 +11,8 @@
 #include <linux/types.h>
 #endif
 
-#define CLEARTAP_SCHEMA_VERSION 1
+/* 2: session_id on tls_data and tls_free (an SSL* address is reused by later sessions). */
+#define CLEARTAP_SCHEMA_VERSION 2
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -58,7 +59,7 @@ enum cleartap_data_flags {
 
 /*
  * One chunk of the plaintext of one SSL_read/SSL_write call. A call of call_len bytes starts at
- * stream_offset of its (tgid, ssl, direction) stream; its first captured_len bytes are sent as
+ * stream_offset of its (tgid, session_id, direction) stream; its first captured_len bytes are sent as
  * chunks [chunk_offset, chunk_offset + chunk_len). captured_len < call_len means truncated.
  */
 struct cleartap_tls_data {
@@ -76,6 +77,7 @@ struct cleartap_tls_data {
 	__u8 flags;	     /* enum cleartap_data_flags */
 	__u8 reserved[5];
 	char comm[CLEARTAP_COMM_LEN];
+	__u64 session_id; /* unique per TLS session; ssl alone is reused after SSL_free */
 	__u8 payload[];
 };
 
@@ -85,6 +87,7 @@ struct cleartap_tls_free {
 	__u64 ssl;
 	__u64 bytes_written; /* stream lengths at the end */
 	__u64 bytes_read;
+	__u64 session_id;
 };
 
 /* Per-CPU counters (index into the cleartap counters map). Append only. */
@@ -113,9 +116,9 @@ enum cleartap_counter {
 	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring"
 
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
-_Static_assert(sizeof(struct cleartap_tls_data) == 104, "tls_data layout");
-_Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 104, "payload offset");
-_Static_assert(sizeof(struct cleartap_tls_free) == 56, "tls_free layout");
+_Static_assert(sizeof(struct cleartap_tls_data) == 112, "tls_data layout");
+_Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 112, "payload offset");
+_Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");
 _Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
 
 #endif

@@ -18,6 +18,17 @@ static size_t n_segs;
 static struct reasm_session_end ends[8];
 static size_t n_ends;
 static uint8_t pattern[1 << 20];
+static uint64_t current_session = 0xabc;
+
+/* A test clock: one tick is half the reorder window, so a hole waits two ticks. */
+#define HOLD_NS (20 * 1000000ULL)
+static uint64_t clock_ns;
+
+static void tick(struct reasm *r)
+{
+	clock_ns += HOLD_NS / 2;
+	reasm_tick(r, clock_ns);
+}
 
 static void on_segment(void *ud, const struct reasm_segment *s)
 {
@@ -40,7 +51,7 @@ static void on_end(void *ud, const struct reasm_session_end *e)
 static struct reasm *fresh(uint64_t max_pending)
 {
 	struct reasm_config cfg = {
-	    .max_call_bytes = 1 << 20, .max_pending_bytes = max_pending, .hold_rounds = 2};
+	    .max_call_bytes = 1 << 20, .max_pending_bytes = max_pending, .hold_ns = HOLD_NS};
 	struct reasm_ops ops = {.segment = on_segment, .session_end = on_end};
 	struct reasm *r = NULL;
 
@@ -67,7 +78,8 @@ static int add(struct reasm *r, uint8_t dir, uint64_t stream_offset, uint64_t ca
 	rec->hdr.timestamp_ns = 1000 + stream_offset;
 	rec->hdr.tgid = 42;
 	rec->hdr.tid = 43;
-	rec->ssl = 0xabc;
+	rec->ssl = 0x5000;
+	rec->session_id = current_session;
 	rec->stream_offset = stream_offset;
 	rec->call_len = call_len;
 	rec->captured_len = captured;
@@ -127,9 +139,9 @@ static void test_missing_middle_chunk_is_a_gap(void)
 
 	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
 	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 2);
-	reasm_tick(r);
+	tick(r);
 	CHECK_U64(n_segs, 0); /* still waiting for the middle chunk */
-	reasm_tick(r);
+	tick(r);
 	CHECK_U64(n_segs, 2);
 	check_segment(0, 0, CHUNK, 0, 0);
 	check_segment(1, 2 * CHUNK, 40000 - 2 * CHUNK, CHUNK, 0);
@@ -157,8 +169,8 @@ static void test_lost_call_shows_as_gap(void)
 
 	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
 	add(r, CLEARTAP_DIR_WRITE, 300, 50, 50, 0);
-	reasm_tick(r);
-	reasm_tick(r);
+	tick(r);
+	tick(r);
 	CHECK_U64(n_segs, 2);
 	check_segment(1, 300, 50, 200, 0);
 	CHECK_U64(reasm_counters(r)->gap_bytes, 200);
@@ -184,8 +196,8 @@ static void test_truncated_call_missing_last_chunk(void)
 	struct reasm *r = fresh(1 << 26);
 
 	add(r, CLEARTAP_DIR_WRITE, 0, 100000, 20000, 0);
-	reasm_tick(r);
-	reasm_tick(r);
+	tick(r);
+	tick(r);
 	CHECK_U64(n_segs, 1);
 	check_segment(0, 0, CHUNK, 0, 0);
 	add(r, CLEARTAP_DIR_WRITE, 100000, 10, 10, 0);
@@ -200,8 +212,8 @@ static void test_capture_started_mid_stream(void)
 
 	add(r, CLEARTAP_DIR_READ, 5000, 10, 10, 0);
 	CHECK_U64(n_segs, 0);
-	reasm_tick(r);
-	reasm_tick(r);
+	tick(r);
+	tick(r);
 	CHECK_U64(n_segs, 1);
 	check_segment(0, 5000, 10, 5000, 0);
 	reasm_free(r);
@@ -238,23 +250,54 @@ static void test_session_end_and_reuse(void)
 	struct reasm *r = fresh(1 << 26);
 	struct cleartap_tls_free end = {
 	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = 42, .tid = 43},
-	    .ssl = 0xabc,
+	    .ssl = 0x5000,
 	    .bytes_written = 100,
 	    .bytes_read = 0,
+	    .session_id = 0xabc,
 	};
 
+	current_session = 0xabc;
 	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
 	reasm_end_session(r, &end);
 	CHECK_U64(n_ends, 0); /* late chunks may still come */
-	reasm_tick(r);
-	reasm_tick(r);
-	CHECK_U64(n_ends, 1);
-	CHECK_U64(ends[0].bytes_written, 100);
-	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
-	/* A new session at the same SSL* address starts at 0 without a gap. */
+	/* The SSL* is reused by a new session before the old one's end was processed. */
+	current_session = 0xdef;
 	add(r, CLEARTAP_DIR_WRITE, 0, 10, 10, 0);
 	CHECK_U64(n_segs, 2);
-	check_segment(1, 0, 10, 0, 0);
+	check_segment(1, 0, 10, 0, 0); /* a stream of its own: no gap, no late bytes */
+	CHECK_U64(segs[1].seg.session, 0xdef);
+	tick(r);
+	tick(r);
+	CHECK_U64(n_ends, 1);
+	CHECK_U64(ends[0].session, 0xabc);
+	CHECK_U64(ends[0].bytes_written, 100);
+	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
+	CHECK_U64(reasm_counters(r)->gap_bytes, 0);
+	current_session = 0xabc;
+	reasm_free(r);
+}
+
+static void test_session_end_drained_before_its_last_chunks(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	struct cleartap_tls_free end = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = 42, .tid = 43},
+	    .bytes_written = 150,
+	    .session_id = 0xabc,
+	};
+
+	/* SSL_free's record came from one ring, the last calls from another, later. */
+	reasm_end_session(r, &end);
+	add(r, CLEARTAP_DIR_WRITE, 100, 50, 50, 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	CHECK_U64(n_segs, 2);
+	check_segment(0, 0, 100, 0, 0);
+	check_segment(1, 100, 50, 0, 0);
+	CHECK_U64(n_ends, 0);
+	tick(r);
+	tick(r);
+	CHECK_U64(n_ends, 1);
+	CHECK_U64(reasm_counters(r)->gap_bytes, 0);
 	reasm_free(r);
 }
 
@@ -298,6 +341,7 @@ int main(void)
 	RUN(test_capture_started_mid_stream);
 	RUN(test_duplicate_and_malformed_chunks);
 	RUN(test_session_end_and_reuse);
+	RUN(test_session_end_drained_before_its_last_chunks);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
 	for (size_t i = 0; i < n_segs; i++)
