@@ -39,6 +39,8 @@ struct http_conn {
 	struct http1_parser requests, responses;
 	struct http_txn *queue_head, *queue_tail;
 	struct http_txn *current_request;
+	/* responses that found no request waiting, kept until the request side explains them */
+	struct http_txn *orphans, *orphans_tail;
 	bool request_resync, response_resync;
 	/* HTTP/2 */
 	struct h2_conn *h2;
@@ -183,6 +185,44 @@ static void emit_txn(struct http_conn *c, struct http_txn *t)
 	emit(c->owner, t);
 }
 
+/*
+ * A response with no request waiting: capture began mid-connection, or its request was lost
+ * in a gap the request side has not reported yet (a hole shows only when a later call
+ * arrives). Kept until one of those is known.
+ */
+static void keep_orphan(struct http_conn *c, struct http_txn *t)
+{
+	t->next = NULL;
+	if (c->orphans_tail)
+		c->orphans_tail->next = t;
+	else
+		c->orphans = t;
+	c->orphans_tail = t;
+}
+
+static struct http_txn *take_orphan(struct http_conn *c)
+{
+	struct http_txn *t = c->orphans;
+
+	if (t) {
+		c->orphans = t->next;
+		if (!c->orphans)
+			c->orphans_tail = NULL;
+		t->next = NULL;
+	}
+	return t;
+}
+
+static void emit_orphans(struct http_conn *c)
+{
+	struct http_txn *t;
+
+	while ((t = take_orphan(c))) {
+		http_txn_set_error(t, "no request captured for this response");
+		emit(c->owner, t);
+	}
+}
+
 /* ---- HTTP/1: requests ---- */
 
 static enum cleartap_direction request_dir(const struct http_conn *c)
@@ -199,6 +239,7 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 
 	if (!t)
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
+	emit_orphans(c); /* a new request: earlier unexplained responses stay unexplained */
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
 	t->method = http_strndup(h->method, h->method_len);
 	t->path = http_strndup(h->target, h->target_len);
@@ -296,7 +337,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 		t = new_txn(c);
 		if (!t)
 			return HTTP1_BODY_TUNNEL;
-		http_txn_set_error(t, "no request captured for this response");
+		t->orphan = true;
 		c->queue_head = c->queue_tail = t;
 	}
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
@@ -349,6 +390,10 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 	if (t->status == 101)
 		http_txn_set_error(t, "tunnel: protocol switched, not parsed further");
 	dequeue(c);
+	if (t->orphan) {
+		keep_orphan(c, t);
+		return;
+	}
 	/* A server may answer before the request body has all arrived: wait for its end. */
 	if (t == c->current_request)
 		return;
@@ -509,6 +554,25 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 
 		if (http1_gap(&c->requests, bytes))
 			return;
+		if (!t && (t = take_orphan(c))) {
+			/* the lost request's response was already seen */
+			t->orphan = false;
+		} else if (!t) {
+			/*
+			 * Requests were lost whole. Assume one (a lost call usually is one
+			 * request): its stand-in keeps the next response from pairing with a later
+			 * request.
+			 */
+			t = new_txn(c);
+			if (t) {
+				snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.1");
+				if (c->queue_tail)
+					c->queue_tail->next = t;
+				else
+					c->queue_head = t;
+				c->queue_tail = t;
+			}
+		}
 		if (t) {
 			char why[96];
 
@@ -518,6 +582,8 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 			t->gap_bytes += bytes;
 			t->request_complete = true;
 			c->current_request = NULL;
+			if (t->response_complete)
+				emit(c->owner, t);
 		}
 		c->request_resync = true;
 	} else {
@@ -607,6 +673,7 @@ static void conn_finish(struct http_conn *c, uint64_t time_ns)
 						   "truncated: session ended inside the response");
 			emit_txn(c, t);
 		}
+		emit_orphans(c);
 		if (c->current_request) {
 			/* answered, but the request never ended */
 			http_txn_set_error(c->current_request,

@@ -56,6 +56,7 @@ struct http_txn {
 	struct http_body request_body;
 	bool request_complete;
 	bool head_request, connect_request; /* HTTP/1 response framing */
+	bool orphan;			    /* a response whose request is not (yet) known */
 	/* response */
 	int status;
 	struct http_fields response_headers; /* trailers appended */

@@ -50,6 +50,7 @@ struct options {
 	size_t n_redact;
 	const char *user;	    /* drop to this user when started as root */
 	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
+	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
 };
 
 struct collector {
@@ -94,10 +95,45 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Test only (gap drills): lose every chunk of the N-th call (counted from 0) that processes
+ * named COMM made in one direction, as if the ring had been full.
+ */
+static bool test_drop(struct collector *c, const struct cleartap_tls_data *rec)
+{
+	static uint64_t calls, last_session = UINT64_MAX, last_offset = UINT64_MAX;
+	static uint64_t dropping_session = UINT64_MAX, dropping_offset = UINT64_MAX;
+	char comm[CLEARTAP_COMM_LEN + 1] = {}, want_comm[32] = {}, want_dir[8] = {};
+	unsigned long long n;
+
+	if (!c->opt.test_drop_call ||
+	    sscanf(c->opt.test_drop_call, "%31[^:]:%7[^:]:%llu", want_comm, want_dir, &n) != 3)
+		return false;
+	memcpy(comm, rec->comm, CLEARTAP_COMM_LEN);
+	if (strcmp(comm, want_comm) ||
+	    rec->direction !=
+		(strcmp(want_dir, "read") == 0 ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE))
+		return false;
+	if (rec->session_id == dropping_session && rec->stream_offset == dropping_offset)
+		return true; /* another chunk of the call being dropped */
+	if (rec->session_id != last_session || rec->stream_offset != last_offset) {
+		last_session = rec->session_id;
+		last_offset = rec->stream_offset;
+		if (calls++ == n) {
+			dropping_session = rec->session_id;
+			dropping_offset = rec->stream_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void dispatch(struct collector *c, const void *data, size_t size)
 {
 	switch (record_validate(data, size)) {
 	case CLEARTAP_REC_TLS_DATA:
+		if (test_drop(c, data))
+			break;
 		if (reasm_add_chunk(c->reasm, data) == -ENOMEM)
 			c->counters.output_errors++;
 		break;
@@ -250,6 +286,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_USER,
 		OPT_PRINT_SECCOMP,
 		OPT_TEST_FORBIDDEN,
+		OPT_TEST_DROP,
 		OPT_VERSION
 	};
 	static const struct option longopts[] = {
@@ -268,6 +305,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"user", required_argument, NULL, OPT_USER},
 	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
 	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN}, /* hidden */
+	    {"test-drop-call", required_argument, NULL, OPT_TEST_DROP},	     /* hidden */
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
@@ -343,6 +381,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 		case OPT_TEST_FORBIDDEN:
 			o->test_forbidden = optarg;
+			break;
+		case OPT_TEST_DROP:
+			o->test_drop_call = optarg;
 			break;
 		case 'h':
 			usage(stdout);

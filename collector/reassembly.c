@@ -33,6 +33,7 @@ struct stream {
 	bool positioned;      /* next_offset is known */
 	uint64_t next_offset; /* first stream byte not yet accounted for */
 	uint64_t carried_gap; /* bytes lost at the end of an emitted call, told on the next one */
+	uint64_t released_ns; /* time of the last call released */
 	uint64_t last_ns;
 	bool ending;
 	uint64_t end_ns;
@@ -247,27 +248,60 @@ static void emit_call(struct reasm *r, struct stream *s, struct call *c)
 		gap += c->call_len - c->captured_len;
 	s->carried_gap = gap;
 	s->positioned = true;
+	s->released_ns = c->time_ns;
 	if (c->stream_offset + c->call_len > s->next_offset)
 		s->next_offset = c->stream_offset + c->call_len;
 }
 
+static bool in_order(const struct stream *s, const struct call *c)
+{
+	return s->positioned ? c->stream_offset <= s->next_offset : c->stream_offset == 0;
+}
+
+/* The head call of s can go: it is complete and next in its stream, or waited long enough. */
+static bool releasable(const struct reasm *r, const struct stream *s, const struct call *c)
+{
+	return (c->received_chunks == c->n_chunks && in_order(s, c)) ||
+	       r->now_ns - c->arrival_ns >= r->config.hold_ns;
+}
+
+/*
+ * When the next thing s has to release happened. Behind a hole that is unknown: the missing
+ * call may have happened right after the last call s released.
+ */
+static uint64_t next_time(const struct stream *s)
+{
+	if (!s || !s->calls)
+		return UINT64_MAX;
+	return in_order(s, s->calls) ? s->calls->time_ns : s->released_ns;
+}
+
+/*
+ * Release the calls of both directions of s's session in time order. The consumer pairs
+ * requests with responses, so a direction waiting for a hole holds back the other direction's
+ * later calls too: the earliest pending call goes first or nothing does.
+ */
 static void stream_flush(struct reasm *r, struct stream *s, bool force)
 {
-	struct call *c;
+	struct stream *other = stream_get(r, s->tgid, s->session, !s->direction, false);
 
-	while ((c = s->calls)) {
-		bool waited = r->now_ns - c->arrival_ns >= r->config.hold_ns;
-		bool in_order =
-		    s->positioned ? c->stream_offset <= s->next_offset : c->stream_offset == 0;
+	for (;;) {
+		struct stream *next = next_time(other) < next_time(s) ? other : s;
+		struct call *c;
 
-		if (!force && !waited && (c->received_chunks != c->n_chunks || !in_order))
+		if (!next || !next->calls)
 			break;
-		s->calls = c->next;
-		emit_call(r, s, c);
+		c = next->calls;
+		if (!force && !releasable(r, next, c))
+			break;
+		next->calls = c->next;
+		emit_call(r, next, c);
 		call_free(r, c);
 	}
 	if (!s->calls && !s->ending)
 		active_remove(s);
+	if (other && !other->calls && !other->ending)
+		active_remove(other);
 }
 
 int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
