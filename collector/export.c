@@ -39,7 +39,8 @@ static int64_t now_ns(clockid_t clock)
 
 static uint64_t to_unix_ns(const struct exporter *e, uint64_t monotonic_ns)
 {
-	return monotonic_ns ? (uint64_t)((int64_t)monotonic_ns + e->realtime_offset_ns) : 0;
+		/* unsigned wrap-around is defined; a bogus kernel timestamp stays bogus, not UB */
+	return monotonic_ns ? monotonic_ns + (uint64_t)e->realtime_offset_ns : 0;
 }
 
 static int open_proto_sink(const char *dest, int *ret_fd)

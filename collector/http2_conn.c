@@ -335,7 +335,7 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 	bool request = d->from_client || d->block_is_push;
 	uint32_t id = d->block_is_push ? d->promised_stream : d->block_stream;
 	struct h2_stream *s = find_stream(h, id, true);
-	const uint8_t *in = d->block;
+	const uint8_t *in = d->block ? d->block : (const uint8_t *)""; /* an empty block is valid */
 	size_t inlen = d->block_len;
 	bool trailers = false;
 
@@ -381,6 +381,8 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 
 static int block_append(struct h2_dir *d, const uint8_t *data, size_t len)
 {
+	if (!len)
+		return 0;
 	if (d->block_len + len > H2_MAX_HEADER_BLOCK)
 		return -E2BIG;
 	if (d->block_len + len > d->block_cap) {
@@ -574,7 +576,7 @@ int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_
 		size_t n = PREFACE_LEN - d->preface_got;
 
 		n = len < n ? len : n;
-		if (memcmp(data, PREFACE + d->preface_got, n) != 0) {
+		if (memcmp(data, &PREFACE[d->preface_got], n) != 0) {
 			desynchronise(h, "invalid connection preface");
 			return 0;
 		}
@@ -611,6 +613,9 @@ int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_
 				d->payload = p;
 				d->payload_cap = d->length;
 			}
+			/* a zero-length frame is complete now; any other one needs bytes */
+			if (!len && d->length)
+				break;
 		}
 		if (d->type == FRAME_DATA) {
 			size_t data_end;
@@ -637,7 +642,8 @@ int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_
 			data += n, len -= n;
 		} else {
 			n = d->length - d->got < len ? d->length - d->got : len;
-			memcpy(d->payload + d->got, data, n);
+			if (n) /* an empty frame has no payload buffer */
+				memcpy(d->payload + d->got, data, n);
 			d->got += (uint32_t)n;
 			data += n, len -= n;
 		}

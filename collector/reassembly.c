@@ -298,10 +298,9 @@ static void stream_flush(struct reasm *r, struct stream *s, bool force)
 		emit_call(r, next, c);
 		call_free(r, c);
 	}
+	/* Only s leaves the active list here: callers may be iterating it, next to other. */
 	if (!s->calls && !s->ending)
 		active_remove(s);
-	if (other && !other->calls && !other->ending)
-		active_remove(other);
 }
 
 int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)

@@ -10,11 +10,15 @@
 
 int record_batch_add(struct record_batch *b, const void *record, size_t size)
 {
-	const struct cleartap_record_header *hdr = record;
+	struct cleartap_record_header hdr;
 	uint8_t *copy;
 
-	if (size < sizeof(*hdr) || size > UINT32_MAX)
+	if (size < sizeof(hdr) || size > UINT32_MAX)
 		return -EBADMSG;
+	memcpy(&hdr, record, sizeof(hdr)); /* the source need not be aligned */
+	/* every copy starts 8-byte aligned, so the records can be read through their structs */
+	while (b->data.len % 8)
+		ct_buf_putc(&b->data, 0);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		struct record_ref *refs = realloc(b->refs, cap * sizeof(*refs));
@@ -24,8 +28,8 @@ int record_batch_add(struct record_batch *b, const void *record, size_t size)
 		b->refs = refs;
 		b->cap = cap;
 	}
-	b->refs[b->n] = (struct record_ref){.timestamp_ns = hdr->timestamp_ns,
-					    .cpu = hdr->cpu,
+	b->refs[b->n] = (struct record_ref){.timestamp_ns = hdr.timestamp_ns,
+					    .cpu = hdr.cpu,
 					    .size = (uint32_t)size,
 					    .offset = b->data.len,
 					    .seq = b->n};

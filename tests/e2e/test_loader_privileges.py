@@ -96,7 +96,11 @@ def test_hostile_clients_do_not_disturb_a_real_collector(cleartap, tls_cert):
 import socket, sys, time
 def conn():
     s = socket.socket(socket.AF_UNIX); s.connect({cleartap.socket!r}); return s
-g = conn(); g.sendall(b"GARBAGE-GARBAGE")
+g = conn()
+try:
+    g.sendall(b"GARBAGE-GARBAGE")  # refused at accept: the loader may have closed already
+except OSError:
+    pass
 flood = []
 for i in range(1000):
     try: flood.append(conn())
