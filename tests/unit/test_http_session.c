@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The session layer: protocol and side detection, HTTP/1 pairing, orphans, opaque sessions. */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "ct_test.h"
+#include "http_session.h"
+
+static char log_text[4096];
+
+static void on_txn(void *ud, const struct http_txn *t)
+{
+	size_t used = strlen(log_text);
+
+	(void)ud;
+	snprintf(log_text + used, sizeof(log_text) - used, "[%s %s %s %s -> %d%s%s%s]",
+		 t->server_side ? "server" : "client", t->protocol, t->method ? t->method : "-",
+		 t->path ? t->path : "-", t->status, t->error[0] ? " error=" : "", t->error,
+		 t->resynchronised ? " resync" : "");
+}
+
+static struct http_sessions *fresh(void)
+{
+	struct http_sessions *s;
+
+	log_text[0] = '\0';
+	CHECK(http_sessions_new(&(struct http_session_config){.body_limit = 16}, on_txn, NULL,
+				&s) == 0);
+	return s;
+}
+
+static uint64_t offsets[2];
+
+static void seg(struct http_sessions *s, uint8_t dir, const char *data, uint64_t time_ns)
+{
+	struct reasm_segment g = {.tgid = 9,
+				  .tid = 9,
+				  .session = 77,
+				  .direction = dir,
+				  .time_ns = time_ns,
+				  .data = (const uint8_t *)data,
+				  .len = strlen(data),
+				  .stream_offset = offsets[dir]};
+
+	memcpy(g.comm, "proc", 5);
+	offsets[dir] += g.len;
+	CHECK(http_sessions_segment(s, &g) == 0);
+}
+
+static void test_pipelined_requests_pair_in_order(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	seg(s, CLEARTAP_DIR_WRITE, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n", 1);
+	seg(s, CLEARTAP_DIR_READ,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: "
+	    "50\r\n\r\n",
+	    2);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /a -> 200][client HTTP/1.1 HEAD /b -> 200]");
+	http_sessions_free(s);
+}
+
+static void test_server_side_detected_from_reads(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	seg(s, CLEARTAP_DIR_READ, "POST /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 1);
+	seg(s, CLEARTAP_DIR_WRITE, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 2);
+	CHECK_STR(log_text, "[server HTTP/1.1 POST /p -> 201]");
+	http_sessions_free(s);
+}
+
+static void test_http2_server_settings_before_preface(void)
+{
+	static const char settings[] = "\0\0\0\x04\0\0\0\0\0";
+	struct http_sessions *s = fresh();
+	struct reasm_segment g = {.tgid = 9,
+				  .session = 78,
+				  .direction = CLEARTAP_DIR_READ,
+				  .data = (const uint8_t *)settings,
+				  .len = 9};
+
+	/* a client's view: the server's SETTINGS drained before the client's own preface */
+	CHECK(http_sessions_segment(s, &g) == 0);
+	g.direction = CLEARTAP_DIR_WRITE;
+	g.data = (const uint8_t *)"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	g.len = 24;
+	CHECK(http_sessions_segment(s, &g) == 0);
+	http_sessions_end(s, 9, 78, 3);
+	CHECK_STR(log_text, ""); /* decided HTTP/2, nothing to report: no opaque session */
+	CHECK_U64(http_sessions_counters(s)->opaque_sessions, 0);
+	http_sessions_free(s);
+}
+
+static void test_response_without_request(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	/* capture began after the request: the response is reported, unexplained */
+	seg(s, CLEARTAP_DIR_READ, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1);
+	seg(s, CLEARTAP_DIR_WRITE, "GET /next HTTP/1.1\r\n\r\n", 2);
+	seg(s, CLEARTAP_DIR_READ, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 3);
+	CHECK_STR(log_text, "[client HTTP/1.1 - - -> 200 error=no request captured for this "
+			    "response][client HTTP/1.1 GET /next -> 404]");
+	http_sessions_free(s);
+}
+
+static void test_opaque_session(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	seg(s, CLEARTAP_DIR_WRITE, "\x05\x01\x00 some binary protocol", 1);
+	seg(s, CLEARTAP_DIR_READ, "+OK redis-like reply\r\n", 2);
+	CHECK_U64(http_sessions_counters(s)->opaque_sessions, 1);
+	http_sessions_end(s, 9, 77, 3);
+	CHECK_STR(log_text, "");
+	http_sessions_free(s);
+}
+
+int main(void)
+{
+	RUN(test_pipelined_requests_pair_in_order);
+	RUN(test_server_side_detected_from_reads);
+	RUN(test_http2_server_settings_before_preface);
+	RUN(test_response_without_request);
+	RUN(test_opaque_session);
+	return TEST_EXIT();
+}
