@@ -39,7 +39,7 @@ static int64_t now_ns(clockid_t clock)
 
 static uint64_t to_unix_ns(const struct exporter *e, uint64_t monotonic_ns)
 {
-		/* unsigned wrap-around is defined; a bogus kernel timestamp stays bogus, not UB */
+	/* unsigned wrap-around is defined; a bogus kernel timestamp stays bogus, not UB */
 	return monotonic_ns ? monotonic_ns + (uint64_t)e->realtime_offset_ns : 0;
 }
 
@@ -140,6 +140,13 @@ static void write_proto(struct exporter *e, const Cleartap__V1__Record *record)
 		e->errors++;
 }
 
+/* e->buf to stdout; a short or failed write is counted, never silent. */
+static void write_out(struct exporter *e)
+{
+	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
+		e->errors++;
+}
+
 static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
 {
 	if (e->proto_fd >= 0)
@@ -149,8 +156,19 @@ static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
 	ct_buf_reset(&e->buf);
 	proto_json_write(&e->buf, &record->base);
 	ct_buf_putc(&e->buf, '\n');
-	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
-		e->errors++;
+	write_out(e);
+}
+
+/* comm_buf holds the NUL-terminated command name the message points to. */
+static void process_ref(Cleartap__V1__ProcessRef *ref, char comm_buf[CLEARTAP_COMM_LEN + 1],
+			uint32_t pid, uint32_t tid, const char *comm)
+{
+	memset(comm_buf, 0, CLEARTAP_COMM_LEN + 1);
+	if (comm)
+		memcpy(comm_buf, comm, CLEARTAP_COMM_LEN);
+	ref->pid = pid;
+	ref->tid = tid;
+	ref->comm = comm_buf;
 }
 
 static const char *function_name(uint8_t func)
@@ -218,8 +236,7 @@ static void write_text_segment(struct exporter *e, const struct reasm_segment *s
 	if (shown < s->len)
 		ct_buf_printf(&e->buf, "... (%zu more bytes)", s->len - shown);
 	ct_buf_putc(&e->buf, '\n');
-	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
-		e->errors++;
+	write_out(e);
 }
 
 void exporter_segment(struct exporter *e, const struct reasm_segment *s)
@@ -227,12 +244,9 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__TlsData data = CLEARTAP__V1__TLS_DATA__INIT;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
-	char comm[CLEARTAP_COMM_LEN + 1] = {};
+	char comm[CLEARTAP_COMM_LEN + 1];
 
-	memcpy(comm, s->comm, CLEARTAP_COMM_LEN);
-	process.pid = s->tgid;
-	process.tid = s->tid;
-	process.comm = comm;
+	process_ref(&process, comm, s->tgid, s->tid, s->comm);
 	data.time_unix_nano = to_unix_ns(e, s->time_ns);
 	data.call_start_unix_nano = to_unix_ns(e, s->call_start_ns);
 	data.process = &process;
@@ -262,9 +276,9 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__TlsSessionEnd msg = CLEARTAP__V1__TLS_SESSION_END__INIT;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	char comm[CLEARTAP_COMM_LEN + 1];
 
-	process.pid = end->tgid;
-	process.tid = end->tid;
+	process_ref(&process, comm, end->tgid, end->tid, NULL);
 	msg.time_unix_nano = to_unix_ns(e, end->time_ns);
 	msg.process = &process;
 	msg.session = end->session;
@@ -334,7 +348,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 			      (unsigned long long)kernel.truncated_bytes,
 			      (unsigned long long)collector.gap_bytes,
 			      (unsigned long long)collector.http_transactions);
-		fwrite(e->buf.data, 1, e->buf.len, e->out);
+		write_out(e);
 	}
 	write_record(e, &record);
 }
@@ -434,8 +448,7 @@ static void write_text_transaction(struct exporter *e, const struct http_txn *t,
 	if (t->error[0])
 		ct_buf_printf(&e->buf, " [%s]", t->error);
 	ct_buf_putc(&e->buf, '\n');
-	if (e->buf.failed || fwrite(e->buf.data, 1, e->buf.len, e->out) != e->buf.len)
-		e->errors++;
+	write_out(e);
 }
 
 void exporter_transaction(struct exporter *e, const struct http_txn *t)
@@ -449,14 +462,11 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	Cleartap__V1__Header *resp_storage =
 	    calloc(t->response_headers.n + 1, sizeof(*resp_storage));
 	const char *coding = header_value(&t->response_headers, "content-encoding");
-	char comm[CLEARTAP_COMM_LEN + 1] = {};
+	char comm[CLEARTAP_COMM_LEN + 1];
 	size_t decoded_len = 0;
 	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
 
-	memcpy(comm, t->comm, CLEARTAP_COMM_LEN);
-	process.pid = t->pid;
-	process.tid = t->tid;
-	process.comm = comm;
+	process_ref(&process, comm, t->pid, t->tid, t->comm);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
 	m.response_first_byte_unix_nano = to_unix_ns(e, t->response_first_byte_ns);
 	m.response_end_unix_nano = to_unix_ns(e, t->response_end_ns);

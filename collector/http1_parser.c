@@ -415,6 +415,18 @@ static int seek(struct http1_parser *p, const uint8_t *data, size_t len, size_t 
 	return 0;
 }
 
+/* Pass on up to p->remaining body bytes; true when the body (or chunk) is complete. */
+static bool deliver_body(struct http1_parser *p, const uint8_t **data, size_t *len)
+{
+	size_t n = *len < p->remaining ? *len : (size_t)p->remaining;
+
+	if (p->cb.body)
+		p->cb.body(p->userdata, *data, n);
+	*data += n, *len -= n;
+	p->remaining -= n;
+	return p->remaining == 0;
+}
+
 int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 {
 	while (len) {
@@ -453,12 +465,7 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 				deliver_head(p, end);
 			break;
 		case HTTP1_S_BODY_LENGTH:
-			n = len < p->remaining ? len : (size_t)p->remaining;
-			if (p->cb.body)
-				p->cb.body(p->userdata, data, n);
-			data += n, len -= n;
-			p->remaining -= n;
-			if (!p->remaining)
+			if (deliver_body(p, &data, &len))
 				end_message(p, NULL, 0);
 			break;
 		case HTTP1_S_CHUNK_SIZE: {
@@ -487,12 +494,7 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 			break;
 		}
 		case HTTP1_S_CHUNK_DATA:
-			n = len < p->remaining ? len : (size_t)p->remaining;
-			if (p->cb.body)
-				p->cb.body(p->userdata, data, n);
-			data += n, len -= n;
-			p->remaining -= n;
-			if (!p->remaining) {
+			if (deliver_body(p, &data, &len)) {
 				p->state = HTTP1_S_CHUNK_DATA_END;
 				p->buf_len = 0;
 			}
