@@ -16,6 +16,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "ct_common.bpf.h"
+#include "ct_sock.bpf.h"
 #include "ct_syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -30,6 +31,7 @@ struct ct_call {
 	__u64 start_ns;
 	__s32 fd; /* from the first socket syscall inside the call, -1 until then */
 	__u32 func;
+	__u64 conn_cookie; /* of that fd's socket */
 };
 
 struct {
@@ -50,6 +52,7 @@ struct ct_ssl_state {
 	__s32 fd;
 	__u32 reserved;
 	__u64 session_id;
+	__u64 conn_cookie;
 };
 
 struct {
@@ -65,8 +68,8 @@ static __always_inline struct ct_ssl_state *ssl_state(__u64 pid_tgid, __u64 ssl)
 	struct ct_ssl_state *state = bpf_map_lookup_elem(&ct_ssl, &key);
 	/* Unique without shared state: a CPU creates at most one session per nanosecond. */
 	struct ct_ssl_state fresh = {
-		.fd = -1,
-		.session_id = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff),
+	    .fd = -1,
+	    .session_id = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff),
 	};
 
 	if (state)
@@ -151,8 +154,10 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	call = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
-	if (call && call->fd < 0)
+	if (call && call->fd < 0) {
 		call->fd = (int)PT_REGS_PARM1_CORE(regs);
+		call->conn_cookie = ct_fd_socket_cookie(call->fd);
+	}
 	return 0;
 }
 
@@ -161,6 +166,7 @@ struct ct_emit {
 	__u64 pid_tgid;
 	__u64 ssl;
 	__u64 session_id;
+	__u64 conn_cookie;
 	__u64 buf;
 	__u64 stream_offset;
 	__u64 start_ns;
@@ -198,6 +204,7 @@ static __always_inline void emit_chunk_class(struct ct_emit *e, void *ring, __u6
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_TLS_DATA, sizeof(*rec) + len, e->pid_tgid);
 	rec->ssl = e->ssl;
 	rec->session_id = e->session_id;
+	rec->conn_cookie = e->conn_cookie;
 	rec->stream_offset = e->stream_offset;
 	rec->call_start_ns = e->start_ns;
 	rec->call_len = e->call_len;
@@ -290,11 +297,15 @@ int ct_tls_return(struct pt_regs *ctx)
 	}
 	if (call.fd >= 0) {
 		e.flags = CLEARTAP_DATA_FD_FROM_SYSCALL;
-		if (state)
+		e.conn_cookie = call.conn_cookie;
+		if (state) {
 			state->fd = call.fd;
+			state->conn_cookie = call.conn_cookie;
+		}
 	} else if (state && state->fd >= 0) {
 		/* Served from OpenSSL's buffer without a syscall: the session's last fd. */
 		call.fd = state->fd;
+		e.conn_cookie = state->conn_cookie;
 		e.flags = CLEARTAP_DATA_FD_FROM_CACHE;
 	} else {
 		ct_count(CLEARTAP_CNT_FD_UNKNOWN, 1);

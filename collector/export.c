@@ -27,7 +27,37 @@ struct exporter {
 	struct ct_buf buf;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t errors;
+	const struct conn_table *conns;
 };
+
+void exporter_set_connections(struct exporter *e, const struct conn_table *conns)
+{
+	e->conns = conns;
+}
+
+/* Endpoints of a connection, as seen from the local process; storage outlives the messages. */
+struct endpoints {
+	Cleartap__V1__Endpoint local, remote;
+	char local_addr[64], remote_addr[64];
+};
+
+static const struct conn_info *endpoints_of(const struct exporter *e, uint64_t cookie,
+					    struct endpoints *ep)
+{
+	const struct conn_info *c = e->conns ? conn_table_get(e->conns, cookie) : NULL;
+
+	if (!c)
+		return NULL;
+	cleartap__v1__endpoint__init(&ep->local);
+	cleartap__v1__endpoint__init(&ep->remote);
+	conn_format_address(c->family, c->local_addr, ep->local_addr, sizeof(ep->local_addr));
+	conn_format_address(c->family, c->remote_addr, ep->remote_addr, sizeof(ep->remote_addr));
+	ep->local.address = ep->local_addr;
+	ep->local.port = c->local_port;
+	ep->remote.address = ep->remote_addr;
+	ep->remote.port = c->remote_port;
+	return c;
+}
 
 static int64_t now_ns(clockid_t clock)
 {
@@ -243,6 +273,7 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 {
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__TlsData data = CLEARTAP__V1__TLS_DATA__INIT;
+	struct endpoints ep;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
 	char comm[CLEARTAP_COMM_LEN + 1];
 
@@ -264,6 +295,11 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 	data.gap_before_bytes = s->gap_before;
 	data.truncated_bytes = s->truncated;
 	data.fd_source = (char *)fd_source(s->flags);
+	data.connection_id = s->conn_cookie;
+	if (endpoints_of(e, s->conn_cookie, &ep)) {
+		data.local = &ep.local;
+		data.remote = &ep.remote;
+	}
 	record.kind_case = CLEARTAP__V1__RECORD__KIND_TLS_DATA;
 	record.tls_data = &data;
 	write_record(e, &record);
@@ -313,6 +349,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	kernel.fd_unknown = k[CLEARTAP_CNT_FD_UNKNOWN];
 	kernel.drop_control = k[CLEARTAP_CNT_DROP_CONTROL];
 	kernel.no_ring = k[CLEARTAP_CNT_NO_RING];
+	kernel.drop_conn = k[CLEARTAP_CNT_DROP_CONN];
 	collector.records = c->records;
 	collector.record_bytes = c->record_bytes;
 	collector.malformed_records = c->malformed_records + reasm->malformed_chunks;
@@ -328,6 +365,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.http_malformed = http->malformed;
 	collector.http_desynchronised = http->desynchronised;
 	collector.opaque_sessions = http->opaque_sessions;
+	collector.connections = c->connections;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -445,6 +483,15 @@ static void write_text_transaction(struct exporter *e, const struct http_txn *t,
 		ct_buf_printf(
 		    &e->buf, ", grpc %s/%s status %d", t->grpc.service ? t->grpc.service : "",
 		    t->grpc.method ? t->grpc.method : "", t->grpc.has_status ? t->grpc.status : -1);
+	if (e->conns && conn_table_get(e->conns, t->conn_cookie)) {
+		const struct conn_info *c = conn_table_get(e->conns, t->conn_cookie);
+		char local[80], remote[80];
+
+		conn_format_endpoint(c->family, c->local_addr, c->local_port, local, sizeof(local));
+		conn_format_endpoint(c->family, c->remote_addr, c->remote_port, remote,
+				     sizeof(remote));
+		ct_buf_printf(&e->buf, ", %s %s %s", local, t->server_side ? "<-" : "->", remote);
+	}
 	if (t->error[0])
 		ct_buf_printf(&e->buf, " [%s]", t->error);
 	ct_buf_putc(&e->buf, '\n');
@@ -458,6 +505,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
 	Cleartap__V1__GrpcCall grpc = CLEARTAP__V1__GRPC_CALL__INIT;
 	Cleartap__V1__GrpcStatus grpc_status = CLEARTAP__V1__GRPC_STATUS__INIT;
+	struct endpoints ep;
 	Cleartap__V1__Header *req_storage = calloc(t->request_headers.n + 1, sizeof(*req_storage));
 	Cleartap__V1__Header *resp_storage =
 	    calloc(t->response_headers.n + 1, sizeof(*resp_storage));
@@ -504,6 +552,11 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.resynchronised = t->resynchronised;
 	m.stream_id = t->stream_id;
 	m.server_side = t->server_side;
+	m.connection_id = t->conn_cookie;
+	if (endpoints_of(e, t->conn_cookie, &ep)) {
+		m.local = &ep.local;
+		m.remote = &ep.remote;
+	}
 	if (t->grpc.present) {
 		grpc.service = t->grpc.service;
 		grpc.method = t->grpc.method;
@@ -530,4 +583,30 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	free(req_storage);
 	free(resp_storage);
 	free(decoded);
+}
+
+void exporter_connection(struct exporter *e, const struct conn_info *c)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Connection m = CLEARTAP__V1__CONNECTION__INIT;
+	struct endpoints ep;
+
+	m.time_unix_nano = to_unix_ns(e, c->closed ? c->close_ns : c->open_ns);
+	m.id = c->cookie;
+	m.pid = c->pid;
+	m.role = c->role == CLEARTAP_ROLE_CLIENT ? CLEARTAP__V1__CONNECTION__ROLE__ROLE_CLIENT
+		 : c->role == CLEARTAP_ROLE_SERVER
+		     ? CLEARTAP__V1__CONNECTION__ROLE__ROLE_SERVER
+		     : CLEARTAP__V1__CONNECTION__ROLE__ROLE_UNSPECIFIED;
+	m.closed = c->closed;
+	m.bytes_sent = c->bytes_sent;
+	m.bytes_received = c->bytes_received;
+	if (endpoints_of(e, c->cookie, &ep)) {
+		m.local = &ep.local;
+		m.remote = &ep.remote;
+	}
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_CONNECTION;
+	record.connection = &m;
+	/* JSON and protobuf only: a line per TCP connection would drown the text view */
+	write_record(e, &record);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cleartap/events.h"
+#include "conn_table.h"
 #include "http_session.h"
 #include "http_txn.h"
 #include "reassembly.h"
@@ -20,7 +21,7 @@ struct exporter;
 
 /* What the collector itself counted, exported with every stats record. */
 struct collector_counters {
-	uint64_t records, record_bytes, malformed_records, output_errors;
+	uint64_t records, record_bytes, malformed_records, output_errors, connections;
 };
 
 /*
@@ -34,6 +35,10 @@ void exporter_free(struct exporter *e);
 void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
 void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
 void exporter_transaction(struct exporter *e, const struct http_txn *txn);
+void exporter_connection(struct exporter *e, const struct conn_info *conn);
+
+/* Where data and transactions find their connection's endpoints (may be NULL). */
+void exporter_set_connections(struct exporter *e, const struct conn_table *conns);
 void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX],
 		    const struct reasm_counters *reasm, const struct http_session_counters *http,
 		    const struct collector_counters *collector, bool final);

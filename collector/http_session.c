@@ -32,6 +32,7 @@ struct http_conn {
 	uint32_t tgid, tid;
 	char comm[16];
 	uint64_t session;
+	uint64_t conn_cookie;
 	enum protocol protocol;
 	bool server_side;	 /* requests arrive on READ */
 	struct direction dir[2]; /* by enum cleartap_direction */
@@ -143,6 +144,7 @@ static void h2_emit(void *userdata, struct http_txn *t)
 	t->tid = c->tid;
 	memcpy(t->comm, c->comm, sizeof(t->comm));
 	t->session = c->session;
+	t->conn_cookie = c->conn_cookie;
 	t->server_side = c->server_side;
 
 	if (strncmp(t->error, "desynchronised", 14) == 0)
@@ -160,6 +162,7 @@ static struct http_txn *new_txn(struct http_conn *c)
 	t->tid = c->tid;
 	memcpy(t->comm, c->comm, sizeof(t->comm));
 	t->session = c->session;
+	t->conn_cookie = c->conn_cookie;
 	t->server_side = c->server_side;
 	return t;
 }
@@ -626,6 +629,8 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	}
 	c->tid = seg->tid;
 	memcpy(c->comm, seg->comm, sizeof(c->comm));
+	if (seg->conn_cookie)
+		c->conn_cookie = seg->conn_cookie;
 	if (seg->direction > CLEARTAP_DIR_READ)
 		return 0;
 	d = &c->dir[seg->direction];

@@ -47,7 +47,8 @@ struct http_txn {
 	uint32_t pid, tid;
 	char comm[16];
 	uint64_t session;
-	bool server_side; /* the observed process answered the request */
+	uint64_t conn_cookie; /* the TCP connection, 0 when unknown */
+	bool server_side;     /* the observed process answered the request */
 	uint32_t stream_id;
 	/* request */
 	char protocol[12]; /* "HTTP/1.1", "HTTP/2" */

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "cleartap/events.h"
+#include "conn_table.h"
 #include "export.h"
 #include "handoff_client.h"
 #include "http_session.h"
@@ -60,6 +61,8 @@ struct collector {
 	struct record_batch batch;
 	struct reasm *reasm;
 	struct http_sessions *http;
+	struct conn_table *conns;
+	uint64_t ticks;
 	struct redactor redactor;
 	struct exporter *exporter;
 	struct collector_counters counters;
@@ -140,6 +143,15 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(c->reasm, data);
 		break;
+	case CLEARTAP_REC_CONN: {
+		const struct conn_info *info;
+
+		if (conn_table_apply(c->conns, data, &info) == 0)
+			exporter_connection(c->exporter, info);
+		else
+			c->counters.malformed_records++;
+		break;
+	}
 	default:
 		c->counters.malformed_records++;
 		break;
@@ -170,6 +182,9 @@ static void on_drain_timer(uv_timer_t *t)
 
 	drain(c);
 	reasm_tick(c->reasm, uv_hrtime());
+	/* closed connections stay a minute: their last exchanges are often reported later */
+	if (++c->ticks % 100 == 0)
+		conn_table_expire(c->conns, uv_hrtime(), 60ULL * 1000000000);
 	exporter_tick(c->exporter);
 }
 
@@ -199,6 +214,7 @@ static void report_stats(struct collector *c, bool final)
 	uint64_t kernel[CLEARTAP_CNT__MAX];
 
 	read_kernel_counters(c, kernel);
+	c->counters.connections = conn_table_size(c->conns);
 	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm),
 		       http_sessions_counters(c->http), &c->counters, final);
 	exporter_tick(c->exporter);
@@ -446,6 +462,9 @@ static int setup(struct collector *c)
 		return r;
 	}
 	ops = (struct reasm_ops){.segment = on_segment, .session_end = on_session_end};
+	if ((r = conn_table_new(&c->conns)) < 0)
+		return r;
+	exporter_set_connections(c->exporter, c->conns);
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;
 	c->redactor.enabled = !c->opt.no_redact;
@@ -611,6 +630,7 @@ int main(int argc, char **argv)
 	reasm_free(c.reasm);
 	record_batch_free(&c.batch);
 	http_sessions_free(c.http);
+	conn_table_free(c.conns);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	free(c.percpu_values);

@@ -16,6 +16,7 @@ struct call {
 	uint32_t captured_len, n_chunks, received_chunks;
 	uint32_t tid;
 	int32_t fd;
+	uint64_t conn_cookie;
 	uint8_t func, flags;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t call_start_ns, time_ns;
@@ -193,6 +194,7 @@ static void emit(struct reasm *r, struct stream *s, const struct call *c, uint32
 	    .tgid = s->tgid,
 	    .tid = c->tid,
 	    .session = s->session,
+	    .conn_cookie = c->conn_cookie,
 	    .fd = c->fd,
 	    .direction = s->direction,
 	    .func = c->func,
@@ -359,6 +361,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		c->captured_len = rec->captured_len;
 		c->tid = rec->hdr.tid;
 		c->fd = rec->fd;
+		c->conn_cookie = rec->conn_cookie;
 		c->func = rec->func;
 		c->flags = rec->flags;
 		memcpy(c->comm, rec->comm, sizeof(c->comm));

@@ -17,6 +17,7 @@ struct reasm_segment {
 	uint32_t tgid, tid;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t session;
+	uint64_t conn_cookie; /* 0 when the socket is unknown */
 	int32_t fd;
 	uint8_t direction, func, flags;
 	uint64_t call_start_ns, time_ns; /* CLOCK_MONOTONIC */

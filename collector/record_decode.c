@@ -22,6 +22,10 @@ int record_validate(const void *data, size_t size)
 		if (hdr->size != sizeof(struct cleartap_tls_free))
 			return -EBADMSG;
 		return CLEARTAP_REC_TLS_FREE;
+	case CLEARTAP_REC_CONN:
+		if (hdr->size != sizeof(struct cleartap_conn))
+			return -EBADMSG;
+		return CLEARTAP_REC_CONN;
 	default:
 		return -EPROTONOSUPPORT;
 	}

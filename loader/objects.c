@@ -12,6 +12,7 @@
 #include "bpffs.h"
 #include "cleartap/events.h"
 #include "ct_macro.h"
+#include "conn.skel.h"
 #include "tls.skel.h"
 #include "uprobe_multi.h"
 
@@ -100,6 +101,27 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 	return 0;
 }
 
+/* The connection object shares the TLS object's rings and counters. */
+static int load_conn(const struct objects_config *cfg, struct ct_tls *tls)
+{
+	struct ct_conn *conn = ct_conn__open();
+	int r;
+
+	if (!conn)
+		return ct_negative_errno();
+	conn->rodata->ct_ring_shards = cfg->ring_shards;
+	conn->rodata->ct_ring_size = cfg->ring_size;
+	if ((r = bpf_map__reuse_fd(conn->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
+	    (r = bpf_map__reuse_fd(conn->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
+		0 ||
+	    (r = ct_conn__load(conn)) < 0)
+		goto out;
+	r = pin_fd(bpf_program__fd(conn->progs.ct_sock_state), cfg->pin_dir, "progs/ct_sock_state");
+out:
+	ct_conn__destroy(conn);
+	return r;
+}
+
 static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 {
 	struct {
@@ -159,7 +181,8 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
 				pinned_maps[i].pin)) < 0)
 			goto out;
-	if ((r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
+	if ((r = load_conn(cfg, skel)) < 0 ||
+	    (r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
 	    (r = pin_fd(bpf_program__fd(skel->progs.ct_sys_enter), cfg->pin_dir,
 			"progs/ct_sys_enter")) < 0 ||
 	    (r = pin_fd(bpf_program__fd(skel->progs.ct_tls_return), cfg->pin_dir,
@@ -210,19 +233,21 @@ int objects_remove_pins(const char *pin_dir)
 	return 0;
 }
 
-/* The syscall tracepoint is attached once, and its link pinned, whoever loaded the programs. */
-static int ensure_sys_enter_link(const char *pin_dir)
+/* A tp_btf program is attached once, and its link pinned, whoever loaded the programs. */
+static int ensure_raw_tp_link(const char *pin_dir, const char *name)
 {
 	_cleanup_close_ int link_fd = -1;
 	_cleanup_close_ int prog_fd = -1;
-	char path[PATH_MAX];
+	char path[PATH_MAX], pin[64];
 	int r;
 
-	if ((r = objects_pin_path(path, sizeof(path), pin_dir, "links/ct_sys_enter")) < 0)
+	snprintf(pin, sizeof(pin), "links/%s", name);
+	if ((r = objects_pin_path(path, sizeof(path), pin_dir, pin)) < 0)
 		return r;
 	if (access(path, F_OK) == 0)
 		return 0;
-	if ((r = get_pinned(pin_dir, "progs/ct_sys_enter", &prog_fd)) < 0)
+	snprintf(pin, sizeof(pin), "progs/%s", name);
+	if ((r = get_pinned(pin_dir, pin, &prog_fd)) < 0)
 		return r;
 	/* tp_btf: the attach target was fixed at load time, so no name is passed. */
 	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
@@ -253,7 +278,9 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 		r = reuse_pins(cfg->pin_dir, &o);
 	}
 	if (r == 0)
-		r = ensure_sys_enter_link(cfg->pin_dir);
+		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sys_enter");
+	if (r == 0)
+		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sock_state");
 	if (r < 0) {
 		objects_close(&o);
 		if (fresh)

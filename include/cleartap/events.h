@@ -11,8 +11,11 @@
 #include <linux/types.h>
 #endif
 
-/* 2: session_id on tls_data and tls_free (an SSL* address is reused by later sessions). */
-#define CLEARTAP_SCHEMA_VERSION 2
+/*
+ * 2: session_id on tls_data and tls_free (an SSL* address is reused by later sessions).
+ * 3: conn_cookie on tls_data; conn records.
+ */
+#define CLEARTAP_SCHEMA_VERSION 3
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -23,6 +26,7 @@
 enum cleartap_record_type {
 	CLEARTAP_REC_TLS_DATA = 1, /* struct cleartap_tls_data */
 	CLEARTAP_REC_TLS_FREE = 2, /* struct cleartap_tls_free */
+	CLEARTAP_REC_CONN = 3,	   /* struct cleartap_conn */
 };
 
 /* Common header on every record. */
@@ -59,8 +63,8 @@ enum cleartap_data_flags {
 
 /*
  * One chunk of the plaintext of one SSL_read/SSL_write call. A call of call_len bytes starts at
- * stream_offset of its (tgid, session_id, direction) stream; its first captured_len bytes are sent as
- * chunks [chunk_offset, chunk_offset + chunk_len). captured_len < call_len means truncated.
+ * stream_offset of its (tgid, session_id, direction) stream; its first captured_len bytes are sent
+ * as chunks [chunk_offset, chunk_offset + chunk_len). captured_len < call_len means truncated.
  */
 struct cleartap_tls_data {
 	struct cleartap_record_header hdr;
@@ -77,7 +81,8 @@ struct cleartap_tls_data {
 	__u8 flags;	     /* enum cleartap_data_flags */
 	__u8 reserved[5];
 	char comm[CLEARTAP_COMM_LEN];
-	__u64 session_id; /* unique per TLS session; ssl alone is reused after SSL_free */
+	__u64 session_id;  /* unique per TLS session; ssl alone is reused after SSL_free */
+	__u64 conn_cookie; /* socket cookie of fd (see struct cleartap_conn), 0 when unknown */
 	__u8 payload[];
 };
 
@@ -88,6 +93,35 @@ struct cleartap_tls_free {
 	__u64 bytes_written; /* stream lengths at the end */
 	__u64 bytes_read;
 	__u64 session_id;
+};
+
+enum cleartap_conn_event {
+	CLEARTAP_CONN_OPEN = 1,	 /* TCP connection established */
+	CLEARTAP_CONN_CLOSE = 2, /* TCP connection closed */
+};
+
+enum cleartap_conn_role {
+	CLEARTAP_ROLE_CLIENT = 1, /* established by connect() */
+	CLEARTAP_ROLE_SERVER = 2, /* established by a listening socket */
+};
+
+/*
+ * A TCP connection opened or closed (inet_sock_set_state). The cookie is the kernel's socket
+ * cookie: stable for the socket's life, never reused; data records name it in conn_cookie.
+ * Addresses are in network byte order (IPv4 in the first 4 bytes), ports in host order.
+ */
+struct cleartap_conn {
+	struct cleartap_record_header hdr;
+	__u64 cookie;
+	__u64 bytes_sent;     /* at close: bytes the local side sent (tcp_sock) */
+	__u64 bytes_received; /* at close: bytes it received */
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 role;  /* enum cleartap_conn_role; 0 at close */
+	__u8 event; /* enum cleartap_conn_event */
 };
 
 /* Per-CPU counters (index into the cleartap counters map). Append only. */
@@ -107,17 +141,20 @@ enum cleartap_counter {
 	CLEARTAP_CNT_FD_UNKNOWN,	    /* calls whose socket fd could not be found */
 	CLEARTAP_CNT_DROP_CONTROL,	    /* control records (tls_free) lost: no ring space */
 	CLEARTAP_CNT_NO_RING,		    /* no ring shard for this CPU (misconfiguration) */
+	CLEARTAP_CNT_DROP_CONN,		    /* connection records lost: no ring space */
 	CLEARTAP_CNT__MAX,
 };
 
 #define CLEARTAP_COUNTER_NAMES                                                                     \
 	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \
 	    "drop_read_fault", "drop_read_fault_bytes", "truncated_calls", "truncated_bytes",      \
-	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring"
+	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring",    \
+	    "drop_conn"
 
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
-_Static_assert(sizeof(struct cleartap_tls_data) == 112, "tls_data layout");
-_Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 112, "payload offset");
+_Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");
+_Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 120, "payload offset");
+_Static_assert(sizeof(struct cleartap_conn) == 96, "conn layout");
 _Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");
 _Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
 

@@ -4,6 +4,7 @@ nghttpd, Python http.client; every field asserted on both the client and the ser
 import base64
 import gzip
 import os
+import re
 import subprocess
 import time
 
@@ -52,7 +53,8 @@ http {{
   access_log off;
   client_body_temp_path {cleartap.dir}/nginx-body;
   server {{
-    listen 127.0.0.1:{port} ssl http2;
+        listen 127.0.0.1:{port} ssl http2;
+    listen [::1]:{port} ssl http2;
     ssl_certificate {cert};
     ssl_certificate_key {key};
     root {root};
@@ -225,5 +227,7 @@ def test_text_view_one_line_per_transaction(cleartap, nginx):
     assert c.wait(timeout=20) == 0
     lines = [l for l in c.out_path.read_text().splitlines() if f"curl[{curl}]" in l]
     assert len(lines) == 1
-    assert f"curl[{curl}] sent GET 127.0.0.1:{port}/hello.txt -> 200, HTTP/1.1, req 0 B, " \
-           f"resp 17 B, " in lines[0] and lines[0].endswith(" ms")
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d\.\d{{3}} curl\[{curl}\] sent GET "
+                        rf"127\.0\.0\.1:{port}/hello\.txt -> 200, HTTP/1\.1, req 0 B, "
+                        rf"resp 17 B, \d+\.\d ms, 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:{port}",
+                        lines[0]), lines[0]

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleartap/events.h"
+#include "conn_table.h"
 #include "export.h"
 #include "http_session.h"
 #include "reassembly.h"
@@ -20,6 +21,7 @@ struct pipeline {
 	struct reasm *reasm;
 	struct http_sessions *http;
 	struct exporter *exporter;
+	struct conn_table *conns;
 };
 
 static void on_segment(void *ud, const struct reasm_segment *s)
@@ -60,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	redactor_init(&redactor);
 	if (exporter_new(null_out, EXPORT_JSON, "/dev/null", &p.exporter) < 0)
 		return 0;
+	conn_table_new(&p.conns);
+	exporter_set_connections(p.exporter, p.conns);
 	http_sessions_new(&(struct http_session_config){.body_limit = 512, .redactor = &redactor},
 			  on_txn, p.exporter, &p.http);
 	reasm_new(&rc, &ops, &p, &p.reasm);
@@ -85,6 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				case CLEARTAP_REC_TLS_FREE:
 					reasm_end_session(p.reasm, r);
 					break;
+				case CLEARTAP_REC_CONN: {
+					const struct conn_info *info;
+
+					if (conn_table_apply(p.conns, r, &info) == 0)
+						exporter_connection(p.exporter, info);
+					break;
+				}
 				default:
 					break;
 				}
@@ -98,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reasm_free(p.reasm);
 	http_sessions_free(p.http);
 	exporter_free(p.exporter);
+	conn_table_free(p.conns);
 	record_batch_free(&batch);
 	return 0;
 }

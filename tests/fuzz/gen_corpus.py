@@ -60,12 +60,23 @@ def h2_exchange(path, grpc=False):
     return pieces(True, client) + pieces(False, server)
 
 
-def record(direction, offset, payload, session=7, tgid=100, ts=1):
-    header = struct.pack("<HHIQIIII", 1, 2, 112 + len(payload), ts, tgid, tgid, 0, 0)
-    body = struct.pack("<QQQQIIIiBBB5s16sQ", 0x5000, offset, ts, len(payload), len(payload), 0,
+SCHEMA = 3
+
+
+def record(direction, offset, payload, session=7, tgid=100, ts=1, cookie=99):
+    header = struct.pack("<HHIQIIII", 1, SCHEMA, 120 + len(payload), ts, tgid, tgid, 0, 0)
+    body = struct.pack("<QQQQIIIiBBB5s16sQQ", 0x5000, offset, ts, len(payload), len(payload), 0,
                        len(payload), 5, direction, 1 if direction == 0 else 2, 1, b"",
-                       b"client", session)
+                       b"client", session, cookie)
     rec = header + body + payload
+    return struct.pack("<H", len(rec)) + rec
+
+
+def conn(event, cookie=99, ts=0):
+    header = struct.pack("<HHIQIIII", 3, SCHEMA, 96, ts, 100, 100, 0, 0)
+    body = struct.pack("<QQQ16s16sHHHBB", cookie, 10 * (event == 2), 20 * (event == 2),
+                       b"\x7f\0\0\x01", b"\x7f\0\0\x01", 2, 40000, 443, 1, event)
+    rec = header + body
     return struct.pack("<H", len(rec)) + rec
 
 
@@ -79,7 +90,7 @@ def main():
         (HERE / "http1" / f"response{i}").write_bytes(b"\x06" + r)
     (HERE / "http2" / "get").write_bytes(h2_exchange(b"/index.html"))
     (HERE / "http2" / "grpc").write_bytes(h2_exchange(b"/pkg.Svc/Call", grpc=True))
-    seq = record(0, 0, REQUESTS[1], ts=1) + record(1, 0, RESPONSES[0], ts=2)
+    seq = conn(1) + record(0, 0, REQUESTS[1], ts=1) + record(1, 0, RESPONSES[0], ts=2)
     seq += record(0, len(REQUESTS[1]), REQUESTS[0], ts=3) + record(1, len(RESPONSES[0]),
                                                                      RESPONSES[2], ts=4)
     (HERE / "pipeline" / "http1-keepalive").write_bytes(seq)

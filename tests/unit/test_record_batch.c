@@ -35,7 +35,7 @@ static void test_two_rings_interleave(void)
 	add(&b, 20, 1, 2);
 	add(&b, 40, 1, 4);
 	add(&b, 40, 1, 6); /* same time, same CPU: arrival order kept */
-		static const uint32_t expected[] = {1, 2, 3, 4, 6, 5};
+	static const uint32_t expected[] = {1, 2, 3, 4, 6, 5};
 
 	record_batch_sort(&b);
 	for (size_t i = 0; i < b.n; i++)
