@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || tls_probe_plan_openssl(fd, &plan) < 0) {
+	if (fd < 0 || tls_probe_plan(fd, &plan) < 0) {
 		fprintf(stderr, "empty_probe: cannot plan probes for %s\n", argv[1]);
 		return 1;
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /*
- * Plaintext of OpenSSL calls. Two uprobe_multi programs cover every probed function of a library
- * file; the attach cookie says which function fired (enum cleartap_tls_func):
+ * Plaintext of OpenSSL and GnuTLS calls. Two uprobe_multi programs cover every probed function of a
+ * library file; the attach cookie says which function fired (enum cleartap_tls_func):
  *
  *   ct_tls_enter   SSL_read/SSL_write(_ex): remember the call's arguments for this thread.
  *                  SSL_set_fd: remember the fd for this SSL*.  SSL_free: end the session.
@@ -122,6 +122,7 @@ int ct_tls_enter(struct pt_regs *ctx)
 			state->fd = (int)PT_REGS_PARM2(ctx);
 		return 0;
 	case CLEARTAP_FN_SSL_FREE:
+	case CLEARTAP_FN_GNUTLS_DEINIT:
 		ssl_free(pid_tgid, PT_REGS_PARM1(ctx));
 		return 0;
 	case CLEARTAP_FN_SSL_WRITE_EX:
@@ -130,6 +131,8 @@ int ct_tls_enter(struct pt_regs *ctx)
 		break;
 	case CLEARTAP_FN_SSL_WRITE:
 	case CLEARTAP_FN_SSL_READ:
+	case CLEARTAP_FN_GNUTLS_SEND: /* (session, data, size): same registers as SSL_write */
+	case CLEARTAP_FN_GNUTLS_RECV:
 		break;
 	default:
 		return 0;
@@ -278,6 +281,10 @@ int ct_tls_return(struct pt_regs *ctx)
 	if (call.func == CLEARTAP_FN_SSL_WRITE_EX || call.func == CLEARTAP_FN_SSL_READ_EX) {
 		if ((int)rc != 1 || bpf_probe_read_user(&len, sizeof(len), (void *)call.len_ptr))
 			return 0;
+	} else if (call.func == CLEARTAP_FN_GNUTLS_SEND || call.func == CLEARTAP_FN_GNUTLS_RECV) {
+		if (rc <= 0) /* ssize_t: bytes, 0 at end of data, or a negative error */
+			return 0;
+		len = (__u64)rc;
 	} else {
 		if ((int)rc <= 0)
 			return 0;
@@ -286,9 +293,11 @@ int ct_tls_return(struct pt_regs *ctx)
 	if (len == 0)
 		return 0;
 
-	e.direction = (call.func == CLEARTAP_FN_SSL_WRITE || call.func == CLEARTAP_FN_SSL_WRITE_EX)
-			  ? CLEARTAP_DIR_WRITE
-			  : CLEARTAP_DIR_READ;
+	e.direction =
+	    (call.func == CLEARTAP_FN_SSL_WRITE || call.func == CLEARTAP_FN_SSL_WRITE_EX ||
+	     call.func == CLEARTAP_FN_GNUTLS_SEND)
+		? CLEARTAP_DIR_WRITE
+		: CLEARTAP_DIR_READ;
 	state = ssl_state(pid_tgid, call.ssl);
 	if (state) {
 		e.session_id = state->session_id;

@@ -212,6 +212,10 @@ static const char *function_name(uint8_t func)
 		return "SSL_write_ex";
 	case CLEARTAP_FN_SSL_READ_EX:
 		return "SSL_read_ex";
+	case CLEARTAP_FN_GNUTLS_SEND:
+		return "gnutls_record_send";
+	case CLEARTAP_FN_GNUTLS_RECV:
+		return "gnutls_record_recv";
 	default:
 		return "";
 	}

@@ -11,18 +11,36 @@
 #include "elf_symbols.h"
 #include "uprobe_multi.h"
 
-static const struct {
+struct probed_function {
 	const char *name;
 	enum cleartap_tls_func func;
 	bool required;
 	bool has_return; /* data calls need their return value and buffer contents */
-} openssl_functions[] = {
+};
+
+static const struct probed_function openssl_functions[] = {
     {"SSL_write", CLEARTAP_FN_SSL_WRITE, true, true},
     {"SSL_read", CLEARTAP_FN_SSL_READ, true, true},
     {"SSL_write_ex", CLEARTAP_FN_SSL_WRITE_EX, false, true}, /* OpenSSL >= 1.1.1 */
     {"SSL_read_ex", CLEARTAP_FN_SSL_READ_EX, false, true},   /* OpenSSL >= 1.1.1 */
     {"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, false},    /* fd hint */
     {"SSL_free", CLEARTAP_FN_SSL_FREE, false, false},	     /* session end */
+};
+
+static const struct probed_function gnutls_functions[] = {
+    {"gnutls_record_send", CLEARTAP_FN_GNUTLS_SEND, true, true},
+    {"gnutls_record_recv", CLEARTAP_FN_GNUTLS_RECV, true, true},
+    {"gnutls_deinit", CLEARTAP_FN_GNUTLS_DEINIT, false, false}, /* session end */
+};
+
+static const struct {
+	enum tls_library library;
+	const char *name;
+	const struct probed_function *functions;
+	size_t n;
+} libraries[] = {
+    {TLS_LIB_OPENSSL, "openssl", openssl_functions, CT_ARRAY_SIZE(openssl_functions)},
+    {TLS_LIB_GNUTLS, "gnutls", gnutls_functions, CT_ARRAY_SIZE(gnutls_functions)},
 };
 
 static void note_missing(struct tls_probe_plan *plan, const char *name)
@@ -32,35 +50,52 @@ static void note_missing(struct tls_probe_plan *plan, const char *name)
 	snprintf(plan->missing + used, sizeof(plan->missing) - used, "%s%s", used ? "," : "", name);
 }
 
-int tls_probe_plan_openssl(int fd, struct tls_probe_plan *ret_plan)
+static int plan_library(int fd, size_t k, struct tls_probe_plan *ret_plan)
 {
-	const char *names[CT_ARRAY_SIZE(openssl_functions)];
-	uint64_t offsets[CT_ARRAY_SIZE(openssl_functions)];
-	struct tls_probe_plan plan = {};
+	const struct probed_function *f = libraries[k].functions;
+	const char *names[CT_TLS_PROBES_MAX];
+	uint64_t offsets[CT_TLS_PROBES_MAX];
+	struct tls_probe_plan plan = {.library = libraries[k].library,
+				      .library_name = libraries[k].name};
 	bool complete = true;
 	int r;
 
-	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
-	for (size_t i = 0; i < CT_ARRAY_SIZE(openssl_functions); i++)
-		names[i] = openssl_functions[i].name;
-	r = elf_resolve_functions_fd(fd, names, CT_ARRAY_SIZE(names), offsets);
+	for (size_t i = 0; i < libraries[k].n; i++)
+		names[i] = f[i].name;
+	r = elf_resolve_functions_fd(fd, names, libraries[k].n, offsets);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < CT_ARRAY_SIZE(openssl_functions); i++) {
+	if (r == 0)
+		return -ENOENT;
+	for (size_t i = 0; i < libraries[k].n; i++) {
 		if (!offsets[i]) {
 			note_missing(&plan, names[i]);
-			complete &= !openssl_functions[i].required;
+			complete &= !f[i].required;
 			continue;
 		}
 		plan.entry_offsets[plan.n_entry] = offsets[i];
-		plan.entry_cookies[plan.n_entry++] = openssl_functions[i].func;
-		if (openssl_functions[i].has_return) {
+		plan.entry_cookies[plan.n_entry++] = f[i].func;
+		if (f[i].has_return) {
 			plan.return_offsets[plan.n_return] = offsets[i];
-			plan.return_cookies[plan.n_return++] = openssl_functions[i].func;
+			plan.return_cookies[plan.n_return++] = f[i].func;
 		}
 	}
 	*ret_plan = plan;
 	return complete ? 0 : -ENOENT;
+}
+
+int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan)
+{
+	int r = -ENOENT;
+
+	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	_Static_assert(CT_ARRAY_SIZE(gnutls_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	for (size_t k = 0; k < CT_ARRAY_SIZE(libraries); k++) {
+		r = plan_library(fd, k, ret_plan);
+		if (r != -ENOENT)
+			return r; /* planned, or not an ELF file */
+	}
+	return r;
 }
 
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,

@@ -7,8 +7,15 @@
 
 #define CT_TLS_PROBES_MAX 8
 
+enum tls_library {
+	TLS_LIB_OPENSSL = 1,
+	TLS_LIB_GNUTLS = 2,
+};
+
 /* Where the TLS programs go in one library file: offsets and cookies for each of the two links. */
 struct tls_probe_plan {
+	enum tls_library library;
+	const char *library_name; /* "openssl", "gnutls" */
 	size_t n_entry;
 	uint64_t entry_offsets[CT_TLS_PROBES_MAX];
 	uint64_t entry_cookies[CT_TLS_PROBES_MAX];
@@ -19,10 +26,11 @@ struct tls_probe_plan {
 };
 
 /*
- * Plan the OpenSSL probes for an ELF file (fd not consumed). SSL_read and SSL_write are required:
- * -ENOENT without them (*ret_plan->missing names what is absent); -ENOEXEC if not ELF.
+ * Plan the probes for an ELF file (fd not consumed) holding OpenSSL or GnuTLS. The data calls
+ * of a library are required (SSL_read/SSL_write, gnutls_record_send/recv): -ENOENT without
+ * them (ret_plan->missing names what a partly matching library lacks); -ENOEXEC if not ELF.
  */
-int tls_probe_plan_openssl(int fd, struct tls_probe_plan *ret_plan);
+int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan);
 
 /* Attach both programs to path according to plan. Returns 0 and two link fds, or -errno. */
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,

@@ -380,9 +380,10 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 
 		r = target_attach(objects, opt->pin_dir, t, &result, &plan);
 		if (r == -ENOENT || r == -ENOEXEC) {
-			log_msg("skipped %s: %s", t->path,
+			log_msg("skipped %s: %s%s%s", t->path,
 				r == -ENOEXEC ? "not an ELF file"
-					      : "SSL_read/SSL_write symbols not found");
+					      : "no OpenSSL or GnuTLS data functions found",
+				plan.missing[0] ? "; missing " : "", plan.missing);
 			continue;
 		}
 		if (r < 0) {
@@ -391,9 +392,10 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 		}
 		present++;
 		attached += result == TARGET_ATTACHED;
-		log_msg("%s %s (%zu functions%s%s)",
+		log_msg("%s %s (%s, %zu functions%s%s)",
 			result == TARGET_ATTACHED ? "attached to" : "already attached to", t->path,
-			plan.n_entry, plan.missing[0] ? ", missing " : "", plan.missing);
+			plan.library_name, plan.n_entry, plan.missing[0] ? ", missing " : "",
+			plan.missing);
 	}
 	targets_free(&list);
 	log_msg("%u TLS library files probed (%u newly attached)", present, attached);

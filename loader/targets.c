@@ -26,6 +26,12 @@ static const char *const default_libssl[] = {
 #endif
     "/usr/lib64/libssl.so.3",
     "/usr/lib/libssl.so.3",
+#if defined(__x86_64__)
+    "/usr/lib/x86_64-linux-gnu/libgnutls.so.30",
+#elif defined(__aarch64__)
+    "/usr/lib/aarch64-linux-gnu/libgnutls.so.30",
+#endif
+    "/usr/lib64/libgnutls.so.30",
 };
 
 void targets_free(struct tls_target_list *list)
@@ -56,11 +62,12 @@ static int add_target(struct tls_target_list *list, const char *path)
 	return 0;
 }
 
-static bool is_libssl(const char *path)
+static bool is_tls_library(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return base && strncmp(base + 1, "libssl.so", 9) == 0;
+	return base && (strncmp(base + 1, "libssl.so", 9) == 0 ||
+			strncmp(base + 1, "libgnutls.so", 12) == 0);
 }
 
 static int scan_process(struct tls_target_list *list, const char *proc_root, const char *pid)
@@ -80,7 +87,7 @@ static int scan_process(struct tls_target_list *list, const char *proc_root, con
 		if (!path)
 			continue;
 		path[strcspn(path, "\n")] = '\0';
-		if (!is_libssl(path) || strstr(path, " (deleted)"))
+		if (!is_tls_library(path) || strstr(path, " (deleted)"))
 			continue;
 		/* Through the process's root, so files of other mount namespaces resolve. */
 		snprintf(full, sizeof(full), "%s/%s/root%s", proc_root, pid, path);
@@ -146,7 +153,7 @@ int target_attach(const struct objects *objects, const char *pin_dir,
 	fd = open(target->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = tls_probe_plan_openssl(fd, &plan);
+	r = tls_probe_plan(fd, &plan);
 	*ret_plan = plan;
 	if (r < 0)
 		return r;

@@ -54,6 +54,9 @@ enum cleartap_tls_func {
 	CLEARTAP_FN_SSL_READ_EX = 4,
 	CLEARTAP_FN_SSL_SET_FD = 5,
 	CLEARTAP_FN_SSL_FREE = 6,
+	CLEARTAP_FN_GNUTLS_SEND = 7,   /* gnutls_record_send */
+	CLEARTAP_FN_GNUTLS_RECV = 8,   /* gnutls_record_recv */
+	CLEARTAP_FN_GNUTLS_DEINIT = 9, /* gnutls_deinit */
 };
 
 enum cleartap_data_flags {
