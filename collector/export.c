@@ -28,7 +28,13 @@ struct exporter {
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t errors;
 	const struct conn_table *conns;
+	const struct proc_table *procs;
 };
+
+void exporter_set_processes(struct exporter *e, const struct proc_table *procs)
+{
+	e->procs = procs;
+}
 
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns)
 {
@@ -189,16 +195,27 @@ static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
 	write_out(e);
 }
 
-/* comm_buf holds the NUL-terminated command name the message points to. */
-static void process_ref(Cleartap__V1__ProcessRef *ref, char comm_buf[CLEARTAP_COMM_LEN + 1],
-			uint32_t pid, uint32_t tid, const char *comm)
+/*
+ * comm_buf holds the NUL-terminated command name the message points to; what the kernel told
+ * of the process at exec (executable, container, uid) is added when known.
+ */
+static void process_ref(const struct exporter *e, Cleartap__V1__ProcessRef *ref,
+			char comm_buf[CLEARTAP_COMM_LEN + 1], uint32_t pid, uint32_t tid,
+			const char *comm)
 {
+	const struct proc_info *p = e->procs ? proc_table_get(e->procs, pid) : NULL;
+
 	memset(comm_buf, 0, CLEARTAP_COMM_LEN + 1);
 	if (comm)
 		memcpy(comm_buf, comm, CLEARTAP_COMM_LEN);
 	ref->pid = pid;
 	ref->tid = tid;
 	ref->comm = comm_buf;
+	if (p && p->exe[0]) {
+		ref->exe = (char *)p->exe;
+		ref->container_id = (char *)p->container_id;
+		ref->uid = p->uid;
+	}
 }
 
 static const char *function_name(uint8_t func)
@@ -281,7 +298,7 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
 	char comm[CLEARTAP_COMM_LEN + 1];
 
-	process_ref(&process, comm, s->tgid, s->tid, s->comm);
+	process_ref(e, &process, comm, s->tgid, s->tid, s->comm);
 	data.time_unix_nano = to_unix_ns(e, s->time_ns);
 	data.call_start_unix_nano = to_unix_ns(e, s->call_start_ns);
 	data.process = &process;
@@ -318,7 +335,7 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
 	char comm[CLEARTAP_COMM_LEN + 1];
 
-	process_ref(&process, comm, end->tgid, end->tid, NULL);
+	process_ref(e, &process, comm, end->tgid, end->tid, NULL);
 	msg.time_unix_nano = to_unix_ns(e, end->time_ns);
 	msg.process = &process;
 	msg.session = end->session;
@@ -354,6 +371,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	kernel.drop_control = k[CLEARTAP_CNT_DROP_CONTROL];
 	kernel.no_ring = k[CLEARTAP_CNT_NO_RING];
 	kernel.drop_conn = k[CLEARTAP_CNT_DROP_CONN];
+	kernel.drop_proc = k[CLEARTAP_CNT_DROP_PROC];
 	collector.records = c->records;
 	collector.record_bytes = c->record_bytes;
 	collector.malformed_records = c->malformed_records + reasm->malformed_chunks;
@@ -370,6 +388,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.http_desynchronised = http->desynchronised;
 	collector.opaque_sessions = http->opaque_sessions;
 	collector.connections = c->connections;
+	collector.processes = c->processes;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -518,7 +537,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	size_t decoded_len = 0;
 	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
 
-	process_ref(&process, comm, t->pid, t->tid, t->comm);
+	process_ref(e, &process, comm, t->pid, t->tid, t->comm);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
 	m.response_first_byte_unix_nano = to_unix_ns(e, t->response_first_byte_ns);
 	m.response_end_unix_nano = to_unix_ns(e, t->response_end_ns);
@@ -613,4 +632,37 @@ void exporter_connection(struct exporter *e, const struct conn_info *c)
 	record.connection = &m;
 	/* JSON and protobuf only: a line per TCP connection would drown the text view */
 	write_record(e, &record);
+}
+
+void exporter_process(struct exporter *e, const struct proc_info *p)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Process m = CLEARTAP__V1__PROCESS__INIT;
+	char *argv[CLEARTAP_ARGS_LEN / 2 + 1];
+	size_t n = 0;
+
+	m.time_unix_nano = to_unix_ns(e, p->exited ? p->exit_ns : p->start_ns);
+	m.pid = p->pid;
+	m.ppid = p->ppid;
+	m.uid = p->uid;
+	m.comm = (char *)p->comm;
+	m.exe = (char *)p->exe;
+	for (size_t at = 0; at < p->args_len && n < CT_ARRAY_SIZE(argv);) {
+		argv[n++] = (char *)p->args + at; /* NUL-separated; args[args_len] is NUL */
+		at += strlen(p->args + at) + 1;
+	}
+	m.argv = argv;
+	m.n_argv = n;
+	m.argv_truncated = p->args_truncated;
+	m.start_unix_nano = to_unix_ns(e, p->start_ns);
+	m.cgroup_id = p->cgroup_id;
+	m.container_id = (char *)p->container_id;
+	m.exited = p->exited;
+	if (p->exited) {
+		m.exit_code = (p->exit_code >> 8) & 0xff;
+		m.exit_signal = p->exit_code & 0x7f;
+	}
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_PROCESS;
+	record.process = &m;
+	write_record(e, &record); /* JSON and protobuf only, like connections */
 }

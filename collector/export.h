@@ -8,6 +8,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "proc_table.h"
 #include "http_session.h"
 #include "http_txn.h"
 #include "reassembly.h"
@@ -21,7 +22,7 @@ struct exporter;
 
 /* What the collector itself counted, exported with every stats record. */
 struct collector_counters {
-	uint64_t records, record_bytes, malformed_records, output_errors, connections;
+	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
 };
 
 /*
@@ -36,6 +37,10 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
 void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
 void exporter_transaction(struct exporter *e, const struct http_txn *txn);
 void exporter_connection(struct exporter *e, const struct conn_info *conn);
+void exporter_process(struct exporter *e, const struct proc_info *proc);
+
+/* Where records find their process's executable, container and uid (may be NULL). */
+void exporter_set_processes(struct exporter *e, const struct proc_table *procs);
 
 /* Where data and transactions find their connection's endpoints (may be NULL). */
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns);

@@ -22,6 +22,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "proc_table.h"
 #include "export.h"
 #include "handoff_client.h"
 #include "http_session.h"
@@ -62,6 +63,7 @@ struct collector {
 	struct reasm *reasm;
 	struct http_sessions *http;
 	struct conn_table *conns;
+	struct proc_table *procs;
 	uint64_t ticks;
 	struct redactor redactor;
 	struct exporter *exporter;
@@ -143,6 +145,15 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(c->reasm, data);
 		break;
+	case CLEARTAP_REC_PROC: {
+		const struct proc_info *info;
+
+		if (proc_table_apply(c->procs, data, &info) == 0)
+			exporter_process(c->exporter, info);
+		else
+			c->counters.malformed_records++;
+		break;
+	}
 	case CLEARTAP_REC_CONN: {
 		const struct conn_info *info;
 
@@ -185,6 +196,8 @@ static void on_drain_timer(uv_timer_t *t)
 	/* closed connections stay a minute: their last exchanges are often reported later */
 	if (++c->ticks % 100 == 0)
 		conn_table_expire(c->conns, uv_hrtime(), 60ULL * 1000000000);
+	if (c->ticks % 100 == 0)
+		proc_table_expire(c->procs, uv_hrtime(), 60ULL * 1000000000);
 	exporter_tick(c->exporter);
 }
 
@@ -215,6 +228,7 @@ static void report_stats(struct collector *c, bool final)
 
 	read_kernel_counters(c, kernel);
 	c->counters.connections = conn_table_size(c->conns);
+	c->counters.processes = proc_table_size(c->procs);
 	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm),
 		       http_sessions_counters(c->http), &c->counters, final);
 	exporter_tick(c->exporter);
@@ -465,6 +479,9 @@ static int setup(struct collector *c)
 	if ((r = conn_table_new(&c->conns)) < 0)
 		return r;
 	exporter_set_connections(c->exporter, c->conns);
+	if ((r = proc_table_new(&c->procs)) < 0)
+		return r;
+	exporter_set_processes(c->exporter, c->procs);
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;
 	c->redactor.enabled = !c->opt.no_redact;
@@ -631,6 +648,7 @@ int main(int argc, char **argv)
 	record_batch_free(&c.batch);
 	http_sessions_free(c.http);
 	conn_table_free(c.conns);
+	proc_table_free(c.procs);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	free(c.percpu_values);

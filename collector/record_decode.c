@@ -26,6 +26,10 @@ int record_validate(const void *data, size_t size)
 		if (hdr->size != sizeof(struct cleartap_conn))
 			return -EBADMSG;
 		return CLEARTAP_REC_CONN;
+	case CLEARTAP_REC_PROC:
+		if (hdr->size != sizeof(struct cleartap_proc))
+			return -EBADMSG;
+		return CLEARTAP_REC_PROC;
 	default:
 		return -EPROTONOSUPPORT;
 	}

@@ -13,6 +13,7 @@
 #include "cleartap/events.h"
 #include "ct_macro.h"
 #include "conn.skel.h"
+#include "proc.skel.h"
 #include "tls.skel.h"
 #include "uprobe_multi.h"
 
@@ -122,6 +123,29 @@ out:
 	return r;
 }
 
+/* The process object shares the TLS object's rings and counters too. */
+static int load_proc(const struct objects_config *cfg, struct ct_tls *tls)
+{
+	struct ct_proc *proc = ct_proc__open();
+	int r;
+
+	if (!proc)
+		return ct_negative_errno();
+	proc->rodata->ct_ring_shards = cfg->ring_shards;
+	proc->rodata->ct_ring_size = cfg->ring_size;
+	if ((r = bpf_map__reuse_fd(proc->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
+	    (r = bpf_map__reuse_fd(proc->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
+		0 ||
+	    (r = ct_proc__load(proc)) < 0 ||
+	    (r = pin_fd(bpf_program__fd(proc->progs.ct_proc_exec), cfg->pin_dir,
+			"progs/ct_proc_exec")) < 0)
+		goto out;
+	r = pin_fd(bpf_program__fd(proc->progs.ct_proc_exit), cfg->pin_dir, "progs/ct_proc_exit");
+out:
+	ct_proc__destroy(proc);
+	return r;
+}
+
 static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 {
 	struct {
@@ -181,7 +205,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
 				pinned_maps[i].pin)) < 0)
 			goto out;
-	if ((r = load_conn(cfg, skel)) < 0 ||
+	if ((r = load_conn(cfg, skel)) < 0 || (r = load_proc(cfg, skel)) < 0 ||
 	    (r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
 	    (r = pin_fd(bpf_program__fd(skel->progs.ct_sys_enter), cfg->pin_dir,
 			"progs/ct_sys_enter")) < 0 ||
@@ -281,6 +305,10 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sys_enter");
 	if (r == 0)
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sock_state");
+	if (r == 0)
+		r = ensure_raw_tp_link(cfg->pin_dir, "ct_proc_exec");
+	if (r == 0)
+		r = ensure_raw_tp_link(cfg->pin_dir, "ct_proc_exit");
 	if (r < 0) {
 		objects_close(&o);
 		if (fresh)

@@ -14,8 +14,9 @@
 /*
  * 2: session_id on tls_data and tls_free (an SSL* address is reused by later sessions).
  * 3: conn_cookie on tls_data; conn records.
+ * 4: proc records.
  */
-#define CLEARTAP_SCHEMA_VERSION 3
+#define CLEARTAP_SCHEMA_VERSION 4
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -27,6 +28,7 @@ enum cleartap_record_type {
 	CLEARTAP_REC_TLS_DATA = 1, /* struct cleartap_tls_data */
 	CLEARTAP_REC_TLS_FREE = 2, /* struct cleartap_tls_free */
 	CLEARTAP_REC_CONN = 3,	   /* struct cleartap_conn */
+	CLEARTAP_REC_PROC = 4,	   /* struct cleartap_proc */
 };
 
 /* Common header on every record. */
@@ -127,6 +129,37 @@ struct cleartap_conn {
 	__u8 event; /* enum cleartap_conn_event */
 };
 
+enum cleartap_proc_event {
+	CLEARTAP_PROC_EXEC = 1, /* a process image started (execve) */
+	CLEARTAP_PROC_EXIT = 2, /* a process (its thread group leader) exited */
+};
+
+#define CLEARTAP_PATH_LEN   256
+#define CLEARTAP_ARGS_LEN   256
+#define CLEARTAP_CGROUP_LEN 128
+
+/*
+ * A process started or ended (sched_process_exec/exit), with what attributes its traffic even
+ * when it has exited long before its data is reported. hdr.tgid is the process.
+ */
+struct cleartap_proc {
+	struct cleartap_record_header hdr;
+	__u64 start_ns;	 /* task start, CLOCK_MONOTONIC */
+	__u64 cgroup_id; /* cgroup v2 id (default hierarchy) */
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__s32 exit_code; /* at exit: wait status (exit status << 8 | signal) */
+	__u16 args_len;	 /* bytes of args, NUL-separated, <= CLEARTAP_ARGS_LEN */
+	__u8 event;	 /* enum cleartap_proc_event */
+	__u8 args_truncated;
+	__u32 reserved;
+	char comm[CLEARTAP_COMM_LEN];
+	char filename[CLEARTAP_PATH_LEN]; /* exec: the path that was executed */
+	char cgroup[CLEARTAP_CGROUP_LEN]; /* leaf cgroup name: v2, else the memory controller's */
+	char args[CLEARTAP_ARGS_LEN];	  /* exec: argv, NUL-separated */
+};
+
 /* Per-CPU counters (index into the cleartap counters map). Append only. */
 enum cleartap_counter {
 	CLEARTAP_CNT_CALLS = 0,		    /* calls that returned data */
@@ -145,6 +178,7 @@ enum cleartap_counter {
 	CLEARTAP_CNT_DROP_CONTROL,	    /* control records (tls_free) lost: no ring space */
 	CLEARTAP_CNT_NO_RING,		    /* no ring shard for this CPU (misconfiguration) */
 	CLEARTAP_CNT_DROP_CONN,		    /* connection records lost: no ring space */
+	CLEARTAP_CNT_DROP_PROC,		    /* process records lost: no ring space */
 	CLEARTAP_CNT__MAX,
 };
 
@@ -152,12 +186,13 @@ enum cleartap_counter {
 	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \
 	    "drop_read_fault", "drop_read_fault_bytes", "truncated_calls", "truncated_bytes",      \
 	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring",    \
-	    "drop_conn"
+	    "drop_conn", "drop_proc"
 
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
 _Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");
 _Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 120, "payload offset");
 _Static_assert(sizeof(struct cleartap_conn) == 96, "conn layout");
+_Static_assert(sizeof(struct cleartap_proc) == 728, "proc layout");
 _Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");
 _Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
 

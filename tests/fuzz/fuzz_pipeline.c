@@ -11,6 +11,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "proc_table.h"
 #include "export.h"
 #include "http_session.h"
 #include "reassembly.h"
@@ -22,6 +23,7 @@ struct pipeline {
 	struct http_sessions *http;
 	struct exporter *exporter;
 	struct conn_table *conns;
+	struct proc_table *procs;
 };
 
 static void on_segment(void *ud, const struct reasm_segment *s)
@@ -64,6 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	conn_table_new(&p.conns);
 	exporter_set_connections(p.exporter, p.conns);
+	proc_table_new(&p.procs);
+	exporter_set_processes(p.exporter, p.procs);
 	http_sessions_new(&(struct http_session_config){.body_limit = 512, .redactor = &redactor},
 			  on_txn, p.exporter, &p.http);
 	reasm_new(&rc, &ops, &p, &p.reasm);
@@ -89,6 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				case CLEARTAP_REC_TLS_FREE:
 					reasm_end_session(p.reasm, r);
 					break;
+				case CLEARTAP_REC_PROC: {
+					const struct proc_info *info;
+
+					if (proc_table_apply(p.procs, r, &info) == 0)
+						exporter_process(p.exporter, info);
+					break;
+				}
 				case CLEARTAP_REC_CONN: {
 					const struct conn_info *info;
 
@@ -110,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_sessions_free(p.http);
 	exporter_free(p.exporter);
 	conn_table_free(p.conns);
+	proc_table_free(p.procs);
 	record_batch_free(&batch);
 	return 0;
 }

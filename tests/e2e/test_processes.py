@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Processes as the kernel reports them: exec (executable, argv, parent, container from the
+cgroup) and exit (status or signal); a process that exits right after its request is still
+attributed, since nothing is read from /proc."""
+import os
+import signal
+import subprocess
+
+import pytest
+
+import harness
+from test_http import nginx, transactions  # noqa: F401 (fixture)
+
+CONTAINER = "c0ffee" * 10 + "c0de"  # 64 hex digits
+
+
+def processes(records, comm=None):
+    return [r["process"] for r in records
+            if "process" in r and (comm is None or r["process"].get("comm") == comm)]
+
+
+@pytest.fixture
+def docker_cgroup():
+    """A cgroup named the way docker's systemd driver names a container's."""
+    base = ("/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory")
+            else "/sys/fs/cgroup")
+    path = f"{base}/docker-{CONTAINER}.scope"
+    os.makedirs(path, exist_ok=True)
+    yield path
+    os.rmdir(path)
+
+
+def test_short_lived_process_in_a_container(cleartap, nginx, docker_cgroup):
+    port, _ = nginx
+    cleartap.start_loader()
+    cleartap.start_collector()
+    argv = ["curl", "-sk", "--http1.1", f"https://127.0.0.1:{port}/hello.txt", "-o", os.devnull]
+    shell = subprocess.Popen(["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"',
+                              "sh", *argv])
+    assert shell.wait(timeout=30) == 0
+    records = cleartap.stop_collector()
+    curl = shell.pid  # exec keeps the pid
+    execs = [p for p in processes(records) if p["pid"] == curl and not p.get("exited")]
+    exits = [p for p in processes(records) if p["pid"] == curl and p.get("exited")]
+    # sh's exec and curl's exec: the last names curl
+    assert execs[-1]["exe"] == "/usr/bin/curl" and execs[-1]["argv"] == argv
+    assert execs[-1]["containerId"] == CONTAINER and execs[-1]["ppid"] == os.getpid()
+    assert "uid" not in execs[-1]  # root: the default value 0 is omitted
+    [end] = exits
+    assert "exitCode" not in end and "exitSignal" not in end  # exited with 0
+    [t] = transactions(records, curl)
+    assert t["process"]["exe"] == "/usr/bin/curl"
+    assert t["process"]["containerId"] == CONTAINER
+    assert t["status"] == 200
+
+
+def test_exit_status_and_signal(cleartap):
+    cleartap.start_loader()
+    cleartap.start_collector()
+    failed = subprocess.Popen(["sh", "-c", "exit 3"])
+    assert failed.wait() == 3
+    killed = subprocess.Popen(["sleep", "30"])
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    records = cleartap.stop_collector()
+    [end3] = [p for p in processes(records) if p["pid"] == failed.pid and p.get("exited")]
+    assert end3["exitCode"] == 3 and "exitSignal" not in end3
+    [end9] = [p for p in processes(records) if p["pid"] == killed.pid and p.get("exited")]
+    assert end9["exitSignal"] == 9 and end9["comm"] == "sleep"
+    [start] = [p for p in processes(records) if p["pid"] == killed.pid and not p.get("exited")]
+    assert start["exe"] == "/usr/bin/sleep" and start["argv"] == ["sleep", "30"]
+    assert start["containerId"] == "host"
+    assert int(harness.final_stats(records)["collector"]["processes"]) >= 2
