@@ -22,6 +22,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "filter.h"
 #include "proc_table.h"
 #include "export.h"
 #include "handoff_client.h"
@@ -50,6 +51,7 @@ struct options {
 	bool no_redact;
 	const char *redact[REDACT_MAX_NAMES];
 	size_t n_redact;
+	struct filter filter;
 	const char *user;	    /* drop to this user when started as root */
 	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
 	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
@@ -86,6 +88,15 @@ static void log_msg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static bool process_wanted(const struct collector *c, uint32_t pid, const char *comm)
+{
+	const struct proc_info *p = proc_table_get(c->procs, pid);
+
+	if (!comm && p)
+		comm = p->comm; /* connection records know the pid only */
+	return filter_process(&c->opt.filter, pid, comm, p ? p->exe : NULL);
 }
 
 /* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
@@ -148,18 +159,21 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 	case CLEARTAP_REC_PROC: {
 		const struct proc_info *info;
 
-		if (proc_table_apply(c->procs, data, &info) == 0)
-			exporter_process(c->exporter, info);
-		else
+		if (proc_table_apply(c->procs, data, &info) == 0) {
+			if (filter_process(&c->opt.filter, info->pid, info->comm, info->exe))
+				exporter_process(c->exporter, info);
+		} else
 			c->counters.malformed_records++;
 		break;
 	}
 	case CLEARTAP_REC_CONN: {
 		const struct conn_info *info;
 
-		if (conn_table_apply(c->conns, data, &info) == 0)
-			exporter_connection(c->exporter, info);
-		else
+		if (conn_table_apply(c->conns, data, &info) == 0) {
+			if (filter_connection(&c->opt.filter, info) &&
+			    (!info->pid || process_wanted(c, info->pid, NULL)))
+				exporter_connection(c->exporter, info);
+		} else
 			c->counters.malformed_records++;
 		break;
 	}
@@ -248,6 +262,12 @@ static void on_signal(uv_signal_t *s, int signum)
 static void on_segment(void *userdata, const struct reasm_segment *segment)
 {
 	struct collector *c = userdata;
+	char comm[CLEARTAP_COMM_LEN + 1] = {};
+
+	memcpy(comm, segment->comm, CLEARTAP_COMM_LEN);
+	if (!process_wanted(c, segment->tgid, comm) ||
+	    !filter_connection(&c->opt.filter, conn_table_get(c->conns, segment->conn_cookie)))
+		return;
 
 	if (c->opt.raw)
 		exporter_segment(c->exporter, segment);
@@ -279,6 +299,12 @@ static void usage(FILE *out)
 	    "  --format json|text       stdout format (default json: proto3 JSON lines; text: one\n"
 	    "                           line per HTTP transaction)\n"
 	    "  --raw                    also export the plaintext segments (TlsData records)\n"
+	    "  --include-comm NAME      only processes with this command name (repeatable)\n"
+	    "  --exclude-comm NAME      never processes with this command name (repeatable)\n"
+	    "  --include-exe PATH       only processes running this executable (repeatable)\n"
+	    "  --exclude-exe PATH       never processes running this executable (repeatable)\n"
+	    "  --no-loopback            ignore connections to 127.0.0.0/8 and ::1 (default: "
+	    "shown)\n"
 	    "  --body-limit N           body bytes kept per request/response (default 65536)\n"
 	    "  --redact NAME            also redact this header (repeatable; Authorization,\n"
 	    "                           Proxy-Authorization, Cookie, Set-Cookie always)\n"
@@ -310,6 +336,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_WAIT,
 		OPT_REORDER,
 		OPT_RAW,
+		OPT_INCLUDE_COMM,
+		OPT_EXCLUDE_COMM,
+		OPT_INCLUDE_EXE,
+		OPT_EXCLUDE_EXE,
+		OPT_NO_LOOPBACK,
 		OPT_BODY_LIMIT,
 		OPT_REDACT,
 		OPT_NO_REDACT,
@@ -329,6 +360,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
 	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
+	    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
+	    {"include-exe", required_argument, NULL, OPT_INCLUDE_EXE},
+	    {"exclude-exe", required_argument, NULL, OPT_EXCLUDE_EXE},
+	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
 	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
 	    {"redact", required_argument, NULL, OPT_REDACT},
 	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
@@ -382,6 +418,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_RAW:
 			o->raw = true;
+			break;
+		case OPT_INCLUDE_COMM:
+			if (filter_add(o->filter.include_comm, &o->filter.n_include_comm, optarg) <
+			    0)
+				bad = "--include-comm (at most 16)";
+			break;
+		case OPT_EXCLUDE_COMM:
+			if (filter_add(o->filter.exclude_comm, &o->filter.n_exclude_comm, optarg) <
+			    0)
+				bad = "--exclude-comm (at most 16)";
+			break;
+		case OPT_INCLUDE_EXE:
+			if (filter_add(o->filter.include_exe, &o->filter.n_include_exe, optarg) < 0)
+				bad = "--include-exe (at most 16)";
+			break;
+		case OPT_EXCLUDE_EXE:
+			if (filter_add(o->filter.exclude_exe, &o->filter.n_exclude_exe, optarg) < 0)
+				bad = "--exclude-exe (at most 16)";
+			break;
+		case OPT_NO_LOOPBACK:
+			o->filter.no_loopback = true;
 			break;
 		case OPT_BODY_LIMIT:
 			if (parse_u32(optarg, 0, 64u << 20, &o->body_limit) < 0)
@@ -616,6 +673,7 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &c.opt) < 0 || become_unprivileged(&c.opt) < 0)
 		return EXIT_FAILURE;
+	c.opt.filter.self_pid = (uint32_t)getpid(); /* cleartap never reports itself */
 	r = handoff_fetch(c.opt.socket_path, c.opt.wait_s * 1000, &c.objects);
 	if (r < 0) {
 		log_msg("cannot get descriptors from %s: %s", c.opt.socket_path, fetch_error(r));
