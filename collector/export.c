@@ -389,6 +389,8 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.opaque_sessions = http->opaque_sessions;
 	collector.connections = c->connections;
 	collector.processes = c->processes;
+	collector.probed_files = c->probed_files;
+	collector.unprobed_files = c->unprobed_files;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -665,4 +667,40 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	record.kind_case = CLEARTAP__V1__RECORD__KIND_PROCESS;
 	record.process = &m;
 	write_record(e, &record); /* JSON and protobuf only, like connections */
+}
+
+void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a)
+{
+	static const char *const libraries[] = {"", "openssl", "gnutls"};
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Attachment m = CLEARTAP__V1__ATTACHMENT__INIT;
+	char path[sizeof(a->path) + 1], detail[sizeof(a->detail) + 1];
+
+	/* bounded copies: the loader's strings need not be terminated */
+	memcpy(path, a->path, sizeof(a->path));
+	path[sizeof(a->path)] = '\0';
+	memcpy(detail, a->detail, sizeof(a->detail));
+	detail[sizeof(a->detail)] = '\0';
+	m.path = path;
+	m.library = (char *)(a->library < CT_ARRAY_SIZE(libraries) ? libraries[a->library] : "");
+	m.status = a->status <= CLEARTAP_ATTACH_FAILED
+		       ? (Cleartap__V1__Attachment__Status)a->status
+		       : CLEARTAP__V1__ATTACHMENT__STATUS__STATUS_UNSPECIFIED;
+	m.functions = a->n_functions;
+	m.detail = detail;
+	m.device = a->dev;
+	m.inode = a->ino;
+	record.kind_case = CLEARTAP__V1__RECORD__KIND_ATTACHMENT;
+	record.attachment = &m;
+	write_record(e, &record);
+	if (e->format == EXPORT_TEXT) {
+		ct_buf_reset(&e->buf);
+		if (a->status == CLEARTAP_ATTACH_ATTACHED ||
+		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
+			ct_buf_printf(&e->buf, "-- probing %s (%s, %u functions)\n", path,
+				      m.library, a->n_functions);
+		else
+			ct_buf_printf(&e->buf, "-- not probing %s: %s\n", path, detail);
+		write_out(e);
+	}
 }

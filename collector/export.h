@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cleartap/events.h"
+#include "cleartap/handoff.h"
 #include "conn_table.h"
 #include "proc_table.h"
 #include "http_session.h"
@@ -23,6 +24,7 @@ struct exporter;
 /* What the collector itself counted, exported with every stats record. */
 struct collector_counters {
 	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
+	uint64_t probed_files, unprobed_files;
 };
 
 /*
@@ -38,6 +40,7 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 void exporter_transaction(struct exporter *e, const struct http_txn *txn);
 void exporter_connection(struct exporter *e, const struct conn_info *conn);
 void exporter_process(struct exporter *e, const struct proc_info *proc);
+void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a);
 
 /* Where records find their process's executable, container and uid (may be NULL). */
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs);

@@ -163,7 +163,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 		return r;
 	/* A refusal can come before the hello is even sent (EPIPE then): read it anyway. */
 	hello_r = handoff_send_hello(sock);
-	r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS);
+	r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS, o.attachments);
 	if (r < 0)
 		return hello_r < 0 ? hello_r : r;
 	if (reply.status < 0)
@@ -173,6 +173,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	} else {
 		o.fds.ring_size = reply.ring_size;
 		o.fds.max_call_bytes = reply.max_call_bytes;
+		o.n_attachments = reply.n_attachments;
 		r = adopt(&o, &reply, descs, fds);
 	}
 	for (uint16_t i = 0; i < reply.nfds; i++)

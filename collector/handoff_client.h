@@ -10,6 +10,8 @@
 struct handoff_objects {
 	struct handoff_fds fds;
 	uint32_t n_counters; /* entries of the counters map */
+	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
+	size_t n_attachments; /* what the loader probed, or could not */
 };
 
 /*

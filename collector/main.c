@@ -686,6 +686,16 @@ int main(int argc, char **argv)
 		log_msg("setup failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	for (size_t i = 0; i < c.objects.n_attachments; i++) {
+		const struct cleartap_handoff_attachment *a = &c.objects.attachments[i];
+
+		if (a->status == CLEARTAP_ATTACH_ATTACHED ||
+		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
+			c.counters.probed_files++;
+		else
+			c.counters.unprobed_files++;
+		exporter_attachment(c.exporter, a);
+	}
 	uid = getuid();
 	if (lock_down() < 0)
 		return EXIT_FAILURE;

@@ -2,6 +2,7 @@
 #include "handoff_io.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,21 +56,25 @@ int handoff_recv_hello(int sock)
 }
 
 int handoff_send_reply(int sock, const struct cleartap_handoff_reply *reply,
-		       const struct cleartap_handoff_fd *descs, const int *fds)
+		       const struct cleartap_handoff_fd *descs, const int *fds,
+		       const struct cleartap_handoff_attachment *attachments)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * CLEARTAP_HANDOFF_MAX_FDS)];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov[2] = {
+	struct iovec iov[3] = {
 	    {.iov_base = (void *)reply, .iov_len = sizeof(*reply)},
 	    {.iov_base = (void *)descs, .iov_len = sizeof(*descs) * reply->nfds},
+	    {.iov_base = (void *)attachments,
+	     .iov_len = sizeof(*attachments) * reply->n_attachments},
 	};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = reply->nfds ? 2 : 1};
-	size_t expected = iov[0].iov_len + iov[1].iov_len;
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
+	size_t expected = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
 	ssize_t n;
 
-	if (reply->nfds > CLEARTAP_HANDOFF_MAX_FDS)
+	if (reply->nfds > CLEARTAP_HANDOFF_MAX_FDS ||
+	    reply->n_attachments > CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
 		return -E2BIG;
 	if (reply->nfds) {
 		struct cmsghdr *cmsg;
@@ -96,16 +101,33 @@ static void close_all(int *fds, size_t n)
 			close(fds[i]);
 }
 
+/* The rest of a message whose first bytes (and descriptors) were already read. */
+static int read_rest(int sock, uint8_t *buf, size_t have, size_t want)
+{
+	while (have < want) {
+		ssize_t n = recv(sock, buf + have, want - have, MSG_WAITALL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPROTO;
+		have += (size_t)n;
+	}
+	return 0;
+}
+
 int handoff_recv_reply(int sock, struct cleartap_handoff_reply *ret_reply,
-		       struct cleartap_handoff_fd *ret_descs, int *ret_fds, size_t max_fds)
+		       struct cleartap_handoff_fd *ret_descs, int *ret_fds, size_t max_fds,
+		       struct cleartap_handoff_attachment *ret_attachments)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * CLEARTAP_HANDOFF_MAX_FDS)];
 		struct cmsghdr align;
 	} control;
-	struct {
+	static struct {
 		struct cleartap_handoff_reply reply;
 		struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
+		struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	} body;
 	struct iovec iov = {.iov_base = &body, .iov_len = sizeof(body)};
 	struct msghdr msg = {
@@ -115,8 +137,9 @@ int handoff_recv_reply(int sock, struct cleartap_handoff_reply *ret_reply,
 	    .msg_controllen = sizeof(control.buf),
 	};
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
-	size_t nfds = 0;
+	size_t nfds = 0, want;
 	ssize_t n;
+	int r;
 
 	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
@@ -139,19 +162,32 @@ int handoff_recv_reply(int sock, struct cleartap_handoff_reply *ret_reply,
 				close(fd);
 		}
 	}
-	if ((msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || (size_t)n < sizeof(body.reply) ||
-	    body.reply.magic != CLEARTAP_HANDOFF_MAGIC ||
-	    body.reply.version != CLEARTAP_HANDOFF_VERSION || body.reply.nfds != nfds ||
-	    nfds > max_fds || (size_t)n != sizeof(body.reply) + nfds * sizeof(body.descs[0])) {
+	r = (msg.msg_flags & MSG_CTRUNC)
+		? -EPROTO
+		: read_rest(sock, (uint8_t *)&body, (size_t)n, sizeof(body.reply));
+	want = sizeof(body.reply) + body.reply.nfds * sizeof(body.descs[0]) +
+	       body.reply.n_attachments * sizeof(body.attachments[0]);
+	if (r == 0 &&
+	    (body.reply.magic != CLEARTAP_HANDOFF_MAGIC ||
+	     body.reply.version != CLEARTAP_HANDOFF_VERSION || body.reply.nfds != nfds ||
+	     nfds > max_fds || body.reply.n_attachments > CLEARTAP_HANDOFF_MAX_ATTACHMENTS ||
+	     (size_t)n > want))
+		r = -EPROTO;
+	if (r == 0)
+		r = read_rest(sock, (uint8_t *)&body, (size_t)n, want);
+	if (r == 0 && body.reply.status < 0 && nfds)
+		r = -EPROTO;
+	if (r < 0) {
 		close_all(fds, nfds);
-		return -EPROTO;
+		return r;
 	}
-	if (body.reply.status < 0 && nfds) {
-		close_all(fds, nfds);
-		return -EPROTO;
-	}
+	/* attachments follow the nfds descriptors in the message */
+	memmove(body.attachments, (uint8_t *)body.descs + nfds * sizeof(body.descs[0]),
+		body.reply.n_attachments * sizeof(body.attachments[0]));
 	*ret_reply = body.reply;
 	memcpy(ret_descs, body.descs, nfds * sizeof(body.descs[0]));
 	memcpy(ret_fds, fds, nfds * sizeof(int));
+	memcpy(ret_attachments, body.attachments,
+	       body.reply.n_attachments * sizeof(body.attachments[0]));
 	return 0;
 }

@@ -90,6 +90,7 @@ int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan)
 
 	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
 	_Static_assert(CT_ARRAY_SIZE(gnutls_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	*ret_plan = (struct tls_probe_plan){}; /* defined even when nothing matches */
 	for (size_t k = 0; k < CT_ARRAY_SIZE(libraries); k++) {
 		r = plan_library(fd, k, ret_plan);
 		if (r != -ENOENT)

@@ -140,12 +140,14 @@ static int add_fd(struct handoff_server *s, uint32_t kind, uint32_t index, int f
 }
 
 int handoff_server_init(struct handoff_server *s, int listen_fd, const struct handoff_fds *fds,
+			const struct cleartap_handoff_attachment *attachments, size_t n_attachments,
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata)
 {
 	int r = 0;
 
-	if (n_uids > HANDOFF_MAX_ALLOWED || n_gids > HANDOFF_MAX_ALLOWED)
+	if (n_uids > HANDOFF_MAX_ALLOWED || n_gids > HANDOFF_MAX_ALLOWED ||
+	    n_attachments > CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
 		return -E2BIG;
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = listen_fd;
@@ -155,7 +157,9 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 	    .schema_version = CLEARTAP_SCHEMA_VERSION,
 	    .ring_size = fds->ring_size,
 	    .max_call_bytes = fds->max_call_bytes,
+	    .n_attachments = (uint16_t)n_attachments,
 	};
+	memcpy(s->attachments, attachments, n_attachments * sizeof(*attachments));
 	for (uint32_t i = 0; r == 0 && i < fds->n_rings; i++)
 		r = add_fd(s, CLEARTAP_FD_RING, i, fds->rings[i]);
 	if (r == 0)
@@ -220,9 +224,10 @@ static void refuse(struct handoff_server *s, const struct handoff_client *c)
 	struct cleartap_handoff_reply refusal = s->reply;
 
 	refusal.nfds = 0;
+	refusal.n_attachments = 0;
 	refusal.status = -EACCES;
 	/* Told at once, hello or not: refused peers never hold a waiting slot. */
-	handoff_send_reply(c->fd, &refusal, s->descs, s->fds);
+	handoff_send_reply(c->fd, &refusal, s->descs, s->fds, s->attachments);
 	emit(s, HANDOFF_REFUSED, c, -EACCES);
 }
 
@@ -283,7 +288,7 @@ static bool read_hello(struct handoff_server *s, struct handoff_client *c)
 		return true;
 	}
 	/* The reply is far smaller than a socket buffer: one non-blocking send suffices. */
-	r = handoff_send_reply(c->fd, &s->reply, s->descs, s->fds);
+	r = handoff_send_reply(c->fd, &s->reply, s->descs, s->fds, s->attachments);
 	emit(s, r < 0 ? HANDOFF_IO_ERROR : HANDOFF_SERVED, c, r);
 	return true;
 }

@@ -66,6 +66,7 @@ struct handoff_server {
 	struct cleartap_handoff_reply reply;
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
+	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	uid_t allowed_uids[HANDOFF_MAX_ALLOWED];
 	size_t n_allowed_uids;
 	gid_t allowed_gids[HANDOFF_MAX_ALLOWED];
@@ -81,6 +82,7 @@ struct handoff_server {
  * (uid 0) is always allowed; so are the given uids and gids. The server does not own fds.
  */
 int handoff_server_init(struct handoff_server *s, int listen_fd, const struct handoff_fds *fds,
+			const struct cleartap_handoff_attachment *attachments, size_t n_attachments,
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata);
 

@@ -362,6 +362,39 @@ static int check_bpf_available(void)
 	return 0;
 }
 
+/* What became of each library file, for collectors (at most CLEARTAP_HANDOFF_MAX_ATTACHMENTS). */
+static struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
+static size_t n_attachments;
+
+/* Bounded fields of the handoff message: longer strings are cut, on purpose. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void report_attachment(const struct tls_target *t, const struct tls_probe_plan *plan,
+			      uint32_t status, const char *detail)
+{
+	struct cleartap_handoff_attachment *a;
+
+	if (n_attachments == CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
+		return;
+	a = &attachments[n_attachments++];
+	memset(a, 0, sizeof(*a));
+	a->status = status;
+	a->library = plan->library == TLS_LIB_OPENSSL  ? CLEARTAP_LIB_OPENSSL
+		     : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
+						       : CLEARTAP_LIB_UNKNOWN;
+	a->n_functions = (uint32_t)plan->n_entry;
+	a->dev = t->dev;
+	a->ino = t->ino;
+	copy_cut(a->path, sizeof(a->path), t->path);
+	copy_cut(a->detail, sizeof(a->detail), detail);
+}
+
 static void attach_targets(const struct options *opt, const struct objects *objects)
 {
 	struct tls_target_list list = {};
@@ -380,16 +413,25 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 
 		r = target_attach(objects, opt->pin_dir, t, &result, &plan);
 		if (r == -ENOENT || r == -ENOEXEC) {
-			log_msg("skipped %s: %s%s%s", t->path,
-				r == -ENOEXEC ? "not an ELF file"
-					      : "no OpenSSL or GnuTLS data functions found",
-				plan.missing[0] ? "; missing " : "", plan.missing);
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s%s%s",
+				 r == -ENOEXEC ? "not an ELF file"
+					       : "no OpenSSL or GnuTLS data functions found",
+				 plan.missing[0] ? "; missing " : "", plan.missing);
+			log_msg("skipped %s: %s", t->path, why);
+			report_attachment(t, &plan, CLEARTAP_ATTACH_SKIPPED, why);
 			continue;
 		}
 		if (r < 0) {
 			log_msg("could not attach to %s: %s", t->path, strerror(-r));
+			report_attachment(t, &plan, CLEARTAP_ATTACH_FAILED, strerror(-r));
 			continue;
 		}
+		report_attachment(t, &plan,
+				  result == TARGET_ATTACHED ? CLEARTAP_ATTACH_ATTACHED
+							    : CLEARTAP_ATTACH_ALREADY_ATTACHED,
+				  plan.missing[0] ? plan.missing : "");
 		present++;
 		attached += result == TARGET_ATTACHED;
 		log_msg("%s %s (%s, %zu functions%s%s)",
@@ -494,9 +536,9 @@ static int serve(const struct options *opt, const struct objects *objects)
 			return r;
 		}
 	}
-	r = handoff_server_init(&server, listen_fd, &objects->fds, opt->allowed_uids,
-				opt->n_allowed_uids, opt->allowed_gids, opt->n_allowed_gids,
-				on_handoff_event, NULL);
+	r = handoff_server_init(&server, listen_fd, &objects->fds, attachments, n_attachments,
+				opt->allowed_uids, opt->n_allowed_uids, opt->allowed_gids,
+				opt->n_allowed_gids, on_handoff_event, NULL);
 	if (r < 0) {
 		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;

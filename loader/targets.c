@@ -138,7 +138,7 @@ int target_attach(const struct objects *objects, const char *pin_dir,
 	_cleanup_close_ int entry_link = -1;
 	_cleanup_close_ int return_link = -1;
 	_cleanup_close_ int fd = -1;
-	struct tls_probe_plan plan;
+	struct tls_probe_plan plan = {};
 	int r;
 
 	snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_enter", major(target->dev),

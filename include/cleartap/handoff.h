@@ -3,8 +3,9 @@
  * The loader -> collector handoff protocol over a SOCK_STREAM Unix socket.
  *
  *   collector: struct cleartap_handoff_hello
- *   loader:    struct cleartap_handoff_reply, then nfds x struct cleartap_handoff_fd, in one
- *              sendmsg() whose SCM_RIGHTS control message carries the nfds descriptors in order.
+ *   loader:    struct cleartap_handoff_reply, then nfds x struct cleartap_handoff_fd, then
+ *              n_attachments x struct cleartap_handoff_attachment, in one sendmsg() whose
+ *              SCM_RIGHTS control message carries the nfds descriptors in order.
  *
  * A refused peer gets a reply with status = -errno and no descriptors. All integers are in host
  * byte order: both ends run on the same machine.
@@ -15,8 +16,9 @@
 #include <linux/types.h>
 
 #define CLEARTAP_HANDOFF_MAGIC	 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION 1
-#define CLEARTAP_HANDOFF_MAX_FDS 64
+#define CLEARTAP_HANDOFF_VERSION	 2 /* 2: attachments */
+#define CLEARTAP_HANDOFF_MAX_FDS	 64
+#define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
 enum cleartap_handoff_kind {
 	CLEARTAP_FD_RING = 1,	  /* BPF_MAP_TYPE_RINGBUF, index = shard */
@@ -39,6 +41,8 @@ struct cleartap_handoff_reply {
 	__u32 schema_version; /* CLEARTAP_SCHEMA_VERSION of the loaded BPF objects */
 	__u32 ring_size;      /* bytes per ring shard */
 	__u32 max_call_bytes; /* per-call capture cap the programs were loaded with */
+	__u16 n_attachments;  /* library files the loader tried to probe */
+	__u16 reserved[3];
 };
 
 struct cleartap_handoff_fd {
@@ -48,8 +52,34 @@ struct cleartap_handoff_fd {
 	__u32 reserved;
 };
 
+enum cleartap_attach_status {
+	CLEARTAP_ATTACH_ATTACHED = 1,	      /* probes attached by this loader run */
+	CLEARTAP_ATTACH_ALREADY_ATTACHED = 2, /* pinned links of an earlier run */
+	CLEARTAP_ATTACH_SKIPPED = 3,	      /* not a TLS library we can probe: detail says why */
+	CLEARTAP_ATTACH_FAILED = 4,	      /* the attach itself failed: detail says why */
+};
+
+enum cleartap_attach_library {
+	CLEARTAP_LIB_UNKNOWN = 0,
+	CLEARTAP_LIB_OPENSSL = 1,
+	CLEARTAP_LIB_GNUTLS = 2,
+};
+
+/* One library file and what became of it. */
+struct cleartap_handoff_attachment {
+	__u32 status;	   /* enum cleartap_attach_status */
+	__u32 library;	   /* enum cleartap_attach_library */
+	__u32 n_functions; /* functions probed */
+	__u32 reserved;
+	__u64 dev;
+	__u64 ino;
+	char path[256];	  /* as the loader named it (may be /proc/<pid>/root/...) */
+	char detail[128]; /* reason for skipped/failed; missing optional functions otherwise */
+};
+
 _Static_assert(sizeof(struct cleartap_handoff_hello) == 8, "hello layout");
-_Static_assert(sizeof(struct cleartap_handoff_reply) == 24, "reply layout");
+_Static_assert(sizeof(struct cleartap_handoff_reply) == 32, "reply layout");
+_Static_assert(sizeof(struct cleartap_handoff_attachment) == 416, "attachment layout");
 _Static_assert(sizeof(struct cleartap_handoff_fd) == 16, "fd layout");
 
 #endif
