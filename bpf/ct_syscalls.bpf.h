@@ -12,6 +12,7 @@
 #define CT_NR_recvfrom 45
 #define CT_NR_sendmsg  46
 #define CT_NR_recvmsg  47
+#define CT_NR_openat   257
 #elif defined(__TARGET_ARCH_arm64)
 #define CT_NR_read     63
 #define CT_NR_write    64
@@ -21,6 +22,7 @@
 #define CT_NR_recvfrom 207
 #define CT_NR_sendmsg  211
 #define CT_NR_recvmsg  212
+#define CT_NR_openat   56
 #else
 #error "cleartap: syscall numbers for this architecture are missing"
 #endif

@@ -147,12 +147,84 @@ int ct_tls_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Path buffer for library opens: 256 bytes do not belong on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cleartap_lib_open);
+} ct_path_scratch SEC(".maps");
+
+static __always_inline bool has_prefix(const char *s, __u32 at, const char *prefix, __u32 len)
+{
+	for (__u32 i = 0; i < len; i++)
+		if (s[(at + i) & (CLEARTAP_PATH_LEN - 1)] != prefix[i])
+			return false;
+	return true;
+}
+
+/*
+ * A process opens a file named like a TLS library: tell the collector, which probes library
+ * files the loader did not know (a copy loaded through LD_LIBRARY_PATH, say).
+ */
+static __always_inline void ct_library_open(struct pt_regs *regs, __u64 pid_tgid)
+{
+	struct cleartap_lib_open *scratch, *rec;
+	__u32 zero = 0, base = 0;
+	long n;
+	void *ring;
+
+	scratch = bpf_map_lookup_elem(&ct_path_scratch, &zero);
+	if (!scratch)
+		return;
+	n = bpf_probe_read_user_str(scratch->path, sizeof(scratch->path),
+				    (const char *)PT_REGS_PARM2_CORE(regs));
+	if (n <= 1 || scratch->path[0] != '/')
+		return; /* dynamic loaders open libraries by absolute path */
+	/*
+	 * The base name is near the end: scan back at most 32 bytes for the last '/'. (A forward
+	 * scan of the whole path, remembering the last '/', exceeds the verifier's 1M
+	 * instruction budget: every iteration forks a state.)
+	 */
+	for (__u32 k = 2; k <= 33; k++) {
+		__u32 i;
+
+		if (k > (__u32)n)
+			break;
+		i = ((__u32)n - k) & (CLEARTAP_PATH_LEN - 1);
+		if (scratch->path[i] == '/') {
+			base = i + 1;
+			break;
+		}
+	}
+	if (!base)
+		return;
+	if (base + 13 > CLEARTAP_PATH_LEN || (!has_prefix(scratch->path, base, "libssl.so", 9) &&
+					      !has_prefix(scratch->path, base, "libgnutls.so", 12)))
+		return;
+	ring = ct_ring_for_this_cpu();
+	if (!ring)
+		return;
+	rec = bpf_ringbuf_reserve(ring, sizeof(*rec), 0);
+	if (!rec) {
+		ct_count(CLEARTAP_CNT_DROP_LIB_OPEN, 1);
+		return;
+	}
+	ct_fill_header(&rec->hdr, CLEARTAP_REC_LIB_OPEN, sizeof(*rec), pid_tgid);
+	bpf_probe_read_kernel(rec->path, sizeof(rec->path), scratch->path);
+	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid;
 	struct ct_call *call;
 
+	if (id == CT_NR_openat) {
+		ct_library_open(regs, bpf_get_current_pid_tgid());
+		return 0;
+	}
 	if (!ct_is_socket_io_syscall(id))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();

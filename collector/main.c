@@ -23,6 +23,7 @@
 #include "cleartap/events.h"
 #include "conn_table.h"
 #include "filter.h"
+#include "late_attach.h"
 #include "proc_table.h"
 #include "export.h"
 #include "handoff_client.h"
@@ -66,6 +67,7 @@ struct collector {
 	struct http_sessions *http;
 	struct conn_table *conns;
 	struct proc_table *procs;
+	struct late_attach *late;
 	uint64_t ticks;
 	struct redactor redactor;
 	struct exporter *exporter;
@@ -97,6 +99,24 @@ static bool process_wanted(const struct collector *c, uint32_t pid, const char *
 	if (!comm && p)
 		comm = p->comm; /* connection records know the pid only */
 	return filter_process(&c->opt.filter, pid, comm, p ? p->exe : NULL);
+}
+
+/* A file that appeared after the loader ran: probe it if it holds TLS, and say so. */
+static void examine_file(struct collector *c, const char *path, size_t size, bool is_library)
+{
+	struct cleartap_handoff_attachment report;
+	char p[CLEARTAP_PATH_LEN + 1];
+	size_t n = strnlen(path, size);
+
+	memcpy(p, path, n);
+	p[n] = '\0';
+	if (!p[0] || late_attach_path(c->late, p, is_library, &report) <= 0)
+		return;
+	if (report.status == CLEARTAP_ATTACH_ATTACHED)
+		c->counters.probed_files++;
+	else
+		c->counters.unprobed_files++;
+	exporter_attachment(c->exporter, &report);
 }
 
 /* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
@@ -156,10 +176,18 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(c->reasm, data);
 		break;
+	case CLEARTAP_REC_LIB_OPEN: {
+		const struct cleartap_lib_open *rec = data;
+
+		examine_file(c, rec->path, sizeof(rec->path), true);
+		break;
+	}
 	case CLEARTAP_REC_PROC: {
 		const struct proc_info *info;
 
 		if (proc_table_apply(c->procs, data, &info) == 0) {
+			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
+				examine_file(c, info->exe, sizeof(info->exe), false);
 			if (filter_process(&c->opt.filter, info->pid, info->comm, info->exe))
 				exporter_process(c->exporter, info);
 		} else
@@ -538,6 +566,9 @@ static int setup(struct collector *c)
 	exporter_set_connections(c->exporter, c->conns);
 	if ((r = proc_table_new(&c->procs)) < 0)
 		return r;
+	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
+				 c->objects.attachments, c->objects.n_attachments, &c->late)) < 0)
+		return r;
 	exporter_set_processes(c->exporter, c->procs);
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;
@@ -717,6 +748,7 @@ int main(int argc, char **argv)
 	http_sessions_free(c.http);
 	conn_table_free(c.conns);
 	proc_table_free(c.procs);
+	late_attach_free(c.late);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	free(c.percpu_values);

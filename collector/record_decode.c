@@ -30,6 +30,10 @@ int record_validate(const void *data, size_t size)
 		if (hdr->size != sizeof(struct cleartap_proc))
 			return -EBADMSG;
 		return CLEARTAP_REC_PROC;
+	case CLEARTAP_REC_LIB_OPEN:
+		if (hdr->size != sizeof(struct cleartap_lib_open))
+			return -EBADMSG;
+		return CLEARTAP_REC_LIB_OPEN;
 	default:
 		return -EPROTONOSUPPORT;
 	}

@@ -6,6 +6,7 @@
 #include "seccomp_policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
@@ -16,7 +17,12 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW("epoll_ctl", "libuv re-arms the descriptors it watches"),
 	SECCOMP_ALLOW("read", "libuv reads its signal pipe and wakeup eventfd"),
 	SECCOMP_ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
-	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters; nothing else of bpf()"),
+	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
+	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_LINK_CREATE, "attach the handed-over uprobe_multi programs to library files that appear later; nothing else of bpf()"),
+	SECCOMP_ALLOW_IF_CLEAR("openat", 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, "read a newly seen library or executable to find its TLS functions; never for writing"),
+	SECCOMP_ALLOW("fstat", "tell files apart by device and inode; libelf sizes the file"),
+	SECCOMP_ALLOW("newfstatat", "the same, as glibc spells fstat"),
+	SECCOMP_ALLOW_IF_EQ("fcntl", 1, F_GETFD, "libelf checks the descriptor it is given"),
 	SECCOMP_ALLOW_IF_CLEAR("mmap", 2, PROT_EXEC, "malloc; never executable memory"),
 	SECCOMP_ALLOW_IF_CLEAR("mprotect", 2, PROT_EXEC, "malloc arenas; never executable memory"),
 	SECCOMP_ALLOW("munmap", "free"),

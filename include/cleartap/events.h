@@ -15,8 +15,9 @@
  * 2: session_id on tls_data and tls_free (an SSL* address is reused by later sessions).
  * 3: conn_cookie on tls_data; conn records.
  * 4: proc records.
+ * 5: lib_open records.
  */
-#define CLEARTAP_SCHEMA_VERSION 4
+#define CLEARTAP_SCHEMA_VERSION 5
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -29,6 +30,7 @@ enum cleartap_record_type {
 	CLEARTAP_REC_TLS_FREE = 2, /* struct cleartap_tls_free */
 	CLEARTAP_REC_CONN = 3,	   /* struct cleartap_conn */
 	CLEARTAP_REC_PROC = 4,	   /* struct cleartap_proc */
+	CLEARTAP_REC_LIB_OPEN = 5, /* struct cleartap_lib_open */
 };
 
 /* Common header on every record. */
@@ -160,6 +162,12 @@ struct cleartap_proc {
 	char args[CLEARTAP_ARGS_LEN];	  /* exec: argv, NUL-separated */
 };
 
+/* A process opened a file named like a TLS library (libssl.so*, libgnutls.so*). */
+struct cleartap_lib_open {
+	struct cleartap_record_header hdr;
+	char path[CLEARTAP_PATH_LEN]; /* absolute, in the opening process's mount namespace */
+};
+
 /* Per-CPU counters (index into the cleartap counters map). Append only. */
 enum cleartap_counter {
 	CLEARTAP_CNT_CALLS = 0,		    /* calls that returned data */
@@ -179,6 +187,7 @@ enum cleartap_counter {
 	CLEARTAP_CNT_NO_RING,		    /* no ring shard for this CPU (misconfiguration) */
 	CLEARTAP_CNT_DROP_CONN,		    /* connection records lost: no ring space */
 	CLEARTAP_CNT_DROP_PROC,		    /* process records lost: no ring space */
+	CLEARTAP_CNT_DROP_LIB_OPEN,	    /* library-open records lost: no ring space */
 	CLEARTAP_CNT__MAX,
 };
 
@@ -186,13 +195,14 @@ enum cleartap_counter {
 	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \
 	    "drop_read_fault", "drop_read_fault_bytes", "truncated_calls", "truncated_bytes",      \
 	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring",    \
-	    "drop_conn", "drop_proc"
+	    "drop_conn", "drop_proc", "drop_lib_open"
 
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
 _Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");
 _Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 120, "payload offset");
 _Static_assert(sizeof(struct cleartap_conn) == 96, "conn layout");
 _Static_assert(sizeof(struct cleartap_proc) == 728, "proc layout");
+_Static_assert(sizeof(struct cleartap_lib_open) == 288, "lib_open layout");
 _Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");
 _Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
 

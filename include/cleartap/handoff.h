@@ -15,8 +15,8 @@
 
 #include <linux/types.h>
 
-#define CLEARTAP_HANDOFF_MAGIC	 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION	 2 /* 2: attachments */
+#define CLEARTAP_HANDOFF_MAGIC		 0x50415443u /* "CTAP" */
+#define CLEARTAP_HANDOFF_VERSION	 2	     /* 2: attachments */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 

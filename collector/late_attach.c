@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "late_attach.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ct_macro.h"
+#include "tls_probes.h"
+
+#define SEEN_MAX 8192 /* files remembered; beyond that, files are examined again */
+
+struct seen {
+	uint64_t dev, ino;
+};
+
+struct late_attach {
+	int prog_enter, prog_return;
+	struct seen *seen;
+	size_t n_seen;
+	int *links;
+	size_t n_links, cap_links;
+	size_t attached;
+};
+
+static bool seen_before(const struct late_attach *la, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < la->n_seen; i++)
+		if (la->seen[i].dev == dev && la->seen[i].ino == ino)
+			return true;
+	return false;
+}
+
+static void remember(struct late_attach *la, uint64_t dev, uint64_t ino)
+{
+	if (la->n_seen < SEEN_MAX)
+		la->seen[la->n_seen++] = (struct seen){dev, ino};
+}
+
+int late_attach_new(int prog_enter, int prog_return,
+		    const struct cleartap_handoff_attachment *known, size_t n_known,
+		    struct late_attach **ret)
+{
+	struct late_attach *la = calloc(1, sizeof(*la));
+
+	if (!la)
+		return -ENOMEM;
+	la->seen = calloc(SEEN_MAX, sizeof(*la->seen));
+	if (!la->seen) {
+		free(la);
+		return -ENOMEM;
+	}
+	la->prog_enter = prog_enter;
+	la->prog_return = prog_return;
+	for (size_t i = 0; i < n_known; i++)
+		remember(la, known[i].dev, known[i].ino);
+	*ret = la;
+	return 0;
+}
+
+void late_attach_free(struct late_attach *la)
+{
+	if (!la)
+		return;
+	for (size_t i = 0; i < la->n_links; i++)
+		close(la->links[i]); /* the probes end with the collector */
+	free(la->links);
+	free(la->seen);
+	free(la);
+}
+
+size_t late_attach_count(const struct late_attach *la)
+{
+	return la->attached;
+}
+
+static int keep_link(struct late_attach *la, int fd)
+{
+	if (la->n_links == la->cap_links) {
+		size_t cap = la->cap_links ? la->cap_links * 2 : 16;
+		int *links = realloc(la->links, cap * sizeof(*links));
+
+		if (!links)
+			return -ENOMEM;
+		la->links = links;
+		la->cap_links = cap;
+	}
+	la->links[la->n_links++] = fd;
+	return 0;
+}
+
+static void report(struct cleartap_handoff_attachment *r, uint32_t status,
+		   const struct tls_probe_plan *plan, const struct stat *st, const char *path,
+		   const char *detail)
+{
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	r->library = plan->library == TLS_LIB_OPENSSL  ? CLEARTAP_LIB_OPENSSL
+		     : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
+						       : CLEARTAP_LIB_UNKNOWN;
+	r->n_functions = (uint32_t)plan->n_entry;
+	r->dev = st->st_dev;
+	r->ino = st->st_ino;
+	n = strnlen(path, sizeof(r->path) - 1);
+	memcpy(r->path, path, n);
+	n = strnlen(detail, sizeof(r->detail) - 1);
+	memcpy(r->detail, detail, n);
+}
+
+int late_attach_path(struct late_attach *la, const char *path, bool is_library,
+		     struct cleartap_handoff_attachment *ret_report)
+{
+	struct tls_probe_plan plan = {};
+	_cleanup_close_ int fd = -1;
+	int entry_link = -1, return_link = -1;
+	struct stat st;
+	int r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0; /* gone, or another mount namespace's path: nothing we can name */
+	if (!S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
+		return 0;
+	remember(la, st.st_dev, st.st_ino);
+	r = tls_probe_plan(fd, &plan);
+	if (r < 0) {
+		if (!is_library)
+			return 0; /* most executables have no TLS in them */
+		report(ret_report, CLEARTAP_ATTACH_SKIPPED, &plan, &st, path,
+		       "no OpenSSL or GnuTLS data functions found");
+		return 1;
+	}
+	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, &entry_link,
+			     &return_link);
+	if (r < 0) {
+		report(ret_report, CLEARTAP_ATTACH_FAILED, &plan, &st, path, strerror(-r));
+		return 1;
+	}
+	if (keep_link(la, entry_link) < 0 || keep_link(la, return_link) < 0) {
+		close(entry_link);
+		close(return_link);
+		return -ENOMEM;
+	}
+	la->attached++;
+	report(ret_report, CLEARTAP_ATTACH_ATTACHED, &plan, &st, path,
+	       "attached by the collector after start");
+	return 1;
+}

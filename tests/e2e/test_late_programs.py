@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Programs that start after cleartap with TLS the loader never saw are probed by the
+collector itself, unprivileged, with the program descriptors it holds: a libssl copy loaded
+through LD_LIBRARY_PATH by an unprivileged user, and Node.js with OpenSSL built in."""
+import shutil
+import subprocess
+
+import harness
+from test_attachments import attachments
+from test_http import nginx, transactions  # noqa: F401 (fixture)
+
+
+def test_libssl_copy_loaded_later_by_an_unprivileged_user(cleartap, nginx):
+    port, _ = nginx
+    lib = cleartap.dir / "lib"
+    lib.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", lib)
+    lib.chmod(0o755)
+    cleartap.start_loader()
+    cleartap.start_collector()
+    script = f"""
+import http.client, ssl, time
+time.sleep(1)  # the collector probes the copy when it is opened, at import
+c = http.client.HTTPSConnection("127.0.0.1", {port}, context=ssl._create_unverified_context())
+c.request("GET", "/hello.txt?late")
+assert c.getresponse().read() == b"hello from nginx\\n"
+"""
+    p = subprocess.Popen([*harness.AS_NOBODY, "env", f"LD_LIBRARY_PATH={lib}",
+                          "/usr/bin/python3", "-c", script])
+    assert p.wait(timeout=30) == 0
+    records = cleartap.stop_collector()
+    copy = attachments(records)[str(lib / "libssl.so.3")]
+    assert (copy["status"], copy["library"], copy["functions"]) == ("STATUS_ATTACHED",
+                                                                      "openssl", 6)
+    assert copy["detail"] == "attached by the collector after start"
+    [t] = transactions(records, p.pid)
+    assert (t["path"], t["status"], t["process"]["uid"]) == ("/hello.txt?late", 200,
+                                                            harness.NOBODY)
+
+
+def test_node_with_builtin_openssl_started_later(cleartap, nginx):
+    port, _ = nginx
+    cleartap.start_loader()
+    cleartap.start_collector()
+    script = f"""
+setTimeout(() => require("https").get(
+  {{host: "127.0.0.1", port: {port}, path: "/hello.txt?node", rejectUnauthorized: false}},
+  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
+  1000);
+"""
+    p = subprocess.Popen(["node", "-e", script])
+    assert p.wait(timeout=30) == 0
+    records = cleartap.stop_collector()
+    node = attachments(records)[shutil.which("node")]
+    assert (node["status"], node["library"]) == ("STATUS_ATTACHED", "openssl")
+    [t] = transactions(records, p.pid)
+    assert (t["method"], t["path"], t["status"]) == ("GET", "/hello.txt?node", 200)
+    assert t["process"]["comm"] == "node"
