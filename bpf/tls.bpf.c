@@ -212,6 +212,9 @@ static __always_inline void ct_library_open(struct pt_regs *regs, __u64 pid_tgid
 	}
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_LIB_OPEN, sizeof(*rec), pid_tgid);
 	bpf_probe_read_kernel(rec->path, sizeof(rec->path), scratch->path);
+	rec->mnt_ns =
+	    BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns, ns.inum);
+	rec->reserved = 0;
 	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
 }
 

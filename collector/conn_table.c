@@ -109,11 +109,14 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		if (++t->n > t->n_buckets)
 			grow(t);
 	}
-	e->info.family = rec->family;
-	e->info.local_port = rec->local_port;
-	e->info.remote_port = rec->remote_port;
-	memcpy(e->info.local_addr, rec->local_addr, 16);
-	memcpy(e->info.remote_addr, rec->remote_addr, 16);
+	/* At close the kernel has already released the local port: keep what the open said. */
+	if (rec->event == CLEARTAP_CONN_OPEN || !e->info.open_ns) {
+		e->info.family = rec->family;
+		e->info.local_port = rec->local_port;
+		e->info.remote_port = rec->remote_port;
+		memcpy(e->info.local_addr, rec->local_addr, 16);
+		memcpy(e->info.remote_addr, rec->remote_addr, 16);
+	}
 	if (rec->event == CLEARTAP_CONN_OPEN) {
 		e->info.role = rec->role;
 		e->info.open_ns = rec->hdr.timestamp_ns;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,6 +111,24 @@ static void report(struct cleartap_handoff_attachment *r, uint32_t status,
 	memcpy(r->path, path, n);
 	n = strnlen(detail, sizeof(r->detail) - 1);
 	memcpy(r->detail, detail, n);
+}
+
+int late_attach_foreign(struct late_attach *la, const char *path, uint32_t mnt_ns,
+			struct cleartap_handoff_attachment *ret_report)
+{
+	struct tls_probe_plan plan = {};
+	struct stat st = {.st_dev = 0, .st_ino = mnt_ns}; /* remembered as (0, namespace) */
+	char detail[128];
+
+	/* one report per namespace: a container opens the same few libraries in every process */
+	if (seen_before(la, 0, mnt_ns))
+		return 0;
+	remember(la, 0, mnt_ns);
+	snprintf(detail, sizeof(detail),
+		 "opened in another mount namespace (mnt:[%u]): not attachable without a broker",
+		 mnt_ns);
+	report(ret_report, CLEARTAP_ATTACH_SKIPPED, &plan, &st, path, detail);
+	return 1;
 }
 
 int late_attach_path(struct late_attach *la, const char *path, bool is_library,

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cleartap/handoff.h"
 
@@ -29,6 +30,13 @@ void late_attach_free(struct late_attach *la);
  */
 int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 		     struct cleartap_handoff_attachment *ret_report);
+
+/*
+ * A library opened in another mount namespace: its path names another file here (or none),
+ * and the collector cannot reach that namespace's files. Reported once per path.
+ */
+int late_attach_foreign(struct late_attach *la, const char *path, uint32_t mnt_ns,
+			struct cleartap_handoff_attachment *ret_report);
 
 size_t late_attach_count(const struct late_attach *la);
 

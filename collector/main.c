@@ -68,6 +68,7 @@ struct collector {
 	struct conn_table *conns;
 	struct proc_table *procs;
 	struct late_attach *late;
+	uint32_t mnt_ns; /* the collector's own mount namespace, 0 when unknown */
 	uint64_t ticks;
 	struct redactor redactor;
 	struct exporter *exporter;
@@ -178,8 +179,18 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 		break;
 	case CLEARTAP_REC_LIB_OPEN: {
 		const struct cleartap_lib_open *rec = data;
+		struct cleartap_handoff_attachment report;
+		char path[CLEARTAP_PATH_LEN + 1] = {};
 
-		examine_file(c, rec->path, sizeof(rec->path), true);
+		if (!c->mnt_ns || rec->mnt_ns == c->mnt_ns) {
+			examine_file(c, rec->path, sizeof(rec->path), true);
+			break;
+		}
+		memcpy(path, rec->path, CLEARTAP_PATH_LEN);
+		if (late_attach_foreign(c->late, path, rec->mnt_ns, &report) > 0) {
+			c->counters.unprobed_files++;
+			exporter_attachment(c->exporter, &report);
+		}
 		break;
 	}
 	case CLEARTAP_REC_PROC: {
@@ -539,6 +550,19 @@ static const char *fetch_error(int r)
 	}
 }
 
+/* "mnt:[4026531841]" -> 4026531841; read before lock-down (readlink is not allowed after). */
+static uint32_t own_mount_namespace(void)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/mnt", link, sizeof(link) - 1);
+	unsigned long v;
+
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	return sscanf(link, "mnt:[%lu]", &v) == 1 ? (uint32_t)v : 0;
+}
+
 /* Everything the collector will ever need is acquired here, before it serves any data. */
 static int setup(struct collector *c)
 {
@@ -566,6 +590,7 @@ static int setup(struct collector *c)
 	exporter_set_connections(c->exporter, c->conns);
 	if ((r = proc_table_new(&c->procs)) < 0)
 		return r;
+	c->mnt_ns = own_mount_namespace();
 	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
 				 c->objects.attachments, c->objects.n_attachments, &c->late)) < 0)
 		return r;

@@ -166,6 +166,8 @@ struct cleartap_proc {
 struct cleartap_lib_open {
 	struct cleartap_record_header hdr;
 	char path[CLEARTAP_PATH_LEN]; /* absolute, in the opening process's mount namespace */
+	__u32 mnt_ns;		      /* inode number of that mount namespace */
+	__u32 reserved;
 };
 
 /* Per-CPU counters (index into the cleartap counters map). Append only. */
@@ -202,7 +204,7 @@ _Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");
 _Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 120, "payload offset");
 _Static_assert(sizeof(struct cleartap_conn) == 96, "conn layout");
 _Static_assert(sizeof(struct cleartap_proc) == 728, "proc layout");
-_Static_assert(sizeof(struct cleartap_lib_open) == 288, "lib_open layout");
+_Static_assert(sizeof(struct cleartap_lib_open) == 296, "lib_open layout");
 _Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");
 _Static_assert((CLEARTAP_CHUNK_MAX & (CLEARTAP_CHUNK_MAX - 1)) == 0, "chunk size power of two");
 

@@ -50,8 +50,10 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
     ids = {c["connectionId"] for c in client.values()}
     assert 1 <= len(ids) <= 3
     for cid in ids:
+        [opened] = [x for x in conns[cid] if not x.get("closed")]
         [closed] = [x for x in conns[cid] if x.get("closed")]
         assert int(closed["bytesSent"]) > 0 and int(closed["bytesReceived"]) > 0
+        assert closed["local"] == opened["local"]  # the close keeps the open's endpoints
     assert int(harness.final_stats(records)["collector"]["connections"]) >= 2 * len(ids)
 
 

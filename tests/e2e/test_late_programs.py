@@ -56,3 +56,44 @@ setTimeout(() => require("https").get(
     [t] = transactions(records, p.pid)
     assert (t["method"], t["path"], t["status"]) == ("GET", "/hello.txt?node", 200)
     assert t["process"]["comm"] == "node"
+
+
+def test_process_in_its_own_mount_and_pid_namespace(cleartap, nginx):
+    """A "container": own mount and pid namespace, its own copy of libssl at the system path.
+    The collector cannot reach that namespace's files (the broker of DESIGN.md would): it says
+    so once, with the reason, and the connection is still recorded."""
+    port, _ = nginx
+    copy = cleartap.dir / "container-libssl.so.3"
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", copy)
+    cleartap.start_loader()
+    cleartap.start_collector()
+    script = f"""
+import http.client, ssl, time
+time.sleep(0.5)
+c = http.client.HTTPSConnection("127.0.0.1", {port}, context=ssl._create_unverified_context())
+c.request("GET", "/hello.txt?ns")
+assert c.getresponse().read() == b"hello from nginx\\n"
+"""
+    p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
+                        f"mount --bind {copy} /usr/lib/x86_64-linux-gnu/libssl.so.3 && "
+                        f'exec /usr/bin/python3 -c "$0"', script], timeout=60)
+    assert p.returncode == 0
+    records = cleartap.stop_collector()
+    foreign = [a for a in attachments(records).values()
+               if a.get("detail", "").startswith("opened in another mount namespace")]
+    assert len(foreign) == 1
+    assert foreign[0]["path"].endswith("/x86_64-linux-gnu/libssl.so.3")  # /lib is /usr/lib
+    assert foreign[0]["status"] == "STATUS_SKIPPED"
+    # Not captured on the client's side...
+    client_side = [t for t in transactions(records)
+                   if t.get("path") == "/hello.txt?ns" and not t.get("serverSide")]
+    assert client_side == []
+    # ...but its connection is recorded, and nginx's side of the exchange is captured.
+    served = [t for t in transactions(records)
+              if t.get("path") == "/hello.txt?ns" and t.get("serverSide")]
+    assert len(served) == 1
+    opens = [r["connection"] for r in records if "connection" in r
+             and r["connection"].get("role") == "ROLE_CLIENT"
+             and r["connection"].get("remote", {}).get("port") == port
+             and not r["connection"].get("closed")]
+    assert [c["local"]["port"] for c in opens] == [served[0]["remote"]["port"]]

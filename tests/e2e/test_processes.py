@@ -60,6 +60,9 @@ def test_exit_status_and_signal(cleartap):
     failed = subprocess.Popen(["sh", "-c", "exit 3"])
     assert failed.wait() == 3
     killed = subprocess.Popen(["sleep", "30"])
+    # kill it only once it is sleep: before its exec it would still be a copy of python
+    harness.wait_for(lambda: os.readlink(f"/proc/{killed.pid}/exe") == "/usr/bin/sleep",
+                     what="sleep to start")
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     records = cleartap.stop_collector()

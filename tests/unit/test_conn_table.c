@@ -46,7 +46,9 @@ static void test_open_close_expire(void)
 	close.bytes_sent = 10;
 	close.bytes_received = 20;
 	close.role = 0;
+	close.local_port = 0; /* released by the kernel before the close is reported */
 	CHECK(conn_table_apply(t, &close, &info) == 0);
+	CHECK_U64(info->local_port, 40000);
 	CHECK(info->closed && info->bytes_sent == 10 && info->bytes_received == 20);
 	CHECK_U64(info->role, CLEARTAP_ROLE_CLIENT); /* known from the open */
 	conn_table_expire(t, 1500, 1000);
