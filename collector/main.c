@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <linux/bpf.h>
 #include <stdarg.h>
@@ -701,6 +702,8 @@ static int attempt_forbidden(const char *what)
 		ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
 	else if (strcmp(what, "raw-socket") == 0)
 		socket(AF_PACKET, SOCK_RAW, 0);
+	else if (strcmp(what, "open-for-writing") == 0)
+		open("/tmp/cleartap-forbidden", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	else if (strcmp(what, "exec-memory") == 0)
 		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else

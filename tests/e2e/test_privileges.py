@@ -11,7 +11,7 @@ import harness
 from harness import assert_unprivileged, stream
 from test_capture import run_python_pair
 
-FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory"]
+FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing"]
 
 
 def test_collector_holds_nothing(cleartap, tls_cert):
