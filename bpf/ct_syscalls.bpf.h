@@ -27,6 +27,11 @@
 #error "cleartap: syscall numbers for this architecture are missing"
 #endif
 
+/* open(2) flags (the same on x86 and arm64) */
+#define CT_O_WRONLY 01
+#define CT_O_RDWR   02
+#define CT_O_CREAT  0100
+
 static __always_inline bool ct_is_socket_io_syscall(long id)
 {
 	switch (id) {

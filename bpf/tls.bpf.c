@@ -174,6 +174,9 @@ static __always_inline void ct_library_open(struct pt_regs *regs, __u64 pid_tgid
 	long n;
 	void *ring;
 
+	/* Loaders open libraries read-only; a file being written (copied) is not one yet. */
+	if (PT_REGS_PARM3_CORE(regs) & (CT_O_WRONLY | CT_O_RDWR | CT_O_CREAT))
+		return;
 	scratch = bpf_map_lookup_elem(&ct_path_scratch, &zero);
 	if (!scratch)
 		return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "conn_table.h"
+#include "id_table.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,29 +9,19 @@
 #include <string.h>
 
 struct entry {
-	struct entry *next;
+	struct id_node node; /* key: the cookie */
 	struct conn_info info;
 };
 
 struct conn_table {
-	struct entry **buckets;
-	size_t n_buckets, n;
+	struct id_table ids;
 };
-
-static size_t bucket(const struct conn_table *t, uint64_t cookie)
-{
-	return (size_t)((cookie * 0x9e3779b97f4a7c15ULL) >> 40) & (t->n_buckets - 1);
-}
 
 int conn_table_new(struct conn_table **ret)
 {
 	struct conn_table *t = calloc(1, sizeof(*t));
 
-	if (!t)
-		return -ENOMEM;
-	t->n_buckets = 1024;
-	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
-	if (!t->buckets) {
+	if (!t || id_table_init(&t->ids) < 0) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -38,46 +29,24 @@ int conn_table_new(struct conn_table **ret)
 	return 0;
 }
 
+static void free_entry(struct id_node *n)
+{
+	free(id_entry(n, struct entry, node));
+}
+
 void conn_table_free(struct conn_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n_buckets; i++)
-		for (struct entry *e = t->buckets[i], *next; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	free(t->buckets);
+	id_table_free(&t->ids, free_entry);
 	free(t);
-}
-
-static void grow(struct conn_table *t)
-{
-	size_t old = t->n_buckets;
-	struct entry **old_buckets = t->buckets;
-	struct entry **buckets = calloc(old * 2, sizeof(*buckets));
-
-	if (!buckets)
-		return;
-	t->buckets = buckets;
-	t->n_buckets = old * 2;
-	for (size_t i = 0; i < old; i++)
-		for (struct entry *e = old_buckets[i], *next; e; e = next) {
-			size_t b = bucket(t, e->info.cookie);
-
-			next = e->next;
-			e->next = buckets[b];
-			buckets[b] = e;
-		}
-	free(old_buckets);
 }
 
 static struct entry *find(const struct conn_table *t, uint64_t cookie)
 {
-	for (struct entry *e = t->buckets[bucket(t, cookie)]; e; e = e->next)
-		if (e->info.cookie == cookie)
-			return e;
-	return NULL;
+	struct id_node *n = id_table_find(&t->ids, cookie);
+
+	return n ? id_entry(n, struct entry, node) : NULL;
 }
 
 const struct conn_info *conn_table_get(const struct conn_table *t, uint64_t cookie)
@@ -97,17 +66,11 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		return -EBADMSG;
 	e = find(t, rec->cookie);
 	if (!e) {
-		size_t b;
-
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
-		e->info.cookie = rec->cookie;
-		b = bucket(t, rec->cookie);
-		e->next = t->buckets[b];
-		t->buckets[b] = e;
-		if (++t->n > t->n_buckets)
-			grow(t);
+		e->info.cookie = e->node.key = rec->cookie;
+		id_table_insert(&t->ids, &e->node);
 	}
 	/* At close the kernel has already released the local port: keep what the open said. */
 	if (rec->event == CLEARTAP_CONN_OPEN || !e->info.open_ns) {
@@ -132,25 +95,28 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 	return 0;
 }
 
+struct expiry {
+	uint64_t now_ns, keep_ns;
+};
+
+static bool expired(const struct id_node *n, void *ud)
+{
+	const struct conn_info *c = &id_entry(n, struct entry, node)->info;
+	const struct expiry *x = ud;
+
+	return c->closed && x->now_ns > c->close_ns + x->keep_ns;
+}
+
 void conn_table_expire(struct conn_table *t, uint64_t now_ns, uint64_t keep_ns)
 {
-	for (size_t i = 0; i < t->n_buckets; i++)
-		for (struct entry **p = &t->buckets[i]; *p;) {
-			struct entry *e = *p;
+	struct expiry x = {now_ns, keep_ns};
 
-			if (e->info.closed && now_ns > e->info.close_ns + keep_ns) {
-				*p = e->next;
-				free(e);
-				t->n--;
-			} else {
-				p = &e->next;
-			}
-		}
+	id_table_remove_if(&t->ids, expired, &x, free_entry);
 }
 
 size_t conn_table_size(const struct conn_table *t)
 {
-	return t->n;
+	return t->ids.n;
 }
 
 void conn_format_address(uint16_t family, const uint8_t addr[16], char *buf, size_t size)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "proc_table.h"
+#include "id_table.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,29 +9,19 @@
 #include <string.h>
 
 struct entry {
-	struct entry *next;
+	struct id_node node; /* key: the pid */
 	struct proc_info info;
 };
 
 struct proc_table {
-	struct entry **buckets;
-	size_t n_buckets, n;
+	struct id_table ids;
 };
-
-static size_t bucket(const struct proc_table *t, uint32_t pid)
-{
-	return (size_t)(pid * 2654435761u) & (t->n_buckets - 1);
-}
 
 int proc_table_new(struct proc_table **ret)
 {
 	struct proc_table *t = calloc(1, sizeof(*t));
 
-	if (!t)
-		return -ENOMEM;
-	t->n_buckets = 1024;
-	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
-	if (!t->buckets) {
+	if (!t || id_table_init(&t->ids) < 0) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -38,25 +29,24 @@ int proc_table_new(struct proc_table **ret)
 	return 0;
 }
 
+static void free_entry(struct id_node *n)
+{
+	free(id_entry(n, struct entry, node));
+}
+
 void proc_table_free(struct proc_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n_buckets; i++)
-		for (struct entry *e = t->buckets[i], *next; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	free(t->buckets);
+	id_table_free(&t->ids, free_entry);
 	free(t);
 }
 
 static struct entry *find(const struct proc_table *t, uint32_t pid)
 {
-	for (struct entry *e = t->buckets[bucket(t, pid)]; e; e = e->next)
-		if (e->info.pid == pid)
-			return e;
-	return NULL;
+	struct id_node *n = id_table_find(&t->ids, pid);
+
+	return n ? id_entry(n, struct entry, node) : NULL;
 }
 
 const struct proc_info *proc_table_get(const struct proc_table *t, uint32_t pid)
@@ -121,15 +111,12 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 		return -EBADMSG;
 	e = find(t, pid);
 	if (!e) {
-		size_t b = bucket(t, pid);
-
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		e->info.pid = pid;
-		e->next = t->buckets[b];
-		t->buckets[b] = e;
-		t->n++;
+		e->node.key = pid;
+		id_table_insert(&t->ids, &e->node);
 	}
 	e->info.ppid = rec->ppid;
 	e->info.start_ns = rec->start_ns;
@@ -157,23 +144,26 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 	return 0;
 }
 
+struct expiry {
+	uint64_t now_ns, keep_ns;
+};
+
+static bool expired(const struct id_node *n, void *ud)
+{
+	const struct proc_info *p = &id_entry(n, struct entry, node)->info;
+	const struct expiry *x = ud;
+
+	return p->exited && x->now_ns > p->exit_ns + x->keep_ns;
+}
+
 void proc_table_expire(struct proc_table *t, uint64_t now_ns, uint64_t keep_ns)
 {
-	for (size_t i = 0; i < t->n_buckets; i++)
-		for (struct entry **p = &t->buckets[i]; *p;) {
-			struct entry *e = *p;
+	struct expiry x = {now_ns, keep_ns};
 
-			if (e->info.exited && now_ns > e->info.exit_ns + keep_ns) {
-				*p = e->next;
-				free(e);
-				t->n--;
-			} else {
-				p = &e->next;
-			}
-		}
+	id_table_remove_if(&t->ids, expired, &x, free_entry);
 }
 
 size_t proc_table_size(const struct proc_table *t)
 {
-	return t->n;
+	return t->ids.n;
 }

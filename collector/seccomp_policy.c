@@ -23,6 +23,7 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW("fstat", "tell files apart by device and inode; libelf sizes the file"),
 	SECCOMP_ALLOW("newfstatat", "the same, as glibc spells fstat"),
 	SECCOMP_ALLOW_IF_EQ("fcntl", 1, F_GETFD, "libelf checks the descriptor it is given"),
+	SECCOMP_ALLOW("pread64", "libelf reads the parts of a file it could not map"),
 	SECCOMP_ALLOW_IF_CLEAR("mmap", 2, PROT_EXEC, "malloc; never executable memory"),
 	SECCOMP_ALLOW_IF_CLEAR("mprotect", 2, PROT_EXEC, "malloc arenas; never executable memory"),
 	SECCOMP_ALLOW("munmap", "free"),
