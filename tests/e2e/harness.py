@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Runs a real cleartap (loader as root, collector as uid 65534) with its own pin directory and
 socket, so tests never collide with a running cleartap, earlier leftovers or each other."""
 import base64
@@ -64,7 +64,7 @@ class Cleartap:
         self.served = 0
         self.collectors = []
 
-#-- - loader -- -
+    # --- loader ---
     def loader_cmd(self, *args):
         return [str(LOADER), "--pin-dir", self.pin_dir, "--socket", self.socket, *args]
 
@@ -88,7 +88,7 @@ class Cleartap:
         path = self.dir / "loader.log"
         return path.read_text() if path.exists() else ""
 
-#-- - collector -- -
+    # --- collector ---
     def start_collector(self, *args, as_root_with_user=None):
         n = len(self.collectors)
         prefix = AS_NOBODY if as_root_with_user is None else []
@@ -115,7 +115,7 @@ class Cleartap:
         assert p.wait(timeout=20) == 0, p.err_path.read_text()
         return [json.loads(line) for line in p.out_path.read_bytes().splitlines()]
 
-#-- - kernel objects -- -
+    # --- kernel objects ---
     def prog_ids(self):
         ids = set()
         for name in ("ct_tls_enter", "ct_tls_return", "ct_sys_enter"):
@@ -150,8 +150,7 @@ class Cleartap:
 
 def privileges_of(pid):
     """The privilege fields of /proc/PID/status, as the kernel reports them."""
-    fields =
-{}
+    fields = {}
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in ("Uid", "Gid", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs",
@@ -173,15 +172,16 @@ def map_ids_of(pid):
     """BPF map ids behind a process's descriptors (/proc/PID/fdinfo)."""
     ids = set()
     for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
-try:
-	    for line in info.read_text().splitlines():
+        try:
+            for line in info.read_text().splitlines():
                 if line.startswith("map_id:"):
                     ids.add(int(line.split()[1]))
         except OSError:
             pass
     return ids
 
-#-- - reading the collector's records ---
+
+# --- reading the collector's records ---
 
 def tls_data(records, pid=None):
     return [r["tlsData"] for r in records

@@ -1,71 +1,63 @@
-#SPDX - License - Identifier : Apache - 2.0
-""
-    "The capture spine against real peers: curl and openssl s_server, Python ssl (the _ex calls),
-    1 MiB calls,
-    truncation,
-    and the protobuf sink agreeing with JSON.""
-					     "
-	import base64 import json import os import socket import subprocess import sys import
-	    threading import time
+# SPDX-License-Identifier: Apache-2.0
+"""The capture spine against real peers: curl and openssl s_server, Python ssl (the _ex calls),
+1 MiB calls, truncation, and the protobuf sink agreeing with JSON."""
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 
-		import pytest
+import pytest
 
-		    import harness from harness import final_stats,
-    assert_accounted, stream, tls_data,
-    counter
+import harness
+from harness import final_stats, assert_accounted, stream, tls_data, counter
 
-	PYTHON = "/usr/bin/python3" #Debian's, linked against the system libssl
+PYTHON = "/usr/bin/python3"  # Debian's, linked against the system libssl
 
-    def
-    read_all(conn)
-    : data = b "" while chunk : = conn.recv(65536)
-    : data += chunk return data
 
-				    def
-				    curl_version()
-    : return subprocess
-	  .run([ "curl", "--version" ], capture_output = True, text = True, check = True)
-	  .stdout.split()[1]
+def read_all(conn):
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
 
-      def
-      run_python_pair(ct, tls_cert, request_body, response_body, marker, trickle = 0)
-    : cert,
-	key = tls_cert port = harness.free_port() server =
-	    subprocess
-		.Popen(
-		    [
-			    PYTHON, str(harness.PEERS / "tls_server.py"), str(cert), str(key),
-			    str(port), str(response_body),
-			    marker
-		    ],
-		    stdout = subprocess.PIPE, text = True) assert server.stdout.readline()
-		.strip() == "ready" args =
-		[
-			PYTHON, str(harness.PEERS / "tls_client.py"), str(port), str(request_body),
-			marker
-		] if trickle
-    : args
-      += [ "--trickle", str(trickle) ] client = subprocess.run(
-	  args, capture_output = True, text = True, timeout = 60, check = True) server_report =
-	  json.loads(server.stdout.readline()) server.wait(timeout =
-							       10) return json.loads(client.stdout),
-	server_report
 
-    def test_curl_to_openssl_s_server(cleartap, tls_cert, tmp_path)
-    : cert, key =
-		tls_cert marker =
-		    f "m-{os.getpid()}-{time.monotonic_ns()}" www =
-			tmp_path /
-			"www" www.mkdir()(www / "hello.txt").write_text(f "body {marker}\n") port =
-			    harness.free_port() server =
-				subprocess.Popen(
-				    [
-					    "openssl", "s_server", "-accept", str(port), "-cert",
-					    str(cert), "-key", str(key), "-WWW", "-quiet"
-				    ],
-				    cwd = www, stdout = subprocess.DEVNULL,
-				    stderr = subprocess.DEVNULL)
-try : cleartap.start_loader()
+def curl_version():
+    return subprocess.run(["curl", "--version"], capture_output=True, text=True,
+                          check=True).stdout.split()[1]
+
+
+def run_python_pair(ct, tls_cert, request_body, response_body, marker, trickle=0):
+    cert, key = tls_cert
+    port = harness.free_port()
+    server = subprocess.Popen([PYTHON, str(harness.PEERS / "tls_server.py"), str(cert), str(key),
+                               str(port), str(response_body), marker],
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    args = [PYTHON, str(harness.PEERS / "tls_client.py"), str(port), str(request_body), marker]
+    if trickle:
+        args += ["--trickle", str(trickle)]
+    client = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
+    server_report = json.loads(server.stdout.readline())
+    server.wait(timeout=10)
+    return json.loads(client.stdout), server_report
+
+
+def test_curl_to_openssl_s_server(cleartap, tls_cert, tmp_path):
+    cert, key = tls_cert
+    marker = f"m-{os.getpid()}-{time.monotonic_ns()}"
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "hello.txt").write_text(f"body {marker}\n")
+    port = harness.free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert", str(cert),
+                               "-key", str(key), "-WWW", "-quiet"], cwd=www,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        cleartap.start_loader()
         cleartap.start_collector()
         harness.wait_for(lambda: subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/"],
                                                 capture_output=True).returncode == 0,
@@ -89,8 +81,8 @@ try : cleartap.start_loader()
         assert d["process"]["tid"] == curl.pid  # curl is single threaded
         assert d["function"] in ("SSL_write", "SSL_read")
         assert d["fd"] >= 3 and d["fdSource"] in ("syscall", "session")
-#s_server - WWW reads and writes through BIO_f_ssl, which calls OpenSSL's internal
-#ssl_read_internal() / ssl_write_internal(), not the exported functions : not seen(README).
+    # s_server -WWW reads and writes through BIO_f_ssl, which calls OpenSSL's internal
+    # ssl_read_internal()/ssl_write_internal(), not the exported functions: not seen (README).
     assert tls_data(records, server.pid) == []
     assert_accounted(final_stats(records))
 
@@ -107,9 +99,7 @@ def test_python_ex_calls_both_sides(cleartap, tls_cert):
     assert stream(records, client["pid"], "DIRECTION_READ") == received
     assert stream(records, server["pid"], "DIRECTION_READ") == base64.b64decode(server["received"])
     assert stream(records, server["pid"], "DIRECTION_WRITE") == base64.b64decode(server["sent"])
-    assert
-	{d["function"] for d in tls_data(records, client["pid"])
-	} == {"SSL_write_ex",
+    assert {d["function"] for d in tls_data(records, client["pid"])} == {"SSL_write_ex",
                                                                          "SSL_read_ex"}
     assert_accounted(final_stats(records))
 
@@ -122,14 +112,14 @@ def test_one_mebibyte_each_way_is_exact(cleartap, tls_cert):
     records = cleartap.stop_collector()
     stats = final_stats(records)
     k = stats["kernel"]
-#The rings(8 MiB per shard) hold a 1 MiB call : expect no drop, and say so if there was.
+    # The rings (8 MiB per shard) hold a 1 MiB call: expect no drop, and say so if there was.
     assert counter(k, "dropRingFullBytes") == 0 and counter(k, "dropReadFaultBytes") == 0, k
     sent = base64.b64decode(client["sent"])
     assert len(sent) > mib
     assert stream(records, client["pid"], "DIRECTION_WRITE") == sent
     assert stream(records, client["pid"], "DIRECTION_READ") == base64.b64decode(client["received"])
     assert stream(records, server["pid"], "DIRECTION_READ") == base64.b64decode(server["received"])
-#The client's request left in one SSL_write_ex call of more than 1 MiB, in 65+ chunks.
+    # The client's request left in one SSL_write_ex call of more than 1 MiB, in 65+ chunks.
     writes = [d for d in tls_data(records, client["pid"]) if d["direction"] == "DIRECTION_WRITE"]
     assert len(writes) == 1 and int(writes[0]["callLength"]) == len(sent)
     assert counter(stats["collector"], "gapBytes") == 0
@@ -159,30 +149,49 @@ def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path, sink):
     subprocess.run(["protoc", f"--proto_path={harness.ROOT / 'proto'}",
                     f"--python_out={tmp_path}", "cleartap.proto"], check=True)
     sys.path.insert(0, str(tmp_path))
-try : import cleartap_pb2 from google
-.protobuf.json_format import MessageToDict finally : sys.path.pop(0) cleartap.start_loader() if sink
-    == "file" : proto_file =
-    cleartap.dir / "records.pb" proto_file.touch() os
-		       .chown(proto_file, harness.NOBODY, harness.NOBODY) #the collector is
-		   unprivileged cleartap.start_collector("--proto", str(proto_file)) else
-    : path = str(cleartap.dir /
-		 "sink.sock") listener = socket.socket(socket.AF_UNIX,
-						       socket.SOCK_STREAM) listener.bind(path) os
-					     .chmod(path,
-						    0o666) listener.listen(1) received = [] reader =
-	threading.Thread(target = lambda
-			 : received.append(read_all(listener.accept()[0]))) reader.start() cleartap
-	    .start_collector("--proto", "unix:" + path)
-		run_python_pair(cleartap, tls_cert, 100, 100,
-				"proto") records = cleartap.stop_collector() if sink == "file"
-    : raw = proto_file.read_bytes() else : reader.join(timeout = 10) raw = received[0] decoded,
-		pos = [],
-		0 while pos < len(raw)
-    : length,
-		shift = 0, 0 while True : b = raw[pos] pos += 1 length |= (b & 0x7F) << shift shift
-					  += 7 if not b & 0x80
-    : break msg = cleartap_pb2.Record() msg.ParseFromString(raw [pos:pos + length]) pos
-      += length decoded.append(MessageToDict(msg)) if len (decoded) !=
-	 len(records)
-    : pytest.fail(f "{len(decoded)} protobuf records vs {len(records)} JSON lines") assert decoded
-	 == records assert len(tls_data(records)) >= 4
+    try:
+        import cleartap_pb2
+        from google.protobuf.json_format import MessageToDict
+    finally:
+        sys.path.pop(0)
+    cleartap.start_loader()
+    if sink == "file":
+        proto_file = cleartap.dir / "records.pb"
+        proto_file.touch()
+        os.chown(proto_file, harness.NOBODY, harness.NOBODY)  # the collector is unprivileged
+        cleartap.start_collector("--proto", str(proto_file))
+    else:
+        path = str(cleartap.dir / "sink.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1)
+        received = []
+        reader = threading.Thread(target=lambda: received.append(read_all(listener.accept()[0])))
+        reader.start()
+        cleartap.start_collector("--proto", "unix:" + path)
+    run_python_pair(cleartap, tls_cert, 100, 100, "proto")
+    records = cleartap.stop_collector()
+    if sink == "file":
+        raw = proto_file.read_bytes()
+    else:
+        reader.join(timeout=10)
+        raw = received[0]
+    decoded, pos = [], 0
+    while pos < len(raw):
+        length, shift = 0, 0
+        while True:
+            b = raw[pos]
+            pos += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        msg = cleartap_pb2.Record()
+        msg.ParseFromString(raw[pos:pos + length])
+        pos += length
+        decoded.append(MessageToDict(msg))
+    if len(decoded) != len(records):
+        pytest.fail(f"{len(decoded)} protobuf records vs {len(records)} JSON lines")
+    assert decoded == records
+    assert len(tls_data(records)) >= 4

@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Who talked to whom: every transaction names its TCP connection (socket cookie, local and
 remote address and port), on both the client's and the server's side, for IPv4 and IPv6, and
 every connection has open and close records with its role and byte counts."""
@@ -40,13 +40,13 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
         assert s["local"] == {"address": address, "port": port}
         assert c["local"] == s["remote"] and c["local"]["address"] == address
         assert c["connectionId"] != s["connectionId"]  # two sockets, two cookies
-#the kernel's open records say who connected and who accepted
+        # the kernel's open records say who connected and who accepted
         [c_open] = [x for x in conns[c["connectionId"]] if not x.get("closed")]
         [s_open] = [x for x in conns[s["connectionId"]] if not x.get("closed")]
         assert (c_open["role"], c_open["pid"]) == ("ROLE_CLIENT", curl)
         assert s_open["role"] == "ROLE_SERVER"
         assert c_open["local"] == c["local"] and c_open["remote"] == c["remote"]
-#several connections, each kept alive for more than one exchange when curl reused it
+    # several connections, each kept alive for more than one exchange when curl reused it
     ids = {c["connectionId"] for c in client.values()}
     assert 1 <= len(ids) <= 3
     for cid in ids:
@@ -55,6 +55,7 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
         assert int(closed["bytesSent"]) > 0 and int(closed["bytesReceived"]) > 0
         assert closed["local"] == opened["local"]  # the close keeps the open's endpoints
     assert int(harness.final_stats(records)["collector"]["connections"]) >= 2 * len(ids)
+
 
 def test_raw_data_names_its_connection(cleartap, nginx):
     port, _ = nginx
@@ -65,7 +66,4 @@ def test_raw_data_names_its_connection(cleartap, nginx):
     data = harness.tls_data(records, curl)
     assert data and len({d["connectionId"] for d in data}) == 1
     for d in data:
-        assert d["remote"] ==
-{
-	"address" : "127.0.0.1", "port" : port
-}
+        assert d["remote"] == {"address": "127.0.0.1", "port": port}

@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Deployment artefacts: systemd units (verify, exposure scores), sysusers/tmpfiles, the
 Kubernetes manifest against the "restricted" Pod Security Standard, and the collector's seccomp
 profile equal to what the collector itself generates."""
@@ -109,11 +109,8 @@ def restricted_violations(pod, container):
                "persistentVolumeClaim", "projected", "secret"}
     volumes = {vol["name"]: vol for vol in pod.get("volumes", [])}
     for mount in container.get("volumeMounts", []):
-        kinds = set(volumes[mount["name"]]) -
-{
-	"name"
-}
-if not kinds <= allowed:
+        kinds = set(volumes[mount["name"]]) - {"name"}
+        if not kinds <= allowed:
             v.append(f"volume {mount['name']} is {kinds}")
     return v
 
@@ -125,7 +122,7 @@ def test_collector_container_is_restricted():
     assert collector["securityContext"]["readOnlyRootFilesystem"] is True
     assert collector["securityContext"]["seccompProfile"]["localhostProfile"] == \
         "cleartap/collector.json"
-#The checker is not vacuous : the loader container is(rightly) not restricted.
+    # The checker is not vacuous: the loader container is (rightly) not restricted.
     loader = next(c for c in pod["containers"] if c["name"] == "loader")
     assert set(restricted_violations(pod, loader)) >= {"capabilities.add beyond NET_BIND_SERVICE",
                                                        "runAsNonRoot must be true"}
@@ -141,7 +138,4 @@ def test_loader_container_gets_only_the_measured_capabilities():
     assert {c.lower() for c in caps["add"]} == set(NEEDED)
     unit = (SYSTEMD / "cleartap-loader.service").read_text()
     bounding = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M).group(1).split()
-    assert
-	{c.lower().removeprefix("cap_") for c in bounding
-	}
-== set(NEEDED)
+    assert {c.lower().removeprefix("cap_") for c in bounding} == set(NEEDED)

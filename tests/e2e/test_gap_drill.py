@@ -1,8 +1,6 @@
-#SPDX - License - Identifier : Apache - 2.0
-""
-    "Gap drills: the collector loses chosen library calls (test-only switch), as a full ring
-    would.HTTP /
-    1 resynchronises and says so; HTTP/2 is marked desynchronised, never guessed."""
+# SPDX-License-Identifier: Apache-2.0
+"""Gap drills: the collector loses chosen library calls (test-only switch), as a full ring
+would. HTTP/1 resynchronises and says so; HTTP/2 is marked desynchronised, never guessed."""
 import subprocess
 
 import harness
@@ -32,12 +30,12 @@ def test_lost_http1_request_resynchronises(cleartap, nginx):
     records = cleartap.stop_collector()
     first, lost, third = transactions(records, pid)
     assert (first["path"], first["status"]) == ("/hello.txt?1", 200) and "error" not in first
-#the lost request's stand-in takes the response that answered it
+    # the lost request's stand-in takes the response that answered it
     assert lost["error"].startswith("gap: ") and lost["error"].endswith(
         " request bytes not captured")
     assert "method" not in lost and lost["status"] == 200
     assert int(lost["gapBytes"]) > 0
-#parsing resumed at the next request, and says so
+    # parsing resumed at the next request, and says so
     assert (third["path"], third["status"]) == ("/hello.txt?3", 200)
     assert third["resynchronised"] is True and "error" not in third
     assert int(harness.final_stats(records)["collector"]["gapBytes"]) == int(lost["gapBytes"])
@@ -46,7 +44,7 @@ def test_lost_http1_request_resynchronises(cleartap, nginx):
 def test_gap_inside_a_length_framed_body_keeps_sync(cleartap, nginx):
     port, _ = nginx
     cleartap.start_loader()
-#read call 2 lies inside the 90 KB body of the first response
+    # read call 2 lies inside the 90 KB body of the first response
     cleartap.start_collector("--test-drop-call", "python3:read:2", "--body-limit", "200000")
     pid = python_client(port, ["/big.txt", "/hello.txt"])
     records = cleartap.stop_collector()
@@ -63,7 +61,7 @@ def test_gap_inside_a_length_framed_body_keeps_sync(cleartap, nginx):
 def test_http2_gap_desynchronises(cleartap, nginx):
     port, _ = nginx
     cleartap.start_loader()
-#curl's write calls: preface+SETTINGS, HEADERS 1, SETTINGS ack, HEADERS 3, ...
+    # curl's write calls: preface+SETTINGS, HEADERS 1, SETTINGS ack, HEADERS 3, ...
     cleartap.start_collector("--test-drop-call", "curl:write:3")
     url = f"https://127.0.0.1:{port}"
     p = subprocess.Popen(["curl", "-sk", "--http2", f"{url}/hello.txt", "--next", "-sk",
@@ -77,7 +75,7 @@ def test_http2_gap_desynchronises(cleartap, nginx):
     assert [(t["path"], t["status"]) for t in good] == [("/hello.txt", 200)]
     assert desync and len(good) + len(desync) == len(txns)
     assert "bytes from the client not captured" in desync[0]["error"]
-#nothing after the gap carries headers that could be wrong
+    # nothing after the gap carries headers that could be wrong
     for t in desync:
         assert "requestHeaders" not in t or t.get("streamId", 0) == 1
     stats = harness.final_stats(records)["collector"]

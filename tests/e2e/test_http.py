@@ -1,8 +1,6 @@
-#SPDX - License - Identifier : Apache - 2.0
-""
-    "HTTP transactions from real peers: curl (HTTP/1.1 and HTTP/2) against nginx, nghttp against
-    nghttpd,
-    Python http.client; every field asserted on both the client and the server side."""
+# SPDX-License-Identifier: Apache-2.0
+"""HTTP transactions from real peers: curl (HTTP/1.1 and HTTP/2) against nginx, nghttp against
+nghttpd, Python http.client; every field asserted on both the client and the server side."""
 import base64
 import gzip
 import os
@@ -50,34 +48,20 @@ worker_processes 1;
 daemon off;
 pid {cleartap.dir}/nginx.pid;
 error_log {cleartap.dir}/nginx-error.log;
-events {
-	{
-		worker_connections 64;
-	}}
-http {
-	{
-		access_log off;
-		client_body_temp_path{cleartap.dir} / nginx - body;
-		server
-		{
-			{
-				listen 127.0.0.1 : {port} ssl http2;
-				listen[::1] : {port} ssl http2;
-				ssl_certificate{cert};
-				ssl_certificate_key{key};
-				root{root};
-				gzip on;
-				gzip_types text / plain;
-				gzip_min_length 100;
-				location = / post
-				{
-					{
-						return 200 "posted\\n";
-					}
-				}
-			}
-		}
-	}}
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {cleartap.dir}/nginx-body;
+  server {{
+        listen 127.0.0.1:{port} ssl http2;
+    listen [::1]:{port} ssl http2;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    root {root};
+    gzip on; gzip_types text/plain; gzip_min_length 100;
+    location = /post {{ return 200 "posted\\n"; }}
+  }}
+}}
 """)
     proc = subprocess.Popen(["nginx", "-c", str(conf)], stderr=subprocess.DEVNULL)
     harness.wait_for(lambda: subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/"],
@@ -99,7 +83,7 @@ def run_curl(*args):
 def curl_keepalive(port, etag, http):
     """Four requests on one connection: GET, POST with a body, gzip+chunked GET, 304."""
     url = f"https://127.0.0.1:{port}"
-#-- next resets options but keeps the connection
+    # --next resets options but keeps the connection
     return run_curl(http, "-H", "Authorization: Bearer s3cret", f"{url}/hello.txt",
                     "--next", "-sk", http, "-d", "a=1&b=2", f"{url}/post",
                     "--next", "-sk", http, "-H", "Accept-Encoding: gzip", f"{url}/big.txt",
@@ -110,8 +94,7 @@ def check_keepalive_exchange(txns, port, protocol, server_side):
     assert [(t["method"], t["path"], t.get("status")) for t in txns] == [
         ("GET", "/hello.txt", 200), ("POST", "/post", 200), ("GET", "/big.txt", 200),
         ("GET", "/hello.txt", 304)]
-    assert {t["session"] for t in txns} == {
-	txns[0]["session"]}  # one connection
+    assert {t["session"] for t in txns} == {txns[0]["session"]}  # one connection
     for t in txns:
         assert t["protocol"] == protocol
         assert t["authority"] == f"127.0.0.1:{port}"
@@ -123,12 +106,12 @@ def check_keepalive_exchange(txns, port, protocol, server_side):
     get, post, big, not_modified = txns
     assert body(get) == b"hello from nginx\n" and get["responseBodySize"] == "17"
     assert get["responseContentType"] == "text/plain"
-#the credential never leaves the collector; equal values hash equally
+    # the credential never leaves the collector; equal values hash equally
     assert header(get, "authorization").startswith("[redacted:")
     assert body(post, "requestBody") == b"a=1&b=2" and post["requestBodySize"] == "7"
     assert post["requestContentType"] == "application/x-www-form-urlencoded"
     assert body(post) == b"posted\n"
-#gzip on the wire, decoded for display; the size is what crossed the wire
+    # gzip on the wire, decoded for display; the size is what crossed the wire
     assert big["responseBodyDecoding"] == "gzip"
     assert body(big) == BIG.encode()
     assert int(big["responseBodySize"]) < len(BIG)

@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Programs that start after cleartap with TLS the loader never saw are probed by the
 collector itself, unprivileged, with the program descriptors it holds: a libssl copy loaded
 through LD_LIBRARY_PATH by an unprivileged user, and Node.js with OpenSSL built in."""
@@ -45,9 +45,7 @@ def test_node_with_builtin_openssl_started_later(cleartap, nginx):
     script = f"""
 setTimeout(() => require("https").get(
   {{host: "127.0.0.1", port: {port}, path: "/hello.txt?node", rejectUnauthorized: false}},
-  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1));
-}
-}),
+  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
   1000);
 """
     p = subprocess.Popen(["node", "-e", script])
@@ -86,11 +84,11 @@ assert c.getresponse().read() == b"hello from nginx\\n"
     assert len(foreign) == 1
     assert foreign[0]["path"].endswith("/x86_64-linux-gnu/libssl.so.3")  # /lib is /usr/lib
     assert foreign[0]["status"] == "STATUS_SKIPPED"
-#Not captured on the client's side...
+    # Not captured on the client's side...
     client_side = [t for t in transactions(records)
                    if t.get("path") == "/hello.txt?ns" and not t.get("serverSide")]
     assert client_side == []
-#... but its connection is recorded, and nginx's side of the exchange is captured.
+    # ...but its connection is recorded, and nginx's side of the exchange is captured.
     served = [t for t in transactions(records)
               if t.get("path") == "/hello.txt?ns" and t.get("serverSide")]
     assert len(served) == 1

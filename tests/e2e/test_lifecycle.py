@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Pins outlive processes: collector restarts, loader reruns, unload; and clear errors."""
 import json
 import os
@@ -38,10 +38,10 @@ def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
     records = cleartap.stop_collector(second)
 
     assert second_maps == maps_first
-#Same kernel objects : nothing was loaded or attached again.
+    # Same kernel objects: nothing was loaded or attached again.
     assert cleartap.pins() == pins
     assert cleartap.link_count() == links
-#Capture resumed : the new collector got the rest of the stream, byte - exact at its offsets.
+    # Capture resumed: the new collector got the rest of the stream, byte-exact at its offsets.
     writes = [d for d in tls_data(records, report["pid"]) if d["direction"] == "DIRECTION_WRITE"]
     assert writes, "no capture after the restart"
     sent = harness.base64.b64decode(report["sent"])
@@ -84,67 +84,50 @@ def test_loader_twice_then_unload(cleartap):
 
     def programs_gone():
         out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
-        return not prog_ids &
-{p["id"] for p in json.loads(out.stdout)
-}
+        return not prog_ids & {p["id"] for p in json.loads(out.stdout)}
 
-#The kernel frees an unpinned program from a work queue, shortly after the last reference.
-harness
-    .wait_for(programs_gone, timeout = 10, what = "unpinned programs to be freed")
+    # The kernel frees an unpinned program from a work queue, shortly after the last reference.
+    harness.wait_for(programs_gone, timeout=10, what="unpinned programs to be freed")
 
-	def test_second_serving_loader_refuses_socket_in_use(cleartap)
-    : cleartap.start_loader() p = cleartap.run_loader(check = False) assert p.returncode ==
-				  1 assert f "socket {cleartap.socket} is in use" in p.stderr
 
-				  def test_loader_errors_are_clear(cleartap)
-    : p = subprocess
-	      .run([ *harness.AS_NOBODY, *cleartap.loader_cmd("--attach-only") ],
-		   capture_output = True, text = True) assert p.returncode
-	  == 1 and "not privileged" in p.stderr p =
-	      cleartap.run_loader("--ring-size", "100000", check = False) assert p.returncode ==
-	      1 and "must be a power of two" in p.stderr p =
-		  cleartap.run_loader("--ring-shards", "0", check = False) assert p.returncode ==
-		  1 and "invalid --ring-shards '0'" in p.stderr p =
-		      cleartap.run_loader("--no-such-flag", check = False) assert p.returncode ==
-		      1 p = subprocess
-				.run([ str(harness.LOADER), "--pin-dir", "/tmp/x" ],
-				     capture_output = True, text = True) assert p.returncode
-			    == 1 and "must be a directory below /sys/fs/bpf" in p.stderr
-#A file without OpenSSL is skipped, reported, and not fatal.
-			       p = cleartap
-				       .run_loader("--attach-only", "--attach", "/bin/true") assert
-				   "skipped /bin/true: no OpenSSL or GnuTLS data functions found" in
-				   p.stderr
+def test_second_serving_loader_refuses_socket_in_use(cleartap):
+    cleartap.start_loader()
+    p = cleartap.run_loader(check=False)
+    assert p.returncode == 1
+    assert f"socket {cleartap.socket} is in use" in p.stderr
 
-				   def test_collector_errors_are_clear(cleartap)
-    : cleartap.start_loader(allow_nobody = False)
-	  p = subprocess
-		      .run(
-			  [
-				  *harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
-				  cleartap.socket, "--wait", "0"
-			  ],
-			  capture_output = True, text = True, timeout = 30) assert p.returncode
-		  == 1 and
-	      "refused this user" in p.stderr assert "refused peer" in cleartap.loader_log() p =
-		  subprocess
-		      .run([ str(harness.COLLECTOR), "--format", "xml" ], capture_output = True,
-			   text = True) assert p.returncode
-		  == 1 and "invalid --format" in p.stderr p =
-		      subprocess
-			  .run(
-			      [
-				      *harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
-				      str(cleartap.dir / "absent.sock"), "--wait", "0"
-			      ],
-			      capture_output = True, text = True) assert p.returncode
-		      == 1 and "No such file or directory" in p.stderr p =
-			  subprocess
-				  .run(
-				      [
-					      str(harness.COLLECTOR), "--socket", cleartap.socket,
-					      "--wait", "0"
-				      ],
-				      capture_output = True, text = True) assert p.returncode
-			      == 1 and
-			  "refusing to run as root" in p.stderr
+
+def test_loader_errors_are_clear(cleartap):
+    p = subprocess.run([*harness.AS_NOBODY, *cleartap.loader_cmd("--attach-only")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "not privileged" in p.stderr
+    p = cleartap.run_loader("--ring-size", "100000", check=False)
+    assert p.returncode == 1 and "must be a power of two" in p.stderr
+    p = cleartap.run_loader("--ring-shards", "0", check=False)
+    assert p.returncode == 1 and "invalid --ring-shards '0'" in p.stderr
+    p = cleartap.run_loader("--no-such-flag", check=False)
+    assert p.returncode == 1
+    p = subprocess.run([str(harness.LOADER), "--pin-dir", "/tmp/x"], capture_output=True,
+                       text=True)
+    assert p.returncode == 1 and "must be a directory below /sys/fs/bpf" in p.stderr
+    # A file without OpenSSL is skipped, reported, and not fatal.
+    p = cleartap.run_loader("--attach-only", "--attach", "/bin/true")
+    assert "skipped /bin/true: no OpenSSL or GnuTLS data functions found" in p.stderr
+
+
+def test_collector_errors_are_clear(cleartap):
+    cleartap.start_loader(allow_nobody=False)
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket", cleartap.socket,
+                        "--wait", "0"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "refused this user" in p.stderr
+    assert "refused peer" in cleartap.loader_log()
+    p = subprocess.run([str(harness.COLLECTOR), "--format", "xml"], capture_output=True,
+                       text=True)
+    assert p.returncode == 1 and "invalid --format" in p.stderr
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
+                        str(cleartap.dir / "absent.sock"), "--wait", "0"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "No such file or directory" in p.stderr
+    p = subprocess.run([str(harness.COLLECTOR), "--socket", cleartap.socket, "--wait", "0"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "refusing to run as root" in p.stderr

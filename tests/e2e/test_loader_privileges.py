@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """The loader after start-up holds nothing, needs exactly the capabilities it documents, and
 hostile clients cannot disturb a real collector. Fault drills: either side killed."""
 import base64
@@ -63,7 +63,7 @@ def test_each_needed_capability_is_needed(cleartap, missing, message):
 
 
 def test_sys_ptrace_finds_other_users_libraries(cleartap):
-#A libssl copy that only a process of another user maps.
+    # A libssl copy that only a process of another user maps.
     lib_dir = cleartap.dir / "lib"
     lib_dir.mkdir()
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", lib_dir)
@@ -72,7 +72,8 @@ def test_sys_ptrace_finds_other_users_libraries(cleartap):
                                "/usr/bin/python3", "-c",
                                "import ssl, sys; print('up', flush=True); sys.stdin.read()"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-try : assert holder.stdout.readline().strip() == "up"
+    try:
+        assert holder.stdout.readline().strip() == "up"
         without = subprocess.run([*with_caps(["bpf", "perfmon"]),
                                   *cleartap.loader_cmd("--attach-only")],
                                  capture_output=True, text=True, timeout=60)
@@ -107,7 +108,7 @@ for i in range(1000):
 print(len(flood), flush=True)
 sys.stdin.read()
 """], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-#Connections of the collector's own uid that never say anything.
+    # Connections of the collector's own uid that never say anything.
     stallers = []
     for _ in range(10):
         s = socket.socket(socket.AF_UNIX)
@@ -140,11 +141,11 @@ def test_fault_drill_loader_killed_and_restarted(cleartap, tls_cert):
     pins, links = cleartap.pins(), cleartap.link_count()
     cleartap.loader.send_signal(signal.SIGKILL)
     cleartap.loader.wait()
-#The collector keeps capturing with the descriptors it holds.
+    # The collector keeps capturing with the descriptors it holds.
     client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "loader-dead")
     records = cleartap.stop_collector(first)
     assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
-#A restarted loader reuses the pins : nothing loaded or attached twice.
+    # A restarted loader reuses the pins: nothing loaded or attached twice.
     cleartap.start_loader()
     assert "reusing pinned programs" in cleartap.loader_log()
     assert cleartap.pins() == pins and cleartap.link_count() == links
@@ -158,7 +159,7 @@ def test_fault_drill_collector_killed_while_traffic_flows(cleartap, tls_cert):
     first = cleartap.start_collector()
     first.send_signal(signal.SIGKILL)
     first.wait()
-#Nobody drains a 64 KiB ring while 1 MiB goes each way : drops, and every one is counted.
+    # Nobody drains a 64 KiB ring while 1 MiB goes each way: drops, and every one is counted.
     run_python_pair(cleartap, tls_cert, 1 << 20, 1 << 20, "nobody-drains")
     cleartap.start_collector()
     records = cleartap.stop_collector()

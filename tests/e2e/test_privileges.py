@@ -1,56 +1,48 @@
-#SPDX - License - Identifier : Apache - 2.0
-""
-    "The privilege promises of DESIGN.md, checked from outside the processes (/proc/PID/status)."
-    "" import base64 import signal import subprocess import time
+# SPDX-License-Identifier: Apache-2.0
+"""The privilege promises of DESIGN.md, checked from outside the processes (/proc/PID/status)."""
+import base64
+import signal
+import subprocess
+import time
 
-	import pytest
+import pytest
 
-	    import harness from harness import assert_unprivileged,
-    stream from test_capture import run_python_pair
+import harness
+from harness import assert_unprivileged, stream
+from test_capture import run_python_pair
 
-	FORBIDDEN =
-	    [ "execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing" ]
+FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing"]
 
-	    def
-	    test_collector_holds_nothing(cleartap, tls_cert)
-    : cleartap.start_loader() collector =
-		cleartap.start_collector() assert_unprivileged(collector.pid)
-		    assert harness.privileges_of(collector.pid)["Uid"] == [str(harness.NOBODY)] * 4
-#... and works like that, through a capture and a clean stop.
-									      client,
-	_ = run_python_pair(cleartap, tls_cert, 10, 10, "sandboxed")
-	    assert_unprivileged(collector.pid) records =
-		cleartap.stop_collector() assert
-		stream(records, client["pid"],
-		       "DIRECTION_WRITE") == base64
-						 .b64decode(client["sent"])
 
-						     def
-					     test_collector_started_as_root_drops_to_user(cleartap)
-    : cleartap.start_loader() collector =
-		    cleartap
-			.start_collector(as_root_with_user = "nobody")
-			    assert_unprivileged(collector.pid) cleartap
-			.stop_collector()
+def test_collector_holds_nothing(cleartap, tls_cert):
+    cleartap.start_loader()
+    collector = cleartap.start_collector()
+    assert_unprivileged(collector.pid)
+    assert harness.privileges_of(collector.pid)["Uid"] == [str(harness.NOBODY)] * 4
+    # ... and works like that, through a capture and a clean stop.
+    client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "sandboxed")
+    assert_unprivileged(collector.pid)
+    records = cleartap.stop_collector()
+    assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
 
-			    @pytest.mark
-			.parametrize("call", FORBIDDEN) def
-		    test_forbidden_call_kills_collector(cleartap, tls_cert, call)
-    : cleartap.start_loader() p =
-			subprocess
-			    .run(
-				[
-					*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
-					cleartap.socket, "--test-forbidden",
-					call
-				],
-				capture_output = True, text = True, timeout = 30) assert
-			"locked down" in p.stderr #it got as far as the attempt assert p.returncode
-			== -signal.SIGSYS,
-	(p.returncode, p.stderr)assert "survived" not in p
-	    .stderr
-#Capture keeps working for a new collector afterwards.
-	cleartap.start_collector() client,
-	_ = run_python_pair(cleartap, tls_cert, 10, 10, "after-" + call) records =
-	    cleartap.stop_collector() assert
-	    stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
+
+def test_collector_started_as_root_drops_to_user(cleartap):
+    cleartap.start_loader()
+    collector = cleartap.start_collector(as_root_with_user="nobody")
+    assert_unprivileged(collector.pid)
+    cleartap.stop_collector()
+
+
+@pytest.mark.parametrize("call", FORBIDDEN)
+def test_forbidden_call_kills_collector(cleartap, tls_cert, call):
+    cleartap.start_loader()
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket", cleartap.socket,
+                        "--test-forbidden", call], capture_output=True, text=True, timeout=30)
+    assert "locked down" in p.stderr  # it got as far as the attempt
+    assert p.returncode == -signal.SIGSYS, (p.returncode, p.stderr)
+    assert "survived" not in p.stderr
+    # Capture keeps working for a new collector afterwards.
+    cleartap.start_collector()
+    client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "after-" + call)
+    records = cleartap.stop_collector()
+    assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])

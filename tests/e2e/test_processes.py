@@ -1,4 +1,4 @@
-#SPDX - License - Identifier : Apache - 2.0
+# SPDX-License-Identifier: Apache-2.0
 """Processes as the kernel reports them: exec (executable, argv, parent, container from the
 cgroup) and exit (status or signal); a process that exits right after its request is still
 attributed, since nothing is read from /proc."""
@@ -42,7 +42,7 @@ def test_short_lived_process_in_a_container(cleartap, nginx, docker_cgroup):
     curl = shell.pid  # exec keeps the pid
     execs = [p for p in processes(records) if p["pid"] == curl and not p.get("exited")]
     exits = [p for p in processes(records) if p["pid"] == curl and p.get("exited")]
-#sh 's exec and curl' s exec : the last names curl
+    # sh's exec and curl's exec: the last names curl
     assert execs[-1]["exe"] == "/usr/bin/curl" and execs[-1]["argv"] == argv
     assert execs[-1]["containerId"] == CONTAINER and execs[-1]["ppid"] == os.getpid()
     assert "uid" not in execs[-1]  # root: the default value 0 is omitted
@@ -60,7 +60,7 @@ def test_exit_status_and_signal(cleartap):
     failed = subprocess.Popen(["sh", "-c", "exit 3"])
     assert failed.wait() == 3
     killed = subprocess.Popen(["sleep", "30"])
-#kill it only once it is sleep : before its exec it would still be a copy of python
+    # kill it only once it is sleep: before its exec it would still be a copy of python
     harness.wait_for(lambda: os.readlink(f"/proc/{killed.pid}/exe") == "/usr/bin/sleep",
                      what="sleep to start")
     killed.send_signal(signal.SIGKILL)
