@@ -93,41 +93,21 @@ static int keep_link(struct late_attach *la, int fd)
 	return 0;
 }
 
-static void report(struct cleartap_handoff_attachment *r, uint32_t status,
-		   const struct tls_probe_plan *plan, const struct stat *st, const char *path,
-		   const char *detail)
-{
-	size_t n;
-
-	memset(r, 0, sizeof(*r));
-	r->status = status;
-	r->library = plan->library == TLS_LIB_OPENSSL  ? CLEARTAP_LIB_OPENSSL
-		     : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
-						       : CLEARTAP_LIB_UNKNOWN;
-	r->n_functions = (uint32_t)plan->n_entry;
-	r->dev = st->st_dev;
-	r->ino = st->st_ino;
-	n = strnlen(path, sizeof(r->path) - 1);
-	memcpy(r->path, path, n);
-	n = strnlen(detail, sizeof(r->detail) - 1);
-	memcpy(r->detail, detail, n);
-}
-
 int late_attach_foreign(struct late_attach *la, const char *path, uint32_t mnt_ns,
 			struct cleartap_handoff_attachment *ret_report)
 {
 	struct tls_probe_plan plan = {};
-	struct stat st = {.st_dev = 0, .st_ino = mnt_ns}; /* remembered as (0, namespace) */
 	char detail[128];
 
-	/* one report per namespace: a container opens the same few libraries in every process */
+	/* one report per namespace, remembered as (0, namespace): a container opens the same few
+	 * libraries in every process */
 	if (seen_before(la, 0, mnt_ns))
 		return 0;
 	remember(la, 0, mnt_ns);
 	snprintf(detail, sizeof(detail),
 		 "opened in another mount namespace (mnt:[%u]): not attachable without a broker",
 		 mnt_ns);
-	report(ret_report, CLEARTAP_ATTACH_SKIPPED, &plan, &st, path, detail);
+	tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, 0, mnt_ns, path, detail, ret_report);
 	return 1;
 }
 
@@ -150,14 +130,15 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 	if (r < 0) {
 		if (!is_library)
 			return 0; /* most executables have no TLS in them */
-		report(ret_report, CLEARTAP_ATTACH_SKIPPED, &plan, &st, path,
-		       "no OpenSSL or GnuTLS data functions found");
+		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, st.st_dev, st.st_ino, path,
+				 "no OpenSSL or GnuTLS data functions found", ret_report);
 		return 1;
 	}
 	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, &entry_link,
 			     &return_link);
 	if (r < 0) {
-		report(ret_report, CLEARTAP_ATTACH_FAILED, &plan, &st, path, strerror(-r));
+		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, st.st_dev, st.st_ino, path,
+				 strerror(-r), ret_report);
 		return 1;
 	}
 	if (keep_link(la, entry_link) < 0 || keep_link(la, return_link) < 0) {
@@ -166,7 +147,7 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 		return -ENOMEM;
 	}
 	la->attached++;
-	report(ret_report, CLEARTAP_ATTACH_ATTACHED, &plan, &st, path,
-	       "attached by the collector after start");
+	tls_probe_report(&plan, CLEARTAP_ATTACH_ATTACHED, st.st_dev, st.st_ino, path,
+			 "attached by the collector after start", ret_report);
 	return 1;
 }

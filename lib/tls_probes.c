@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cleartap/events.h"
+#include "cleartap/handoff.h"
+
 #include "ct_macro.h"
 #include "elf_symbols.h"
 #include "uprobe_multi.h"
@@ -117,4 +119,28 @@ int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
 	*ret_entry_link = ct_take_fd(&entry_link);
 	*ret_return_link = ct_take_fd(&return_link);
 	return 0;
+}
+
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64_t dev,
+		      uint64_t ino, const char *path, const char *detail,
+		      struct cleartap_handoff_attachment *ret_report)
+{
+	memset(ret_report, 0, sizeof(*ret_report));
+	ret_report->status = status;
+	ret_report->library = plan->library == TLS_LIB_OPENSSL	? CLEARTAP_LIB_OPENSSL
+			      : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
+								: CLEARTAP_LIB_UNKNOWN;
+	ret_report->n_functions = (uint32_t)plan->n_entry;
+	ret_report->dev = dev;
+	ret_report->ino = ino;
+	copy_cut(ret_report->path, sizeof(ret_report->path), path);
+	copy_cut(ret_report->detail, sizeof(ret_report->detail), detail);
 }

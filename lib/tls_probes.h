@@ -36,4 +36,14 @@ int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan);
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
 		     const struct tls_probe_plan *plan, int *ret_entry_link, int *ret_return_link);
 
+struct cleartap_handoff_attachment;
+
+/*
+ * Fill the report collectors get about one library file (status is an enum
+ * cleartap_attach_status). path and detail are cut to the fixed fields, on purpose.
+ */
+void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64_t dev,
+		      uint64_t ino, const char *path, const char *detail,
+		      struct cleartap_handoff_attachment *ret_report);
+
 #endif

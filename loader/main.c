@@ -366,33 +366,13 @@ static int check_bpf_available(void)
 static struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 static size_t n_attachments;
 
-/* Bounded fields of the handoff message: longer strings are cut, on purpose. */
-static void copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void report_attachment(const struct tls_target *t, const struct tls_probe_plan *plan,
 			      uint32_t status, const char *detail)
 {
-	struct cleartap_handoff_attachment *a;
-
 	if (n_attachments == CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
 		return;
-	a = &attachments[n_attachments++];
-	memset(a, 0, sizeof(*a));
-	a->status = status;
-	a->library = plan->library == TLS_LIB_OPENSSL  ? CLEARTAP_LIB_OPENSSL
-		     : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
-						       : CLEARTAP_LIB_UNKNOWN;
-	a->n_functions = (uint32_t)plan->n_entry;
-	a->dev = t->dev;
-	a->ino = t->ino;
-	copy_cut(a->path, sizeof(a->path), t->path);
-	copy_cut(a->detail, sizeof(a->detail), detail);
+	tls_probe_report(plan, status, t->dev, t->ino, t->path, detail,
+			 &attachments[n_attachments++]);
 }
 
 static void attach_targets(const struct options *opt, const struct objects *objects)
