@@ -26,7 +26,36 @@ struct direction {
 	uint64_t now_ns;	   /* time of the segment being parsed */
 };
 
+/* Transactions in arrival order, linked through http_txn.next. */
+struct txn_fifo {
+	struct http_txn *head, *tail;
+};
+
+static void txn_fifo_push(struct txn_fifo *f, struct http_txn *t)
+{
+	t->next = NULL;
+	if (f->tail)
+		f->tail->next = t;
+	else
+		f->head = t;
+	f->tail = t;
+}
+
+static struct http_txn *txn_fifo_pop(struct txn_fifo *f)
+{
+	struct http_txn *t = f->head;
+
+	if (t) {
+		f->head = t->next;
+		if (!f->head)
+			f->tail = NULL;
+		t->next = NULL;
+	}
+	return t;
+}
+
 struct http_conn {
+
 	struct http_conn *hash_next;
 	struct http_sessions *owner;
 	uint32_t tgid, tid;
@@ -38,10 +67,10 @@ struct http_conn {
 	struct direction dir[2]; /* by enum cleartap_direction */
 	/* HTTP/1: parsers by role, and the requests waiting for their responses, in order */
 	struct http1_parser requests, responses;
-	struct http_txn *queue_head, *queue_tail;
+	struct txn_fifo queue;
 	struct http_txn *current_request;
 	/* responses that found no request waiting, kept until the request side explains them */
-	struct http_txn *orphans, *orphans_tail;
+	struct txn_fifo orphans;
 	bool request_resync, response_resync;
 	/* HTTP/2 */
 	struct h2_conn *h2;
@@ -167,19 +196,6 @@ static struct http_txn *new_txn(struct http_conn *c)
 	return t;
 }
 
-static struct http_txn *dequeue(struct http_conn *c)
-{
-	struct http_txn *t = c->queue_head;
-
-	if (t) {
-		c->queue_head = t->next;
-		if (!c->queue_head)
-			c->queue_tail = NULL;
-		t->next = NULL;
-	}
-	return t;
-}
-
 /* Emit a transaction that left the queue; it may still be the request being parsed. */
 static void emit_txn(struct http_conn *c, struct http_txn *t)
 {
@@ -188,39 +204,11 @@ static void emit_txn(struct http_conn *c, struct http_txn *t)
 	emit(c->owner, t);
 }
 
-/*
- * A response with no request waiting: capture began mid-connection, or its request was lost
- * in a gap the request side has not reported yet (a hole shows only when a later call
- * arrives). Kept until one of those is known.
- */
-static void keep_orphan(struct http_conn *c, struct http_txn *t)
-{
-	t->next = NULL;
-	if (c->orphans_tail)
-		c->orphans_tail->next = t;
-	else
-		c->orphans = t;
-	c->orphans_tail = t;
-}
-
-static struct http_txn *take_orphan(struct http_conn *c)
-{
-	struct http_txn *t = c->orphans;
-
-	if (t) {
-		c->orphans = t->next;
-		if (!c->orphans)
-			c->orphans_tail = NULL;
-		t->next = NULL;
-	}
-	return t;
-}
-
 static void emit_orphans(struct http_conn *c)
 {
 	struct http_txn *t;
 
-	while ((t = take_orphan(c))) {
+	while ((t = txn_fifo_pop(&c->orphans))) {
 		http_txn_set_error(t, "no request captured for this response");
 		emit(c->owner, t);
 	}
@@ -260,11 +248,7 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 		if (!t->authority && f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0)
 			t->authority = http_strndup(f->value, f->value_len);
 	}
-	if (c->queue_tail)
-		c->queue_tail->next = t;
-	else
-		c->queue_head = t;
-	c->queue_tail = t;
+	txn_fifo_push(&c->queue, t);
 	c->current_request = t;
 	return http1_default_body(h);
 }
@@ -330,7 +314,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 	struct http_conn *c = ud;
 	const struct redactor *r = c->owner->config.redactor;
 	struct direction *d = &c->dir[!request_dir(c)];
-	struct http_txn *t = c->queue_head;
+	struct http_txn *t = c->queue.head;
 	enum http1_body body = http1_default_body(h);
 
 	if (h->status >= 100 && h->status < 200 && h->status != 101)
@@ -341,7 +325,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 		if (!t)
 			return HTTP1_BODY_TUNNEL;
 		t->orphan = true;
-		c->queue_head = c->queue_tail = t;
+		txn_fifo_push(&c->queue, t);
 	}
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
 	t->status = h->status;
@@ -364,7 +348,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 static void on_response_body(void *ud, const uint8_t *data, size_t len)
 {
 	struct http_conn *c = ud;
-	struct http_txn *t = c->queue_head;
+	struct http_txn *t = c->queue.head;
 
 	if (t && t->response_started) {
 		http_body_add(&t->response_body, data, len, c->owner->config.body_limit);
@@ -377,7 +361,7 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 {
 	struct http_conn *c = ud;
 	struct direction *d = &c->dir[!request_dir(c)];
-	struct http_txn *t = c->queue_head;
+	struct http_txn *t = c->queue.head;
 
 	d->message_start_ns = 0;
 	if (!t || !t->response_started)
@@ -392,9 +376,14 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 		http_txn_set_error(t, "tunnel: CONNECT established, not parsed further");
 	if (t->status == 101)
 		http_txn_set_error(t, "tunnel: protocol switched, not parsed further");
-	dequeue(c);
+	txn_fifo_pop(&c->queue);
 	if (t->orphan) {
-		keep_orphan(c, t);
+		/*
+		 * A response with no request waiting: capture began mid-connection, or its
+		 * request was lost in a gap the request side has not reported yet (a hole shows
+		 * only when a later call arrives). Kept until one of those is known.
+		 */
+		txn_fifo_push(&c->orphans, t);
 		return;
 	}
 	/* A server may answer before the request body has all arrived: wait for its end. */
@@ -406,7 +395,7 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 static void on_response_error(void *ud, const char *reason)
 {
 	struct http_conn *c = ud;
-	struct http_txn *t = dequeue(c);
+	struct http_txn *t = txn_fifo_pop(&c->queue);
 
 	if (!t) {
 		t = new_txn(c);
@@ -557,7 +546,7 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 
 		if (http1_gap(&c->requests, bytes))
 			return;
-		if (!t && (t = take_orphan(c))) {
+		if (!t && (t = txn_fifo_pop(&c->orphans))) {
 			/* the lost request's response was already seen */
 			t->orphan = false;
 		} else if (!t) {
@@ -569,11 +558,7 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 			t = new_txn(c);
 			if (t) {
 				snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.1");
-				if (c->queue_tail)
-					c->queue_tail->next = t;
-				else
-					c->queue_head = t;
-				c->queue_tail = t;
+				txn_fifo_push(&c->queue, t);
 			}
 		}
 		if (t) {
@@ -597,8 +582,8 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 		/* Responses can no longer be matched to requests: tell every waiting one. */
 		snprintf(why, sizeof(why), "gap: %llu response bytes not captured",
 			 (unsigned long long)bytes);
-		while (c->queue_head) {
-			struct http_txn *t = dequeue(c);
+		while (c->queue.head) {
+			struct http_txn *t = txn_fifo_pop(&c->queue);
 
 			http_txn_set_error(t, why);
 			t->gap_bytes += bytes;
@@ -667,8 +652,8 @@ static void conn_finish(struct http_conn *c, uint64_t time_ns)
 		c->dir[!request_dir(c)].now_ns = time_ns ? time_ns : c->dir[!request_dir(c)].now_ns;
 		http1_finish(&c->requests);
 		http1_finish(&c->responses);
-		while (c->queue_head) {
-			struct http_txn *t = dequeue(c);
+		while (c->queue.head) {
+			struct http_txn *t = txn_fifo_pop(&c->queue);
 
 			if (!t->response_started)
 				http_txn_set_error(t,
