@@ -71,6 +71,21 @@ static int buf_append(struct http1_parser *p, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * Buffer bytes of a head or trailer section, at most max_head + 3 in all: enough to see a
+ * terminator that begins right at the limit. ret_n: how many bytes were taken.
+ */
+static int buf_append_section(struct http1_parser *p, const uint8_t *data, size_t len,
+			      size_t *ret_n)
+{
+	size_t n = len;
+
+	if (p->buf_len + n > p->limits.max_head + 3)
+		n = p->limits.max_head + 3 - p->buf_len;
+	*ret_n = n;
+	return buf_append(p, data, n);
+}
+
 /* at_line_start: the bytes consumed so far end with a line end (a message may start next). */
 static void fail_at(struct http1_parser *p, const char *reason, bool at_line_start)
 {
@@ -442,10 +457,7 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 					return 0;
 			}
 			old = p->buf_len;
-			n = len;
-			if (old + n > p->limits.max_head + 3)
-				n = p->limits.max_head + 3 - old;
-			if (buf_append(p, data, n) < 0)
+			if (buf_append_section(p, data, len, &n) < 0)
 				return -ENOMEM;
 			end = find_section_end(p->buf, old > 3 ? old - 3 : 0, p->buf_len);
 			if (!end) {
@@ -517,10 +529,7 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 			const char *err;
 
 			old = p->buf_len;
-			n = len;
-			if (old + n > p->limits.max_head + 3)
-				n = p->limits.max_head + 3 - old;
-			if (buf_append(p, data, n) < 0)
+			if (buf_append_section(p, data, len, &n) < 0)
 				return -ENOMEM;
 			/* An empty trailer section is just CRLF. */
 			if (p->buf[0] == '\n' ||

@@ -165,17 +165,22 @@ static void emit(struct http_sessions *s, struct http_txn *t)
 	http_txn_free(t);
 }
 
-static void h2_emit(void *userdata, struct http_txn *t)
+/* Who the transaction belongs to: the same for every transaction of a connection. */
+static void stamp_conn(const struct http_conn *c, struct http_txn *t)
 {
-	struct http_conn *c = userdata;
-
 	t->pid = c->tgid;
 	t->tid = c->tid;
 	memcpy(t->comm, c->comm, sizeof(t->comm));
 	t->session = c->session;
 	t->conn_cookie = c->conn_cookie;
 	t->server_side = c->server_side;
+}
 
+static void h2_emit(void *userdata, struct http_txn *t)
+{
+	struct http_conn *c = userdata;
+
+	stamp_conn(c, t);
 	if (strncmp(t->error, "desynchronised", 14) == 0)
 		c->owner->counters.desynchronised++;
 	emit(c->owner, t);
@@ -185,14 +190,8 @@ static struct http_txn *new_txn(struct http_conn *c)
 {
 	struct http_txn *t = http_txn_new();
 
-	if (!t)
-		return NULL;
-	t->pid = c->tgid;
-	t->tid = c->tid;
-	memcpy(t->comm, c->comm, sizeof(t->comm));
-	t->session = c->session;
-	t->conn_cookie = c->conn_cookie;
-	t->server_side = c->server_side;
+	if (t)
+		stamp_conn(c, t);
 	return t;
 }
 
