@@ -14,6 +14,15 @@ from test_http import nginx, transactions  # noqa: F401 (fixture)
 CONTAINER = "c0ffee" * 10 + "c0de"  # 64 hex digits
 
 
+# clock_nanosleep, the syscall sleep(1) waits in
+NANOSLEEP = {"x86_64": 230, "aarch64": 115}[os.uname().machine]
+
+
+def in_syscall(pid, number):
+    with open(f"/proc/{pid}/syscall") as f:
+        return f.read().split()[0] == str(number)
+
+
 def processes(records, comm=None):
     return [r["process"] for r in records
             if "process" in r and (comm is None or r["process"].get("comm") == comm)]
@@ -60,9 +69,11 @@ def test_exit_status_and_signal(cleartap):
     failed = subprocess.Popen(["sh", "-c", "exit 3"])
     assert failed.wait() == 3
     killed = subprocess.Popen(["sleep", "30"])
-    # kill it only once it is sleep: before its exec it would still be a copy of python
-    harness.wait_for(lambda: os.readlink(f"/proc/{killed.pid}/exe") == "/usr/bin/sleep",
-                     what="sleep to start")
+    # Kill it only once it sleeps. /proc/PID/exe names sleep as soon as exec passes its point of
+    # no return, before the exec event; a SIGKILL in that window makes the ELF loader's killable
+    # mmap fail, and the process dies without ever having exec'd (no event, by the kernel's own
+    # account). Waiting for the nanosleep syscall waits until the exec has completed.
+    harness.wait_for(lambda: in_syscall(killed.pid, NANOSLEEP), what="sleep to be sleeping")
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     records = cleartap.stop_collector()
