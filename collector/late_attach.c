@@ -120,11 +120,17 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 	struct stat st;
 	int r;
 
+	/*
+	 * Known files are recognised by stat(), not open(): our own open of a library is a library
+	 * open the kernel reports back to us, and would be examined again, endlessly.
+	 */
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
+		return 0; /* gone, another mount namespace's path, or known */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return 0; /* gone, or another mount namespace's path: nothing we can name */
-	if (!S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
 		return 0;
+	if (!S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
+		return 0; /* replaced between the two looks */
 	remember(la, st.st_dev, st.st_ino);
 	r = tls_probe_plan(fd, &plan);
 	if (r < 0) {
