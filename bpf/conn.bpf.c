@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /*
  * TCP connections opening and closing, from the inet_sock_set_state tracepoint (tp_btf: needs
- * no tracefs). Gives every connection its socket cookie, which data records name.
+ * no tracefs). Gives every connection its socket cookie, which data records name, and the state
+ * (ct_socks) the socket syscalls keep: only connections opened here are captured from syscalls.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,12 +11,12 @@
 #include <bpf/bpf_endian.h>
 
 #include "ct_common.bpf.h"
+#include "ct_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define CT_AF_INET     2
-#define CT_AF_INET6    10
-#define CT_IPPROTO_TCP 6
+#define CT_AF_INET  2
+#define CT_AF_INET6 10
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
@@ -72,6 +73,13 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	}
 	rec->role = role;
 	rec->event = event;
+	if (event == CLEARTAP_CONN_OPEN) {
+		struct ct_sock fresh = {};
+
+		bpf_map_update_elem(&ct_socks, &rec->cookie, &fresh, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&ct_socks, &rec->cookie);
+	}
 	rec->bytes_sent = 0;
 	rec->bytes_received = 0;
 	if (event == CLEARTAP_CONN_CLOSE) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
-/* System calls through which a TLS library moves its records; numbers differ per architecture. */
+/* System calls that move socket data or open libraries; numbers differ per architecture. */
 #ifndef CT_SYSCALLS_BPF_H
 #define CT_SYSCALLS_BPF_H
 
@@ -13,6 +13,8 @@
 #define CT_NR_sendmsg  46
 #define CT_NR_recvmsg  47
 #define CT_NR_openat   257
+#define CT_NR_sendfile 40
+#define CT_NR_splice   275
 #elif defined(__TARGET_ARCH_arm64)
 #define CT_NR_read     63
 #define CT_NR_write    64
@@ -23,6 +25,8 @@
 #define CT_NR_sendmsg  211
 #define CT_NR_recvmsg  212
 #define CT_NR_openat   56
+#define CT_NR_sendfile 71
+#define CT_NR_splice   76
 #else
 #error "cleartap: syscall numbers for this architecture are missing"
 #endif
@@ -31,6 +35,9 @@
 #define CT_O_WRONLY 01
 #define CT_O_RDWR   02
 #define CT_O_CREAT  0100
+
+/* recv flags (generic) */
+#define CT_MSG_PEEK 0x02
 
 static __always_inline bool ct_is_socket_io_syscall(long id)
 {

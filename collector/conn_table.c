@@ -8,9 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first record of one direction of a TLS connection, as it arrives. */
+struct hello_buf {
+	uint8_t data[CLEARTAP_HELLO_MAX];
+	uint32_t filled; /* bytes received (chunks do not overlap) */
+	uint32_t head;	 /* bytes received contiguously from the start */
+	bool done;
+};
+
 struct entry {
 	struct id_node node; /* key: the cookie */
 	struct conn_info info;
+	struct conn_tls *tls;
+	struct hello_buf *hello[2]; /* by direction; freed once parsed */
 };
 
 struct conn_table {
@@ -31,7 +41,12 @@ int conn_table_new(struct conn_table **ret)
 
 static void free_entry(struct id_node *n)
 {
-	free(id_entry(n, struct entry, node));
+	struct entry *e = id_entry(n, struct entry, node);
+
+	free(e->hello[0]);
+	free(e->hello[1]);
+	free(e->tls);
+	free(e);
 }
 
 void conn_table_free(struct conn_table *t)
@@ -56,6 +71,21 @@ const struct conn_info *conn_table_get(const struct conn_table *t, uint64_t cook
 	return e ? &e->info : NULL;
 }
 
+/* The entry of a cookie, made when a record names a connection whose open was not seen. */
+static struct entry *find_or_add(struct conn_table *t, uint64_t cookie)
+{
+	struct entry *e = find(t, cookie);
+
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->info.cookie = e->node.key = cookie;
+	id_table_insert(&t->ids, &e->node);
+	return e;
+}
+
 int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		     const struct conn_info **ret_info)
 {
@@ -64,14 +94,9 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 	if (!rec->cookie || (rec->family != 2 && rec->family != 10) ||
 	    (rec->event != CLEARTAP_CONN_OPEN && rec->event != CLEARTAP_CONN_CLOSE))
 		return -EBADMSG;
-	e = find(t, rec->cookie);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->info.cookie = e->node.key = rec->cookie;
-		id_table_insert(&t->ids, &e->node);
-	}
+	e = find_or_add(t, rec->cookie);
+	if (!e)
+		return -ENOMEM;
 	/* At close the kernel has already released the local port: keep what the open said. */
 	if (rec->event == CLEARTAP_CONN_OPEN || !e->info.open_ns) {
 		e->info.family = rec->family;
@@ -93,6 +118,83 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 	}
 	*ret_info = &e->info;
 	return 0;
+}
+
+/* Parse a direction's hello once its record is complete; 1 if it was. */
+static int hello_complete(struct entry *e, struct hello_buf *b)
+{
+	struct tls_hello h;
+	size_t need;
+	int r;
+
+	if (tls_hello_needed(b->data, b->head, CLEARTAP_HELLO_MAX, &need) < 0) {
+		r = -EBADMSG;
+		goto done;
+	}
+	if (b->head < 5 || b->filled < need)
+		return 0; /* the record's header, or more of the record, is still to come */
+	r = tls_hello_parse(b->data, b->filled, &h);
+	if (r == 0 && h.type == TLS_CLIENT_HELLO) {
+		e->tls->client = h;
+		e->tls->have_client = true;
+	} else if (r == 0) {
+		e->tls->server = h;
+		e->tls->have_server = true;
+	}
+done:
+	b->done = true;
+	if (r == -EBADMSG)
+		e->tls->malformed = true;
+	return r < 0 ? r : 1;
+}
+
+int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
+		     const struct conn_info **ret_info)
+{
+	uint64_t at = rec->stream_offset + rec->chunk_offset;
+	struct hello_buf *b;
+	struct entry *e;
+	int r;
+
+	if (!rec->conn_cookie || rec->direction > CLEARTAP_DIR_READ ||
+	    at + rec->chunk_len > CLEARTAP_HELLO_MAX)
+		return -EBADMSG;
+	e = find_or_add(t, rec->conn_cookie);
+	if (!e || (!e->tls && !(e->tls = calloc(1, sizeof(*e->tls)))))
+		return -ENOMEM;
+	e->info.tls = e->tls;
+	if (!e->info.pid)
+		e->info.pid = rec->hdr.tgid; /* a server's: its open was seen in softirq */
+	*ret_info = &e->info;
+	b = e->hello[rec->direction];
+	if (!b) {
+		b = e->hello[rec->direction] = calloc(1, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+	}
+	if (b->done)
+		return 0;
+	memcpy(b->data + at, rec->payload, rec->chunk_len);
+	b->filled += rec->chunk_len;
+	if (at == b->head)
+		b->head += rec->chunk_len;
+	r = hello_complete(e, b);
+	if (r <= 0 || !e->tls->have_client || !e->tls->have_server)
+		return r < 0 ? r : 0;
+	e->info.handshake_ns = rec->hdr.timestamp_ns;
+	return 1;
+}
+
+void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid)
+{
+	struct entry *e = cookie ? find(t, cookie) : NULL;
+
+	if (e) {
+		e->info.plain = true;
+		e->info.plain_pid = pid;
+		if (!e->info.pid)
+			e->info.pid = pid;
+	}
 }
 
 struct expiry {

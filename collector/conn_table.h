@@ -12,16 +12,28 @@
 #include <stdint.h>
 
 #include "cleartap/events.h"
+#include "tls_hello.h"
+
+/* What the hellos of a TLS connection said, each once parsed. */
+struct conn_tls {
+	struct tls_hello client, server;
+	bool have_client, have_server;
+	bool malformed; /* a hello could not be parsed */
+};
 
 struct conn_info {
 	uint64_t cookie;
 	uint16_t family, local_port, remote_port;
 	uint8_t local_addr[16], remote_addr[16];
 	uint8_t role; /* enum cleartap_conn_role, 0 when only the close was seen */
-	uint32_t pid; /* the connecting process (client role) */
+	uint32_t pid; /* the connecting process; a server's once data or a hello named it */
 	uint64_t open_ns, close_ns;
 	uint64_t bytes_sent, bytes_received;
 	bool closed;
+	bool plain;		    /* carried plain TCP data (captured from syscalls) */
+	uint32_t plain_pid;	    /* the last process that moved it: whose streams end at close */
+	uint64_t handshake_ns;	    /* when the second hello completed */
+	const struct conn_tls *tls; /* NULL until a hello was seen */
 };
 
 struct conn_table;
@@ -32,6 +44,16 @@ void conn_table_free(struct conn_table *t);
 /* Apply an open or close record; *ret_info is the updated entry. -ENOMEM, -EBADMSG. */
 int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		     const struct conn_info **ret_info);
+
+/*
+ * A tls_hello record (validated). 1 when it completed the second of the two hellos, 0 when
+ * more is awaited; -EBADMSG for a malformed hello (remembered in tls->malformed), -ENOMEM.
+ */
+int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
+		     const struct conn_info **ret_info);
+
+/* Plain TCP data moved by process pid on the connection. */
+void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
 
 const struct conn_info *conn_table_get(const struct conn_table *t, uint64_t cookie);
 

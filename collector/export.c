@@ -233,6 +233,22 @@ static const char *function_name(uint8_t func)
 		return "gnutls_record_send";
 	case CLEARTAP_FN_GNUTLS_RECV:
 		return "gnutls_record_recv";
+	case CLEARTAP_FN_SYS_READ:
+		return "read";
+	case CLEARTAP_FN_SYS_WRITE:
+		return "write";
+	case CLEARTAP_FN_SYS_READV:
+		return "readv";
+	case CLEARTAP_FN_SYS_WRITEV:
+		return "writev";
+	case CLEARTAP_FN_SYS_RECVFROM:
+		return "recvfrom";
+	case CLEARTAP_FN_SYS_SENDTO:
+		return "sendto";
+	case CLEARTAP_FN_SYS_RECVMSG:
+		return "recvmsg";
+	case CLEARTAP_FN_SYS_SENDMSG:
+		return "sendmsg";
 	default:
 		return "";
 	}
@@ -372,6 +388,13 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	kernel.no_ring = k[CLEARTAP_CNT_NO_RING];
 	kernel.drop_conn = k[CLEARTAP_CNT_DROP_CONN];
 	kernel.drop_proc = k[CLEARTAP_CNT_DROP_PROC];
+	kernel.drop_lib_open = k[CLEARTAP_CNT_DROP_LIB_OPEN];
+	kernel.plain_calls = k[CLEARTAP_CNT_PLAIN_CALLS];
+	kernel.plain_bytes = k[CLEARTAP_CNT_PLAIN_BYTES];
+	kernel.hello_bytes = k[CLEARTAP_CNT_HELLO_BYTES];
+	kernel.untracked_calls = k[CLEARTAP_CNT_UNTRACKED_CALLS];
+	kernel.untracked_bytes = k[CLEARTAP_CNT_UNTRACKED_BYTES];
+	kernel.uncopied_bytes = k[CLEARTAP_CNT_UNCOPIED_BYTES];
 	collector.records = c->records;
 	collector.record_bytes = c->record_bytes;
 	collector.malformed_records = c->malformed_records + reasm->malformed_chunks;
@@ -391,6 +414,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.processes = c->processes;
 	collector.probed_files = c->probed_files;
 	collector.unprobed_files = c->unprobed_files;
+	collector.malformed_hellos = c->malformed_hellos;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -610,13 +634,60 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	free(decoded);
 }
 
-void exporter_connection(struct exporter *e, const struct conn_info *c)
+/* A TLS version by name, or "0x0305" for one without. buf: at least 8 bytes. */
+static char *version_text(uint16_t v, char *buf, size_t size)
+{
+	const char *name = tls_version_name(v);
+
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "0x%04x", v);
+	return buf;
+}
+
+/* What the hellos said; the strings point into tls and names. */
+static void connection_tls(Cleartap__V1__Connection *m, const struct conn_tls *tls,
+			   char names[TLS_HELLO_MAX_VERSIONS + 1][8],
+			   char *versions[TLS_HELLO_MAX_VERSIONS], char *alpn[TLS_HELLO_MAX_ALPN])
+{
+	m->tls = true;
+	m->tls_malformed = tls->malformed;
+	if (tls->have_client) {
+		const struct tls_hello *h = &tls->client;
+
+		m->server_name = (char *)h->server_name;
+		for (size_t i = 0; i < h->n_versions; i++)
+			versions[i] = version_text(h->versions[i], names[i], sizeof(names[i]));
+		m->offered_tls_versions = versions;
+		m->n_offered_tls_versions = h->n_versions;
+		for (size_t i = 0; i < h->n_alpn; i++)
+			alpn[i] = (char *)h->alpn[i];
+		m->offered_alpn = alpn;
+		m->n_offered_alpn = h->n_alpn;
+	}
+	if (tls->have_server) {
+		const struct tls_hello *h = &tls->server;
+
+		m->tls_version =
+		    version_text(h->versions[0], names[TLS_HELLO_MAX_VERSIONS], sizeof(names[0]));
+		m->cipher_suite = h->cipher_suite;
+		if (h->n_alpn)
+			m->alpn = (char *)h->alpn[0];
+	}
+}
+
+void exporter_connection(struct exporter *e, const struct conn_info *c, bool handshake)
 {
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Connection m = CLEARTAP__V1__CONNECTION__INIT;
+	char names[TLS_HELLO_MAX_VERSIONS + 1][8];
+	char *versions[TLS_HELLO_MAX_VERSIONS], *alpn[TLS_HELLO_MAX_ALPN];
 	struct endpoints ep;
 
-	m.time_unix_nano = to_unix_ns(e, c->closed ? c->close_ns : c->open_ns);
+	m.time_unix_nano = to_unix_ns(e, handshake   ? c->handshake_ns
+					 : c->closed ? c->close_ns
+						     : c->open_ns);
 	m.id = c->cookie;
 	m.pid = c->pid;
 	m.role = c->role == CLEARTAP_ROLE_CLIENT ? CLEARTAP__V1__CONNECTION__ROLE__ROLE_CLIENT
@@ -626,6 +697,10 @@ void exporter_connection(struct exporter *e, const struct conn_info *c)
 	m.closed = c->closed;
 	m.bytes_sent = c->bytes_sent;
 	m.bytes_received = c->bytes_received;
+	m.handshake = handshake;
+	m.plaintext = c->plain;
+	if (c->tls)
+		connection_tls(&m, c->tls, names, versions, alpn);
 	if (endpoints_of(e, c->cookie, &ep)) {
 		m.local = &ep.local;
 		m.remote = &ep.remote;

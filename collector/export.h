@@ -24,7 +24,7 @@ struct exporter;
 /* What the collector itself counted, exported with every stats record. */
 struct collector_counters {
 	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
-	uint64_t probed_files, unprobed_files;
+	uint64_t probed_files, unprobed_files, malformed_hellos;
 };
 
 /*
@@ -38,7 +38,8 @@ void exporter_free(struct exporter *e);
 void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
 void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
 void exporter_transaction(struct exporter *e, const struct http_txn *txn);
-void exporter_connection(struct exporter *e, const struct conn_info *conn);
+/* An open or close, or (handshake) the moment both TLS hellos were parsed. */
+void exporter_connection(struct exporter *e, const struct conn_info *conn, bool handshake);
 void exporter_process(struct exporter *e, const struct proc_info *proc);
 void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a);
 

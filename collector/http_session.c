@@ -64,6 +64,7 @@ struct http_conn {
 	uint64_t conn_cookie;
 	enum protocol protocol;
 	bool server_side;	 /* requests arrive on READ */
+	bool plain;		 /* plain TCP from socket syscalls, not TLS plaintext */
 	struct direction dir[2]; /* by enum cleartap_direction */
 	/* HTTP/1: parsers by role, and the requests waiting for their responses, in order */
 	struct http1_parser requests, responses;
@@ -233,7 +234,7 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
 	t->method = http_strndup(h->method, h->method_len);
 	t->path = http_strndup(h->target, h->target_len);
-	t->scheme = http_strndup("https", 5);
+	t->scheme = c->plain ? http_strndup("http", 4) : http_strndup("https", 5);
 	t->head_request = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
 	t->connect_request = h->method_len == 7 && memcmp(h->method, "CONNECT", 7) == 0;
 	t->request_start_ns = d->message_start_ns ? d->message_start_ns : d->now_ns;
@@ -615,6 +616,7 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	memcpy(c->comm, seg->comm, sizeof(c->comm));
 	if (seg->conn_cookie)
 		c->conn_cookie = seg->conn_cookie;
+	c->plain = seg->flags & CLEARTAP_DATA_PLAIN;
 	if (seg->direction > CLEARTAP_DIR_READ)
 		return 0;
 	d = &c->dir[seg->direction];

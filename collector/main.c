@@ -166,6 +166,23 @@ static bool test_drop(struct collector *c, const struct cleartap_tls_data *rec)
 	return false;
 }
 
+/*
+ * A plain TCP connection's streams end with it, as a TLS session's end with SSL_free: what was
+ * waiting for more bytes (a response framed by the close) is complete now.
+ */
+static void end_plain_streams(struct collector *c, const struct conn_info *info)
+{
+	struct cleartap_tls_free end = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = info->plain_pid},
+	    .bytes_written = info->bytes_sent,
+	    .bytes_read = info->bytes_received,
+	    .session_id = info->cookie,
+	};
+
+	end.hdr.timestamp_ns = info->close_ns;
+	reasm_end_session(c->reasm, &end);
+}
+
 static void dispatch(struct collector *c, const void *data, size_t size)
 {
 	switch (record_validate(data, size)) {
@@ -178,6 +195,20 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(c->reasm, data);
 		break;
+	case CLEARTAP_REC_TLS_HELLO: {
+		const struct cleartap_tls_data *rec = data;
+		const struct conn_info *info;
+		int r = conn_table_hello(c->conns, rec, &info);
+
+		if (r == -EBADMSG)
+			c->counters.malformed_hellos++;
+		else if (r == -ENOMEM)
+			c->counters.output_errors++;
+		else if (r == 1 && filter_connection(&c->opt.filter, info) &&
+			 process_wanted(c, rec->hdr.tgid, NULL))
+			exporter_connection(c->exporter, info, true);
+		break;
+	}
 	case CLEARTAP_REC_LIB_OPEN: {
 		const struct cleartap_lib_open *rec = data;
 		struct cleartap_handoff_attachment report;
@@ -210,9 +241,11 @@ static void dispatch(struct collector *c, const void *data, size_t size)
 		const struct conn_info *info;
 
 		if (conn_table_apply(c->conns, data, &info) == 0) {
+			if (info->closed && info->plain)
+				end_plain_streams(c, info);
 			if (filter_connection(&c->opt.filter, info) &&
 			    (!info->pid || process_wanted(c, info->pid, NULL)))
-				exporter_connection(c->exporter, info);
+				exporter_connection(c->exporter, info, false);
 		} else
 			c->counters.malformed_records++;
 		break;
@@ -309,6 +342,8 @@ static void on_segment(void *userdata, const struct reasm_segment *segment)
 	    !filter_connection(&c->opt.filter, conn_table_get(c->conns, segment->conn_cookie)))
 		return;
 
+	if (segment->flags & CLEARTAP_DATA_PLAIN)
+		conn_table_note_plain(c->conns, segment->conn_cookie, segment->tgid);
 	if (c->opt.raw)
 		exporter_segment(c->exporter, segment);
 	if (http_sessions_segment(c->http, segment) < 0)
@@ -320,7 +355,8 @@ static void on_session_end(void *userdata, const struct reasm_session_end *end)
 	struct collector *c = userdata;
 
 	http_sessions_end(c->http, end->tgid, end->session, end->time_ns);
-	exporter_session_end(c->exporter, end);
+	if (end->ssl) /* a plain connection's end is its Connection close record */
+		exporter_session_end(c->exporter, end);
 }
 
 static void on_transaction(void *userdata, const struct http_txn *txn)

@@ -421,6 +421,7 @@ void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 		    .tgid = rec->hdr.tgid,
 		    .tid = rec->hdr.tid,
 		    .session = rec->session_id,
+		    .ssl = rec->ssl,
 		    .bytes_written = rec->bytes_written,
 		    .bytes_read = rec->bytes_read,
 		    .time_ns = rec->hdr.timestamp_ns,

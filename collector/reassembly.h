@@ -33,6 +33,7 @@ struct reasm_session_end {
 	uint32_t tgid, tid;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t session, bytes_written, bytes_read, time_ns;
+	uint64_t ssl; /* 0: a plain TCP connection ended */
 };
 
 struct reasm_ops {

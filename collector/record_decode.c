@@ -10,13 +10,14 @@ int record_validate(const void *data, size_t size)
 	if (size < sizeof(*hdr) || hdr->version != CLEARTAP_SCHEMA_VERSION || hdr->size > size)
 		return -EBADMSG;
 	switch (hdr->type) {
-	case CLEARTAP_REC_TLS_DATA: {
+	case CLEARTAP_REC_TLS_DATA:
+	case CLEARTAP_REC_TLS_HELLO: {
 		const struct cleartap_tls_data *rec = data;
 
 		if (hdr->size < sizeof(*rec) || rec->chunk_len > CLEARTAP_CHUNK_MAX ||
 		    hdr->size != sizeof(*rec) + rec->chunk_len)
 			return -EBADMSG;
-		return CLEARTAP_REC_TLS_DATA;
+		return hdr->type;
 	}
 	case CLEARTAP_REC_TLS_FREE:
 		if (hdr->size != sizeof(struct cleartap_tls_free))

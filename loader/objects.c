@@ -14,6 +14,7 @@
 #include "ct_macro.h"
 #include "conn.skel.h"
 #include "proc.skel.h"
+#include "syscalls.skel.h"
 #include "tls.skel.h"
 #include "uprobe_multi.h"
 
@@ -115,7 +116,8 @@ static int load_conn(const struct objects_config *cfg, struct ct_tls *tls)
 	if ((r = bpf_map__reuse_fd(conn->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
 	    (r = bpf_map__reuse_fd(conn->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
 		0 ||
-	    (r = ct_conn__load(conn)) < 0)
+	    (r = ct_conn__load(conn)) < 0 ||
+	    (r = pin_fd(bpf_map__fd(conn->maps.ct_socks), cfg->pin_dir, "maps/ct_socks")) < 0)
 		goto out;
 	r = pin_fd(bpf_program__fd(conn->progs.ct_sock_state), cfg->pin_dir, "progs/ct_sock_state");
 out:
@@ -143,6 +145,37 @@ static int load_proc(const struct objects_config *cfg, struct ct_tls *tls)
 	r = pin_fd(bpf_program__fd(proc->progs.ct_proc_exit), cfg->pin_dir, "progs/ct_proc_exit");
 out:
 	ct_proc__destroy(proc);
+	return r;
+}
+
+/*
+ * The syscall object shares the TLS object's rings, counters and pending calls, and the
+ * connection object's per-connection state (pinned by load_conn).
+ */
+static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
+{
+	struct ct_syscalls *sys = ct_syscalls__open();
+	_cleanup_close_ int socks_fd = -1;
+	int r;
+
+	if (!sys)
+		return ct_negative_errno();
+	sys->rodata->ct_ring_shards = cfg->ring_shards;
+	sys->rodata->ct_ring_size = cfg->ring_size;
+	sys->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	if ((r = get_pinned(cfg->pin_dir, "maps/ct_socks", &socks_fd)) < 0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
+		0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_calls, bpf_map__fd(tls->maps.ct_calls))) < 0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_socks, socks_fd)) < 0 ||
+	    (r = ct_syscalls__load(sys)) < 0 ||
+	    (r = pin_fd(bpf_program__fd(sys->progs.ct_sys_enter), cfg->pin_dir,
+			"progs/ct_sys_enter")) < 0)
+		goto out;
+	r = pin_fd(bpf_program__fd(sys->progs.ct_sys_exit), cfg->pin_dir, "progs/ct_sys_exit");
+out:
+	ct_syscalls__destroy(sys);
 	return r;
 }
 
@@ -206,9 +239,8 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 				pinned_maps[i].pin)) < 0)
 			goto out;
 	if ((r = load_conn(cfg, skel)) < 0 || (r = load_proc(cfg, skel)) < 0 ||
+	    (r = load_syscalls(cfg, skel)) < 0 ||
 	    (r = pin_fd(bpf_map__fd(skel->maps.rodata), cfg->pin_dir, "maps/ct_rodata")) < 0 ||
-	    (r = pin_fd(bpf_program__fd(skel->progs.ct_sys_enter), cfg->pin_dir,
-			"progs/ct_sys_enter")) < 0 ||
 	    (r = pin_fd(bpf_program__fd(skel->progs.ct_tls_return), cfg->pin_dir,
 			"progs/ct_tls_return")) < 0 ||
 	    /* Pinned last: its presence marks a complete set of pins (see reuse_pins). */
@@ -303,6 +335,8 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 	}
 	if (r == 0)
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sys_enter");
+	if (r == 0)
+		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sys_exit");
 	if (r == 0)
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_sock_state");
 	if (r == 0)

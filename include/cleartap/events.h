@@ -16,14 +16,18 @@
  * 3: conn_cookie on tls_data; conn records.
  * 4: proc records.
  * 5: lib_open records.
+ * 6: plain TCP data from socket syscalls (tls_data records, CLEARTAP_DATA_PLAIN) and tls_hello
+ *    records; socket counters.
  */
-#define CLEARTAP_SCHEMA_VERSION 5
+#define CLEARTAP_SCHEMA_VERSION 6
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
 /* Default cap on bytes copied from one TLS call; the rest is counted as truncated. */
 #define CLEARTAP_DEFAULT_MAX_CALL_BYTES (4u << 20)
 #define CLEARTAP_COMM_LEN		16
+/* Leading bytes of each direction of a TLS connection sent as tls_hello: the first record. */
+#define CLEARTAP_HELLO_MAX 4096
 
 enum cleartap_record_type {
 	CLEARTAP_REC_TLS_DATA = 1, /* struct cleartap_tls_data */
@@ -31,6 +35,11 @@ enum cleartap_record_type {
 	CLEARTAP_REC_CONN = 3,	   /* struct cleartap_conn */
 	CLEARTAP_REC_PROC = 4,	   /* struct cleartap_proc */
 	CLEARTAP_REC_LIB_OPEN = 5, /* struct cleartap_lib_open */
+	/*
+	 * struct cleartap_tls_data: the first TLS record each side of a connection sent (the
+	 * ClientHello, the ServerHello), read off the socket. Handshake metadata only, never data.
+	 */
+	CLEARTAP_REC_TLS_HELLO = 6,
 };
 
 /* Common header on every record. */
@@ -61,11 +70,26 @@ enum cleartap_tls_func {
 	CLEARTAP_FN_GNUTLS_SEND = 7,   /* gnutls_record_send */
 	CLEARTAP_FN_GNUTLS_RECV = 8,   /* gnutls_record_recv */
 	CLEARTAP_FN_GNUTLS_DEINIT = 9, /* gnutls_deinit */
+	/* Socket system calls: plain TCP data, and the hellos of TLS connections. */
+	CLEARTAP_FN_SYS_READ = 10,
+	CLEARTAP_FN_SYS_WRITE = 11,
+	CLEARTAP_FN_SYS_READV = 12,
+	CLEARTAP_FN_SYS_WRITEV = 13,
+	CLEARTAP_FN_SYS_RECVFROM = 14,
+	CLEARTAP_FN_SYS_SENDTO = 15,
+	CLEARTAP_FN_SYS_RECVMSG = 16,
+	CLEARTAP_FN_SYS_SENDMSG = 17,
 };
 
 enum cleartap_data_flags {
 	CLEARTAP_DATA_FD_FROM_SYSCALL = 1 << 0, /* fd seen on this call's read/write syscall */
 	CLEARTAP_DATA_FD_FROM_CACHE = 1 << 1,	/* fd remembered for this SSL* */
+	/*
+	 * From a socket system call, not a TLS library: ssl is 0 and session_id is the
+	 * connection's cookie. Gaps in stream_offset are bytes that never passed through user
+	 * memory (sendfile, splice).
+	 */
+	CLEARTAP_DATA_PLAIN = 1 << 2,
 };
 
 /*
@@ -190,6 +214,12 @@ enum cleartap_counter {
 	CLEARTAP_CNT_DROP_CONN,		    /* connection records lost: no ring space */
 	CLEARTAP_CNT_DROP_PROC,		    /* process records lost: no ring space */
 	CLEARTAP_CNT_DROP_LIB_OPEN,	    /* library-open records lost: no ring space */
+	CLEARTAP_CNT_PLAIN_CALLS,	    /* of calls: socket syscalls on plain TCP connections */
+	CLEARTAP_CNT_PLAIN_BYTES,	    /* of call_bytes: their bytes */
+	CLEARTAP_CNT_HELLO_BYTES,	    /* TLS hello bytes sent (chunk bytes too) */
+	CLEARTAP_CNT_UNTRACKED_CALLS,	    /* TCP syscalls on connections opened before cleartap */
+	CLEARTAP_CNT_UNTRACKED_BYTES,	    /* their bytes, not captured */
+	CLEARTAP_CNT_UNCOPIED_BYTES,	    /* plain bytes that skipped user memory (sendfile) */
 	CLEARTAP_CNT__MAX,
 };
 
@@ -197,7 +227,8 @@ enum cleartap_counter {
 	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \
 	    "drop_read_fault", "drop_read_fault_bytes", "truncated_calls", "truncated_bytes",      \
 	    "return_without_entry", "call_state_full", "fd_unknown", "drop_control", "no_ring",    \
-	    "drop_conn", "drop_proc", "drop_lib_open"
+	    "drop_conn", "drop_proc", "drop_lib_open", "plain_calls", "plain_bytes",               \
+	    "hello_bytes", "untracked_calls", "untracked_bytes", "uncopied_bytes"
 
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
 _Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");

@@ -183,6 +183,11 @@ def map_ids_of(pid):
 
 # --- reading the collector's records ---
 
+def is_open(connection):
+    """A Connection record reporting the open (not the handshake, not the close)."""
+    return not connection.get("closed") and not connection.get("handshake")
+
+
 def tls_data(records, pid=None):
     return [r["tlsData"] for r in records
             if "tlsData" in r and (pid is None or r["tlsData"]["process"]["pid"] == pid)]
@@ -221,6 +226,7 @@ def counter(section, name):
 def assert_accounted(stats):
     """Every byte the probes saw was exported, dropped with a reason, or truncated."""
     k = stats.get("kernel", {})
-    assert counter(k, "callBytes") == (counter(k, "chunkBytes") + counter(k, "dropRingFullBytes")
+    assert counter(k, "callBytes") + counter(k, "helloBytes") == (
+        counter(k, "chunkBytes") + counter(k, "dropRingFullBytes")
                                        + counter(k, "dropReadFaultBytes")
                                        + counter(k, "truncatedBytes")), k

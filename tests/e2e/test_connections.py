@@ -41,8 +41,8 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
         assert c["local"] == s["remote"] and c["local"]["address"] == address
         assert c["connectionId"] != s["connectionId"]  # two sockets, two cookies
         # the kernel's open records say who connected and who accepted
-        [c_open] = [x for x in conns[c["connectionId"]] if not x.get("closed")]
-        [s_open] = [x for x in conns[s["connectionId"]] if not x.get("closed")]
+        [c_open] = [x for x in conns[c["connectionId"]] if harness.is_open(x)]
+        [s_open] = [x for x in conns[s["connectionId"]] if harness.is_open(x)]
         assert (c_open["role"], c_open["pid"]) == ("ROLE_CLIENT", curl)
         assert s_open["role"] == "ROLE_SERVER"
         assert c_open["local"] == c["local"] and c_open["remote"] == c["remote"]
@@ -50,7 +50,7 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
     ids = {c["connectionId"] for c in client.values()}
     assert 1 <= len(ids) <= 3
     for cid in ids:
-        [opened] = [x for x in conns[cid] if not x.get("closed")]
+        [opened] = [x for x in conns[cid] if harness.is_open(x)]
         [closed] = [x for x in conns[cid] if x.get("closed")]
         assert int(closed["bytesSent"]) > 0 and int(closed["bytesReceived"]) > 0
         assert closed["local"] == opened["local"]  # the close keeps the open's endpoints

@@ -95,5 +95,5 @@ assert c.getresponse().read() == b"hello from nginx\\n"
     opens = [r["connection"] for r in records if "connection" in r
              and r["connection"].get("role") == "ROLE_CLIENT"
              and r["connection"].get("remote", {}).get("port") == port
-             and not r["connection"].get("closed")]
+             and harness.is_open(r["connection"])]
     assert [c["local"]["port"] for c in opens] == [served[0]["remote"]["port"]]

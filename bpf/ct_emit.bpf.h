@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Copying the bytes of one call (a TLS library call or a socket syscall) from user memory into
+ * data records, in chunks of at most CLEARTAP_CHUNK_MAX.
+ */
+#ifndef CT_EMIT_BPF_H
+#define CT_EMIT_BPF_H
+
+#include "ct_common.bpf.h"
+
+/* Bytes copied from one call at most; the rest is counted as truncated. */
+const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
+
+/* What one call emits; only scalars, the callbacks look maps up themselves. */
+struct ct_emit {
+	__u64 pid_tgid;
+	__u64 ssl;
+	__u64 session_id;
+	__u64 conn_cookie;
+	__u64 buf;	  /* user memory of the current segment */
+	__u64 seg_offset; /* position of buf[0] within the call */
+	__u64 seg_len;	  /* bytes of the segment to copy */
+	__u64 stream_offset;
+	__u64 start_ns;
+	__u64 call_len;
+	__u32 captured_len; /* of the whole call */
+	__s32 fd;
+	__u16 type; /* enum cleartap_record_type */
+	__u8 direction;
+	__u8 func;
+	__u8 flags;
+};
+
+/*
+ * bpf_ringbuf_reserve() needs a size the verifier knows as a constant, so payloads go into one of
+ * a few size classes instead of always CLEARTAP_CHUNK_MAX: small writes stay small in the ring.
+ */
+static __always_inline void ct_emit_chunk_class(struct ct_emit *e, void *ring, __u64 offset,
+						__u64 len, const __u64 class_size)
+{
+	struct cleartap_tls_data *rec;
+
+	if (len > class_size)
+		return;
+	rec = bpf_ringbuf_reserve(ring, sizeof(*rec) + class_size, 0);
+	if (!rec) {
+		ct_count(CLEARTAP_CNT_DROP_RING_FULL, 1);
+		ct_count(CLEARTAP_CNT_DROP_RING_FULL_BYTES, len);
+		return;
+	}
+	if (bpf_probe_read_user(rec->payload, len, (const void *)(e->buf + offset))) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		ct_count(CLEARTAP_CNT_DROP_READ_FAULT, 1);
+		ct_count(CLEARTAP_CNT_DROP_READ_FAULT_BYTES, len);
+		return;
+	}
+	ct_fill_header(&rec->hdr, e->type, sizeof(*rec) + len, e->pid_tgid);
+	rec->ssl = e->ssl;
+	rec->session_id = e->session_id;
+	rec->conn_cookie = e->conn_cookie;
+	rec->stream_offset = e->stream_offset;
+	rec->call_start_ns = e->start_ns;
+	rec->call_len = e->call_len;
+	rec->captured_len = e->captured_len;
+	rec->chunk_offset = e->seg_offset + offset;
+	rec->chunk_len = len;
+	rec->fd = e->fd;
+	rec->direction = e->direction;
+	rec->func = e->func;
+	rec->flags = e->flags;
+	__builtin_memset(rec->reserved, 0, sizeof(rec->reserved));
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	ct_count(CLEARTAP_CNT_CHUNKS, 1);
+	ct_count(CLEARTAP_CNT_CHUNK_BYTES, len);
+	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
+}
+
+/* bpf_loop callback: chunk `index` of the current segment. */
+static long ct_emit_chunk(__u32 index, void *ctx)
+{
+	/*
+	 * 64-bit lengths on purpose: with __u32, clang 14 bounds a zero-extended copy while passing
+	 * the original register to bpf_probe_read_user(), which the verifier then sees unbounded.
+	 */
+	struct ct_emit *e = ctx;
+	__u64 offset = (__u64)index * CLEARTAP_CHUNK_MAX;
+	__u64 len;
+	void *ring;
+
+	if (offset >= e->seg_len)
+		return 1;
+	len = e->seg_len - offset;
+	if (len > CLEARTAP_CHUNK_MAX)
+		len = CLEARTAP_CHUNK_MAX;
+	ring = ct_ring_for_this_cpu();
+	if (!ring) {
+		ct_count(CLEARTAP_CNT_NO_RING, 1);
+		ct_count(CLEARTAP_CNT_DROP_RING_FULL, 1);
+		ct_count(CLEARTAP_CNT_DROP_RING_FULL_BYTES, len);
+		return 0;
+	}
+	if (len <= 256)
+		ct_emit_chunk_class(e, ring, offset, len, 256);
+	else if (len <= 1024)
+		ct_emit_chunk_class(e, ring, offset, len, 1024);
+	else if (len <= 4096)
+		ct_emit_chunk_class(e, ring, offset, len, 4096);
+	else
+		ct_emit_chunk_class(e, ring, offset, len, CLEARTAP_CHUNK_MAX);
+	return 0;
+}
+
+/* Emit e->seg_len bytes at e->buf as chunks. */
+static __always_inline void ct_emit_segment(struct ct_emit *e)
+{
+	bpf_loop((e->seg_len + CLEARTAP_CHUNK_MAX - 1) / CLEARTAP_CHUNK_MAX, ct_emit_chunk, e, 0);
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * A TLS library call between its entry and return probes, per thread. The TLS object writes it;
+ * the syscall object reads it to name the call's socket, and to know that bytes moved inside a
+ * TLS call are ciphertext.
+ */
+#ifndef CT_TLS_CALL_BPF_H
+#define CT_TLS_CALL_BPF_H
+
+struct ct_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* size_t *written / *readbytes of the _ex variants */
+	__u64 start_ns;
+	__s32 fd; /* from the first socket syscall inside the call, -1 until then */
+	__u32 func;
+	__u64 conn_cookie; /* of that fd's socket */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct ct_call);
+} ct_calls SEC(".maps");
+
+#endif
