@@ -17,9 +17,8 @@ struct ct_emit {
 	__u64 ssl;
 	__u64 session_id;
 	__u64 conn_cookie;
-	__u64 buf;	  /* user memory of the current segment */
-	__u64 seg_offset; /* position of buf[0] within the call */
-	__u64 seg_len;	  /* bytes of the segment to copy */
+	__u64 buf;     /* user memory of the call's bytes */
+	__u64 seg_len; /* bytes to copy from buf */
 	__u64 stream_offset;
 	__u64 start_ns;
 	__u64 call_len;
@@ -62,7 +61,7 @@ static __always_inline void ct_emit_chunk_class(struct ct_emit *e, void *ring, _
 	rec->call_start_ns = e->start_ns;
 	rec->call_len = e->call_len;
 	rec->captured_len = e->captured_len;
-	rec->chunk_offset = e->seg_offset + offset;
+	rec->chunk_offset = offset;
 	rec->chunk_len = len;
 	rec->fd = e->fd;
 	rec->direction = e->direction;

@@ -245,35 +245,46 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-/* Walking the iovecs of a vectored call: one segment per bpf_loop iteration. */
+/*
+ * Walking the iovecs of a vectored call, one per bpf_loop iteration. Each is sent as a call of
+ * its own at its stream position: the collector's chunk grid is per call, and an iovec's bytes
+ * do not start on it.
+ */
 struct ct_iov_walk {
 	struct ct_emit e;
 	__u64 iov;
+	__u64 stream_offset; /* of the syscall's first byte */
+	__u64 moved, captured, done;
 };
 
 static long emit_iov(__u32 index, void *ctx)
 {
 	struct ct_iov_walk *w = ctx;
 	struct iovec iov;
-	__u64 left;
+	__u64 seg_moved;
 
-	if (w->e.seg_offset >= w->e.captured_len)
+	if (w->done >= w->captured)
 		return 1;
 	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(w->iov + index * sizeof(iov)))) {
-		left = w->e.captured_len - w->e.seg_offset;
 		ct_count(CLEARTAP_CNT_DROP_READ_FAULT, 1);
-		ct_count(CLEARTAP_CNT_DROP_READ_FAULT_BYTES, left);
+		ct_count(CLEARTAP_CNT_DROP_READ_FAULT_BYTES, w->captured - w->done);
 		return 1;
 	}
-	left = w->e.captured_len - w->e.seg_offset;
+	seg_moved = w->moved - w->done;
+	if (iov.iov_len < seg_moved)
+		seg_moved = iov.iov_len;
 	w->e.buf = (__u64)iov.iov_base;
-	w->e.seg_len = iov.iov_len < left ? iov.iov_len : left;
-	ct_emit_segment(&w->e);
-	w->e.seg_offset += w->e.seg_len;
+	w->e.stream_offset = w->stream_offset + w->done;
+	w->e.call_len = seg_moved;
+	w->e.seg_len = w->captured - w->done < seg_moved ? w->captured - w->done : seg_moved;
+	w->e.captured_len = w->e.seg_len;
+	if (w->e.seg_len)
+		ct_emit_segment(&w->e);
+	w->done += seg_moved;
 	return 0;
 }
 
-/* Copy the first e->captured_len bytes the call moved. */
+/* Copy the first e->captured_len of the e->call_len bytes the call moved. */
 static __always_inline void emit_call(const struct ct_sock_call *call, struct ct_emit *e)
 {
 	struct ct_iov_walk w;
@@ -286,6 +297,10 @@ static __always_inline void emit_call(const struct ct_sock_call *call, struct ct
 	}
 	w.e = *e;
 	w.iov = call->buf;
+	w.stream_offset = e->stream_offset;
+	w.moved = e->call_len;
+	w.captured = e->captured_len;
+	w.done = 0;
 	bpf_loop(call->count < CT_MAX_IOV ? call->count : CT_MAX_IOV, emit_iov, &w, 0);
 }
 

@@ -32,16 +32,14 @@ def body(h, which="responseBody"):
     return base64.b64decode(h.get(which, ""))
 
 
-@pytest.fixture
-def nginx(cleartap, tls_cert):
-    """nginx with TLS, HTTP/1.1 and HTTP/2, on its own port and directory."""
-    cert, key = tls_cert
+def start_nginx(cleartap, server, url):
+    """nginx serving hello.txt and big.txt with `server` (listen lines and the like) in its
+    server block, on its own directory; returns the process and the hello.txt ETag."""
     root = cleartap.dir / "www"
     root.mkdir()
     (root / "hello.txt").write_text("hello from nginx\n")
     (root / "big.txt").write_text(BIG)
     os.chmod(root, 0o755)
-    port = harness.free_port()
     conf = cleartap.dir / "nginx.conf"
     conf.write_text(f"""
 worker_processes 1;
@@ -53,10 +51,7 @@ http {{
   access_log off;
   client_body_temp_path {cleartap.dir}/nginx-body;
   server {{
-        listen 127.0.0.1:{port} ssl http2;
-    listen [::1]:{port} ssl http2;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
+    {server}
     root {root};
     gzip on; gzip_types text/plain; gzip_min_length 100;
     location = /post {{ return 200 "posted\\n"; }}
@@ -64,11 +59,22 @@ http {{
 }}
 """)
     proc = subprocess.Popen(["nginx", "-c", str(conf)], stderr=subprocess.DEVNULL)
-    harness.wait_for(lambda: subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/"],
-                                            capture_output=True).returncode == 0,
-                     what="nginx to listen")
+    harness.wait_for(lambda: subprocess.run(["curl", "-sk", url], capture_output=True).returncode
+                     == 0, what="nginx to listen")
     st = os.stat(root / "hello.txt")
-    etag = f'"{int(st.st_mtime):x}-{st.st_size:x}"'
+    return proc, f'"{int(st.st_mtime):x}-{st.st_size:x}"'
+
+
+@pytest.fixture
+def nginx(cleartap, tls_cert):
+    """nginx with TLS, HTTP/1.1 and HTTP/2, on its own port and directory."""
+    cert, key = tls_cert
+    port = harness.free_port()
+    proc, etag = start_nginx(cleartap, f"""listen 127.0.0.1:{port} ssl http2;
+    listen [::1]:{port} ssl http2;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;""", f"https://127.0.0.1:{port}/")
     yield port, etag
     proc.terminate()
     proc.wait(timeout=10)
@@ -80,9 +86,9 @@ def run_curl(*args):
     return p.pid
 
 
-def curl_keepalive(port, etag, http):
+def curl_keepalive(port, etag, http, scheme="https"):
     """Four requests on one connection: GET, POST with a body, gzip+chunked GET, 304."""
-    url = f"https://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     # --next resets options but keeps the connection
     return run_curl(http, "-H", "Authorization: Bearer s3cret", f"{url}/hello.txt",
                     "--next", "-sk", http, "-d", "a=1&b=2", f"{url}/post",
@@ -90,7 +96,7 @@ def curl_keepalive(port, etag, http):
                     "--next", "-sk", http, "-H", f"If-None-Match: {etag}", f"{url}/hello.txt")
 
 
-def check_keepalive_exchange(txns, port, protocol, server_side):
+def check_keepalive_exchange(txns, port, protocol, server_side, scheme="https"):
     assert [(t["method"], t["path"], t.get("status")) for t in txns] == [
         ("GET", "/hello.txt", 200), ("POST", "/post", 200), ("GET", "/big.txt", 200),
         ("GET", "/hello.txt", 304)]
@@ -98,7 +104,7 @@ def check_keepalive_exchange(txns, port, protocol, server_side):
     for t in txns:
         assert t["protocol"] == protocol
         assert t["authority"] == f"127.0.0.1:{port}"
-        assert t["scheme"] == "https"
+        assert t["scheme"] == scheme
         assert t.get("serverSide", False) is server_side
         assert "error" not in t, t["error"]
         assert int(t["requestStartUnixNano"]) <= int(t["responseFirstByteUnixNano"]) <= \
