@@ -12,6 +12,7 @@
 
 #include "ct_common.bpf.h"
 #include "ct_sock.bpf.h"
+#include "ct_sock_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -19,6 +19,7 @@
 #include "ct_common.bpf.h"
 #include "ct_emit.bpf.h"
 #include "ct_sock.bpf.h"
+#include "ct_sock_state.bpf.h"
 #include "ct_syscalls.bpf.h"
 #include "ct_tls_call.bpf.h"
 
@@ -196,9 +197,10 @@ static __always_inline bool decode_socket_syscall(struct pt_regs *regs, long id,
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 {
-	__u64 pid_tgid;
+	__u64 pid_tgid, cookie;
 	struct ct_sock_call call = {};
 	struct ct_call *tls_call;
+	bool wanted;
 	struct ct_sock *state;
 	struct sock *sk;
 
@@ -208,33 +210,28 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	}
 	if (!ct_is_socket_io_syscall(id) && id != CT_NR_sendfile && id != CT_NR_splice)
 		return 0;
-	if (!decode_socket_syscall(regs, id, &call))
-		return 0;
+	wanted = decode_socket_syscall(regs, id, &call);
 	sk = ct_fd_sock(call.fd);
 	if (!sk && id == CT_NR_splice) {
 		call.fd = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
 		call.direction = CLEARTAP_DIR_WRITE;
 		sk = ct_fd_sock(call.fd);
 	}
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != CT_IPPROTO_TCP)
-		return 0;
-	call.cookie = ct_sock_cookie(sk);
+	cookie = ct_sock_cookie(sk);
 	pid_tgid = bpf_get_current_pid_tgid();
-	state = call.cookie ? bpf_map_lookup_elem(&ct_socks, &call.cookie) : NULL;
-	if (!state)
-		call.cookie = 0;
-
+	/* The first socket syscall inside a TLS call names its connection, whatever it is. */
 	tls_call = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
-	if (tls_call) {
-		/* The first socket syscall inside a TLS call names its connection. */
-		if (tls_call->fd < 0) {
-			tls_call->fd = call.fd;
-			tls_call->conn_cookie = call.cookie;
-		}
-		/* Inside a TLS call: ciphertext, whatever its first bytes were (STARTTLS). */
-		if (state)
-			state->class = CT_SOCK_TLS;
+	if (tls_call && tls_call->fd < 0) {
+		tls_call->fd = call.fd;
+		tls_call->conn_cookie = cookie;
 	}
+	if (!wanted || !sk || BPF_CORE_READ(sk, sk_protocol) != CT_IPPROTO_TCP)
+		return 0;
+	state = cookie ? bpf_map_lookup_elem(&ct_socks, &cookie) : NULL;
+	call.cookie = state ? cookie : 0;
+	/* Inside a TLS call: ciphertext, whatever its first bytes were (STARTTLS). */
+	if (tls_call && state)
+		state->class = CT_SOCK_TLS;
 	/* A TLS connection past both hellos has nothing more to say here. */
 	if (state && state->class == CT_SOCK_TLS && state->hello[0] == CT_HELLO_DONE &&
 	    state->hello[1] == CT_HELLO_DONE)

@@ -18,6 +18,7 @@
 
 #include "ct_common.bpf.h"
 #include "ct_emit.bpf.h"
+#include "ct_sock.bpf.h"
 #include "ct_tls_call.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -99,8 +100,12 @@ int ct_tls_enter(struct pt_regs *ctx)
 	switch (func) {
 	case CLEARTAP_FN_SSL_SET_FD:
 		state = ssl_state(pid_tgid, PT_REGS_PARM1(ctx));
-		if (state)
+		if (state) {
+			/* its connection too: the first reads may be served from OpenSSL's buffer
+			 */
 			state->fd = (int)PT_REGS_PARM2(ctx);
+			state->conn_cookie = ct_sock_cookie(ct_fd_sock(state->fd));
+		}
 		return 0;
 	case CLEARTAP_FN_SSL_FREE:
 	case CLEARTAP_FN_GNUTLS_DEINIT:
