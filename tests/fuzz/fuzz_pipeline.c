@@ -102,9 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 				case CLEARTAP_REC_CONN: {
 					const struct conn_info *info;
-
 					if (conn_table_apply(p.conns, r, &info) == 0)
-						exporter_connection(p.exporter, info);
+						exporter_connection(p.exporter, info, false);
+					break;
+				}
+				case CLEARTAP_REC_TLS_HELLO: {
+					const struct conn_info *info;
+
+					if (conn_table_hello(p.conns, r, &info) >= 0)
+						exporter_connection(p.exporter, info, true);
 					break;
 				}
 				default:
