@@ -39,9 +39,19 @@
 /* recv flags (generic) */
 #define CT_MSG_PEEK 0x02
 
+/* The number of the syscall a sys_exit reports: the tracepoint passes the registers only. */
+#if defined(__TARGET_ARCH_x86)
+#define CT_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#else
+#define CT_SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
+
+/* Syscalls that move socket data (sendfile and splice without passing user memory). */
 static __always_inline bool ct_is_socket_io_syscall(long id)
 {
 	switch (id) {
+	case CT_NR_sendfile:
+	case CT_NR_splice:
 	case CT_NR_read:
 	case CT_NR_write:
 	case CT_NR_readv:

@@ -208,7 +208,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		ct_library_open(regs, bpf_get_current_pid_tgid());
 		return 0;
 	}
-	if (!ct_is_socket_io_syscall(id) && id != CT_NR_sendfile && id != CT_NR_splice)
+	if (!ct_is_socket_io_syscall(id))
 		return 0;
 	wanted = decode_socket_syscall(regs, id, &call);
 	sk = ct_fd_sock(call.fd);
@@ -320,32 +320,27 @@ static __always_inline __u32 leading_bytes(const struct ct_sock_call *call, __u6
 }
 
 /*
- * A direction of a TLS connection carries its first bytes: if they start a handshake record,
- * send up to its end (the header names its length), at most CLEARTAP_HELLO_MAX.
+ * A direction of a TLS connection carries its first bytes, at stream offset `offset`, starting
+ * with head[0..n): if they start a handshake record, send up to its end (the header names its
+ * length), at most CLEARTAP_HELLO_MAX.
  */
-static __always_inline void hello_begin(struct ct_sock *state, __u8 dir,
-					const struct ct_sock_call *call, __u64 moved)
+static __always_inline void hello_begin(struct ct_sock *state, __u8 dir, __u64 offset,
+					const __u8 head[5], __u32 n)
 {
-	__u8 head[5] = {};
-	__u32 n = leading_bytes(call, moved, head);
 	__u64 len = CLEARTAP_HELLO_MAX;
-
 	if (n == 0 || head[0] != 0x16) {
 		state->hello[dir] = CT_HELLO_DONE;
 		return;
 	}
 	if (n == 5 && 5 + ((__u64)head[3] << 8 | head[4]) < len)
 		len = 5 + ((__u64)head[3] << 8 | head[4]);
-	state->hello_end[dir] = state->offset[dir] + len;
+	state->hello_end[dir] = offset + len;
 	state->hello[dir] = CT_HELLO_OPEN;
 }
 
 /* Classify a connection by its first bytes: a TLS record header, or the application's. */
-static __always_inline __u8 classify(const struct ct_sock_call *call, __u64 moved)
+static __always_inline __u8 classify(const __u8 head[5], __u32 n)
 {
-	__u8 head[5] = {};
-	__u32 n = leading_bytes(call, moved, head);
-
 	/* 0x16 0x03: a handshake record of SSL 3.0 to TLS 1.3 */
 	if (n >= 1 && head[0] == 0x16 && (n == 1 || head[1] == 0x03))
 		return CT_SOCK_TLS;
@@ -360,8 +355,12 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 	struct ct_emit e = {};
 	struct ct_sock *state;
 	__u64 moved, offset, hello_len = 0;
-	__u8 dir;
+	__u8 dir, head[5] = {};
+	__u32 n = 0;
 
+	/* Every syscall on the host exits here: only those sys_enter may have remembered look. */
+	if (!ct_is_socket_io_syscall(CT_SYSCALL_NR(regs)))
+		return 0;
 	pending = bpf_map_lookup_elem(&ct_sock_calls, &pid_tgid);
 	if (!pending)
 		return 0;
@@ -386,16 +385,15 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 		if (state->class != CT_SOCK_TLS)
 			ct_count(CLEARTAP_CNT_UNCOPIED_BYTES, moved);
 		return 0;
-	}
+	} /* the first bytes of the connection, or of this direction of a TLS one: read once */
+	if (state->class == CT_SOCK_UNKNOWN ||
+	    (state->class == CT_SOCK_TLS && state->hello[dir] == CT_HELLO_UNKNOWN))
+		n = leading_bytes(&call, moved, head);
 	if (state->class == CT_SOCK_UNKNOWN)
-		state->class = classify(&call, moved);
+		state->class = classify(head, n);
 	if (state->class == CT_SOCK_TLS) {
-		if (state->hello[dir] == CT_HELLO_UNKNOWN) {
-			state->offset[dir] =
-			    offset; /* hello_begin measures from the call's start */
-			hello_begin(state, dir, &call, moved);
-			state->offset[dir] = offset + moved;
-		}
+		if (state->hello[dir] == CT_HELLO_UNKNOWN)
+			hello_begin(state, dir, offset, head, n);
 		if (state->hello[dir] != CT_HELLO_OPEN)
 			return 0;
 		hello_len = state->hello_end[dir] > offset ? state->hello_end[dir] - offset : 0;

@@ -172,15 +172,15 @@ static bool test_drop(struct collector *c, const struct cleartap_tls_data *rec)
  */
 static void end_plain_streams(struct collector *c, const struct conn_info *info)
 {
-	struct cleartap_tls_free end = {
-	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = info->plain_pid},
+	struct reasm_session_end end = {
+	    .tgid = info->plain_pid,
+	    .session = info->cookie,
 	    .bytes_written = info->bytes_sent,
 	    .bytes_read = info->bytes_received,
-	    .session_id = info->cookie,
+	    .time_ns = info->close_ns,
 	};
 
-	end.hdr.timestamp_ns = info->close_ns;
-	reasm_end_session(c->reasm, &end);
+	reasm_end_streams(c->reasm, &end);
 }
 
 static void dispatch(struct collector *c, const void *data, size_t size)

@@ -408,26 +408,33 @@ static void stream_finish(struct reasm *r, struct stream *s)
 	}
 }
 
-void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
+void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end)
 {
 	for (uint8_t dir = CLEARTAP_DIR_WRITE; dir <= CLEARTAP_DIR_READ; dir++) {
-		struct stream *s = stream_get(r, rec->hdr.tgid, rec->session_id, dir, true);
+		struct stream *s = stream_get(r, end->tgid, end->session, dir, true);
 
 		if (!s)
 			continue;
 		s->ending = true;
 		s->end_ns = r->now_ns;
-		s->end = (struct reasm_session_end){
-		    .tgid = rec->hdr.tgid,
-		    .tid = rec->hdr.tid,
-		    .session = rec->session_id,
-		    .ssl = rec->ssl,
-		    .bytes_written = rec->bytes_written,
-		    .bytes_read = rec->bytes_read,
-		    .time_ns = rec->hdr.timestamp_ns,
-		};
+		s->end = *end;
 		active_add(r, s);
 	}
+}
+
+void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
+{
+	struct reasm_session_end end = {
+	    .tgid = rec->hdr.tgid,
+	    .tid = rec->hdr.tid,
+	    .session = rec->session_id,
+	    .ssl = rec->ssl,
+	    .bytes_written = rec->bytes_written,
+	    .bytes_read = rec->bytes_read,
+	    .time_ns = rec->hdr.timestamp_ns,
+	};
+
+	reasm_end_streams(r, &end);
 }
 
 void reasm_tick(struct reasm *r, uint64_t now_ns)

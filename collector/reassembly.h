@@ -69,6 +69,9 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec);
 /* SSL_free: both streams of the session end once their last chunks had time to arrive. */
 void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec);
 
+/* The same for any pair of streams (a plain TCP connection closed: end->ssl is 0). */
+void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end);
+
 /* End of one drain round over every ring (now_ns: CLOCK_MONOTONIC): emit what is complete or
  * has waited hold_ns. Chunks added after this are considered to have arrived at now_ns. */
 void reasm_tick(struct reasm *r, uint64_t now_ns);

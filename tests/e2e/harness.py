@@ -183,6 +183,15 @@ def map_ids_of(pid):
 
 # --- reading the collector's records ---
 
+def connections(records):
+    """Connection records by connection id, in order."""
+    by_id = {}
+    for r in records:
+        if "connection" in r:
+            by_id.setdefault(r["connection"]["id"], []).append(r["connection"])
+    return by_id
+
+
 def is_open(connection):
     """A Connection record reporting the open (not the handshake, not the close)."""
     return not connection.get("closed") and not connection.get("handshake")

@@ -10,15 +10,6 @@ import harness
 from test_http import nginx, run_curl, transactions  # noqa: F401 (fixture)
 
 
-def connections(records):
-    by_id = {}
-    for r in records:
-        if "connection" in r:
-            c = r["connection"]
-            by_id.setdefault(c["id"], []).append(c)
-    return by_id
-
-
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_parallel_keepalive_connections(cleartap, nginx, host):
     port, _ = nginx
@@ -28,7 +19,7 @@ def test_parallel_keepalive_connections(cleartap, nginx, host):
     urls = [f"https://{url_host}:{port}/hello.txt?{i}" for i in range(6)]
     curl = run_curl("--http1.1", "--parallel", "--parallel-max", "3", *urls)
     records = cleartap.stop_collector()
-    conns = connections(records)
+    conns = harness.connections(records)
     client = {t["path"]: t for t in transactions(records, curl)}
     server = {t["path"]: t for t in transactions(records)
               if t["process"]["comm"] == "nginx" and t["authority"].endswith(f":{port}")}

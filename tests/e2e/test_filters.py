@@ -2,7 +2,6 @@
 """Filters: by command name, by executable, and loopback traffic."""
 import harness
 from test_http import nginx, run_curl, transactions  # noqa: F401 (fixture)
-from test_connections import connections
 
 
 def comms(records):
@@ -41,7 +40,7 @@ def test_loopback_can_be_ignored(cleartap, nginx):
     run_curl("--http1.1", f"https://127.0.0.1:{port}/hello.txt")
     records = cleartap.stop_collector()
     assert transactions(records) == [] and harness.tls_data(records) == []
-    assert not [c for cs in connections(records).values() for c in cs
+    assert not [c for cs in harness.connections(records).values() for c in cs
                 if c.get("remote", {}).get("address") in ("127.0.0.1", "::1")]
     # ...and the same traffic is shown by default
     cleartap.start_collector()

@@ -11,8 +11,7 @@ TLS13_SUITES = {4865, 4866, 4867}  # TLS_AES_128_GCM_SHA256, _256_GCM_SHA384, CH
 
 
 def handshakes(records, cid):
-    return [r["connection"] for r in records if "connection" in r
-            and r["connection"]["id"] == cid and r["connection"].get("handshake")]
+    return [c for c in harness.connections(records)[cid] if c.get("handshake")]
 
 
 def peer_connection(records, t):
@@ -47,10 +46,8 @@ def test_tls13_hellos(cleartap, nginx, http, protocol, alpn):
         assert "alpn" not in h  # TLS 1.3 sends the choice encrypted
         assert h["cipherSuite"] in TLS13_SUITES
         assert "tlsMalformed" not in h and "plaintext" not in h
-        [closed] = [c for c in records if "connection" in c and c["connection"]["id"] == cid
-                    and c["connection"].get("closed")]
-        assert closed["connection"]["serverName"] == NAME
-        assert closed["connection"]["tlsVersion"] == "TLSv1.3"
+        [closed] = [c for c in harness.connections(records)[cid] if c.get("closed")]
+        assert closed["serverName"] == NAME and closed["tlsVersion"] == "TLSv1.3"
     # the server's end is named by the process that read its hello
     [server] = handshakes(records, peer_connection(records, t))
     assert server["pid"] != curl and server["role"] == "ROLE_SERVER"

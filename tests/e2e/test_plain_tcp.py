@@ -28,11 +28,6 @@ def plain_nginx(cleartap):
     proc.wait(timeout=10)
 
 
-def connections(records, cid):
-    return [r["connection"] for r in records
-            if "connection" in r and r["connection"]["id"] == cid]
-
-
 def test_plain_http_keepalive(cleartap, plain_nginx):
     port, etag = plain_nginx
     cleartap.start_loader()
@@ -52,7 +47,8 @@ def test_plain_http_keepalive(cleartap, plain_nginx):
     assert sent.startswith(b"GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)
     assert sent.count(b"HTTP/1.1\r\n") == 4 and b"\r\n\r\na=1&b=2" in sent
     # the connection says what it carried, and its close ends the streams
-    [closed] = [c for c in connections(records, mine[0]["connectionId"]) if c.get("closed")]
+    cid = mine[0]["connectionId"]
+    [closed] = [c for c in harness.connections(records)[cid] if c.get("closed")]
     assert closed["plaintext"] is True and "tls" not in closed
     assert int(closed["bytesSent"]) == len(sent)
     harness.assert_accounted(harness.final_stats(records))
@@ -124,7 +120,7 @@ def test_tls_ciphertext_is_never_data(cleartap, nginx):
     for d in harness.tls_data(records, curl) + served:
         assert d["function"] not in SYSCALLS, d
     [t] = transactions(records, curl)
-    [closed] = [c for c in connections(records, t["connectionId"]) if c.get("closed")]
+    [closed] = [c for c in harness.connections(records)[t["connectionId"]] if c.get("closed")]
     assert closed["tls"] is True and "plaintext" not in closed
     stats = harness.final_stats(records)["kernel"]
     assert int(stats["helloBytes"]) > 0
