@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Attach the empty baseline probes to a libssl file at the same offsets, with the same
- * uprobe_multi links, as cleartap's TLS probes (same plan code), then wait for stdin to close.
- * Usage: empty_probe LIBSSL_PATH
+ * Attach the empty baseline probes to a libssl file, then wait for stdin to close.
+ *   planned: at the sites the attach planner chooses, with the same links as cleartap's probes
+ *   entry:   a uprobe and a uretprobe on each function's first instruction (cleartap before
+ *            the planner, and what most eBPF TLS agents do)
+ * Usage: empty_probe planned|entry LIBSSL_PATH
  */
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -14,22 +16,48 @@
 #include "tls_probes.h"
 #include "uprobe_multi.h"
 
+/* Every probe on the function's first instruction: entry uprobe plus uretprobe. */
+static void at_function_entry(struct tls_probe_plan *plan)
+{
+	struct tls_link_plan *entry = &plan->links[TLS_LINK_ENTRY];
+	struct tls_link_plan *ret = &plan->links[TLS_LINK_RETURN];
+
+	memset(plan->links, 0, sizeof(plan->links));
+	for (size_t i = 0; i < plan->n_functions; i++) {
+		const struct tls_function_plan *f = &plan->functions[i];
+
+		entry->offsets[entry->n] = f->offset;
+		entry->cookies[entry->n++] = f->func;
+		if (f->sites.exit != PLANNER_EXIT_NONE) {
+			ret->offsets[ret->n] = f->offset;
+			ret->cookies[ret->n++] = f->func;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	struct planner_kernel kernel;
 	struct tls_probe_plan plan;
 	struct ct_empty_probe *skel;
-	int fd, entry_link, return_link, r;
+	int links[TLS_LINK__MAX];
+	const char *path;
+	int fd, r;
 	char c;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: empty_probe LIBSSL_PATH\n");
+	if (argc != 3 || (strcmp(argv[1], "planned") && strcmp(argv[1], "entry"))) {
+		fprintf(stderr, "usage: empty_probe planned|entry LIBSSL_PATH\n");
 		return 1;
 	}
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || tls_probe_plan(fd, &plan) < 0) {
-		fprintf(stderr, "empty_probe: cannot plan probes for %s\n", argv[1]);
+	path = argv[2];
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || planner_kernel_running(&kernel) < 0 ||
+	    tls_probe_plan(fd, &kernel, &plan) < 0) {
+		fprintf(stderr, "empty_probe: cannot plan probes for %s\n", path);
 		return 1;
 	}
+	if (strcmp(argv[1], "entry") == 0)
+		at_function_entry(&plan);
 	skel = ct_empty_probe__open();
 	if (!skel)
 		return 1;
@@ -40,8 +68,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = tls_probe_attach(bpf_program__fd(skel->progs.empty_enter),
-			     bpf_program__fd(skel->progs.empty_return), argv[1], &plan, &entry_link,
-			     &return_link);
+			     bpf_program__fd(skel->progs.empty_return), path, &plan, links);
 	if (r < 0) {
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
 		return 1;

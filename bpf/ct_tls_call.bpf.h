@@ -15,6 +15,8 @@ struct ct_call {
 	__s32 fd; /* from the first socket syscall inside the call, -1 until then */
 	__u32 func;
 	__u64 conn_cookie; /* of that fd's socket */
+	__u32 contract;	   /* enum cleartap_call_contract, from the entry site's cookie */
+	__u32 shared_exit; /* ends at a uretprobe on an internal function other callers share */
 };
 
 struct {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /*
  * Plaintext of OpenSSL and GnuTLS calls. Two uprobe_multi programs cover every probed function of a
- * library file; the attach cookie says which function fired (enum cleartap_tls_func):
+ * library file; the attach cookie says which function fired (enum cleartap_tls_func), its call
+ * contract, and in which registers the arguments are (CLEARTAP_COOKIE_*): the attach planner
+ * puts probes on instructions the kernel emulates, which may be past the prologue.
  *
  *   ct_tls_enter   SSL_read/SSL_write(_ex): remember the call's arguments for this thread.
  *                  SSL_set_fd: remember the fd for this SSL*.  SSL_free: end the session.
- *   ct_tls_return  SSL_read/SSL_write(_ex): copy what the call transferred, in chunks.
+ *   ct_tls_return  SSL_read/SSL_write(_ex): copy what the call transferred, in chunks. Runs as a
+ *                  uprobe on an exit instruction (rax holds the result there) or as a uretprobe.
  *
  * The socket syscalls inside a pending call name its fd (syscalls.bpf.c).
  *
@@ -89,45 +92,118 @@ out:
 	bpf_map_delete_elem(&ct_ssl, &key);
 }
 
+/* The registers at the probe, on the stack: clang turns a switch over ctx fields into one load at
+ * a variable ctx offset, which the verifier refuses ("dereference of modified ctx ptr"). */
+struct ct_regs {
+	__u64 word[32];
+};
+
+/* Index into struct pt_regs of each enum cleartap_reg. */
+#define CT_PT_REG(field) (__builtin_offsetof(struct pt_regs, field) / 8)
+
+static __always_inline __u64 ct_reg(const struct ct_regs *regs, __u32 reg)
+{
+	__u32 i;
+
+	switch (reg & 15) {
+	case 0:
+		i = CT_PT_REG(ax);
+		break;
+	case 1:
+		i = CT_PT_REG(bx);
+		break;
+	case 2:
+		i = CT_PT_REG(cx);
+		break;
+	case 3:
+		i = CT_PT_REG(dx);
+		break;
+	case 4:
+		i = CT_PT_REG(si);
+		break;
+	case 5:
+		i = CT_PT_REG(di);
+		break;
+	case 6:
+		i = CT_PT_REG(bp);
+		break;
+	case 7:
+		i = CT_PT_REG(sp);
+		break;
+	case 8:
+		i = CT_PT_REG(r8);
+		break;
+	case 9:
+		i = CT_PT_REG(r9);
+		break;
+	case 10:
+		i = CT_PT_REG(r10);
+		break;
+	case 11:
+		i = CT_PT_REG(r11);
+		break;
+	case 12:
+		i = CT_PT_REG(r12);
+		break;
+	case 13:
+		i = CT_PT_REG(r13);
+		break;
+	case 14:
+		i = CT_PT_REG(r14);
+		break;
+	default:
+		i = CT_PT_REG(r15);
+		break;
+	}
+	return regs->word[i & 31];
+}
+
 SEC("uprobe")
 int ct_tls_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 func = bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 func = CLEARTAP_COOKIE_FUNC(cookie);
 	struct ct_ssl_state *state;
 	struct ct_call call = {};
+	struct ct_regs regs;
 
+	_Static_assert(sizeof(struct pt_regs) <= sizeof(regs), "pt_regs fits");
+	if (bpf_probe_read_kernel(&regs, sizeof(struct pt_regs), ctx))
+		return 0;
 	switch (func) {
 	case CLEARTAP_FN_SSL_SET_FD:
-		state = ssl_state(pid_tgid, PT_REGS_PARM1(ctx));
+		state = ssl_state(pid_tgid, ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0)));
 		if (state) {
 			/* its connection too: the first reads may be served from OpenSSL's buffer
 			 */
-			state->fd = (int)PT_REGS_PARM2(ctx);
+			state->fd = (int)ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 1));
 			state->conn_cookie = ct_sock_cookie(ct_fd_sock(state->fd));
 		}
 		return 0;
 	case CLEARTAP_FN_SSL_FREE:
 	case CLEARTAP_FN_GNUTLS_DEINIT:
-		ssl_free(pid_tgid, PT_REGS_PARM1(ctx));
+		ssl_free(pid_tgid, ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0)));
 		return 0;
-	case CLEARTAP_FN_SSL_WRITE_EX:
-	case CLEARTAP_FN_SSL_READ_EX:
-		call.len_ptr = PT_REGS_PARM4(ctx);
-		break;
 	case CLEARTAP_FN_SSL_WRITE:
 	case CLEARTAP_FN_SSL_READ:
-	case CLEARTAP_FN_GNUTLS_SEND: /* (session, data, size): same registers as SSL_write */
+	case CLEARTAP_FN_SSL_WRITE_EX:
+	case CLEARTAP_FN_SSL_READ_EX:
+	case CLEARTAP_FN_GNUTLS_SEND:
 	case CLEARTAP_FN_GNUTLS_RECV:
 		break;
 	default:
 		return 0;
 	}
-	call.ssl = PT_REGS_PARM1(ctx);
-	call.buf = PT_REGS_PARM2(ctx);
+	call.contract = CLEARTAP_COOKIE_CONTRACT(cookie);
+	if (call.contract == CLEARTAP_CONTRACT_EX)
+		call.len_ptr = ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 2));
+	call.ssl = ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0));
+	call.buf = ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 1));
 	call.start_ns = bpf_ktime_get_ns();
 	call.fd = -1;
 	call.func = func;
+	call.shared_exit = !!(cookie & CLEARTAP_COOKIE_SHARED);
 	if (bpf_map_update_elem(&ct_calls, &pid_tgid, &call, BPF_ANY))
 		ct_count(CLEARTAP_CNT_CALL_STATE_FULL, 1);
 	return 0;
@@ -137,6 +213,8 @@ SEC("uprobe")
 int ct_tls_return(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 shared = !!(cookie & CLEARTAP_COOKIE_SHARED);
 	struct ct_ssl_state *state;
 	struct ct_call *pending;
 	struct ct_emit e = {};
@@ -145,17 +223,24 @@ int ct_tls_return(struct pt_regs *ctx)
 	__u64 len;
 
 	pending = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
-	if (!pending) {
-		ct_count(CLEARTAP_CNT_RETURN_WITHOUT_ENTRY, 1);
+	/*
+	 * An exit ends only the call its own entry began. A shared exit (an internal function)
+	 * also returns inside callers with exits of their own, or that nothing probes: not a loss.
+	 */
+	if (!pending || pending->shared_exit != shared ||
+	    (!shared && pending->func != CLEARTAP_COOKIE_FUNC(cookie))) {
+		if (!shared)
+			ct_count(CLEARTAP_CNT_RETURN_WITHOUT_ENTRY, 1);
 		return 0;
 	}
 	call = *pending;
 	bpf_map_delete_elem(&ct_calls, &pid_tgid);
 
-	if (call.func == CLEARTAP_FN_SSL_WRITE_EX || call.func == CLEARTAP_FN_SSL_READ_EX) {
-		if ((int)rc != 1 || bpf_probe_read_user(&len, sizeof(len), (void *)call.len_ptr))
+	if (call.contract == CLEARTAP_CONTRACT_EX) {
+		/* SSL_*_ex return 1, their internal functions 1 as well on success */
+		if ((int)rc <= 0 || bpf_probe_read_user(&len, sizeof(len), (void *)call.len_ptr))
 			return 0;
-	} else if (call.func == CLEARTAP_FN_GNUTLS_SEND || call.func == CLEARTAP_FN_GNUTLS_RECV) {
+	} else if (call.contract == CLEARTAP_CONTRACT_SSIZE) {
 		if (rc <= 0) /* ssize_t: bytes, 0 at end of data, or a negative error */
 			return 0;
 		len = (__u64)rc;

@@ -16,6 +16,7 @@
 #include "cleartap.pb-c.h"
 #include "ct_macro.h"
 #include "proto_json.h"
+#include "tls_probes.h"
 
 #define TEXT_PREVIEW_BYTES 4096
 #define MAX_DECODED_BODY   (1 << 20) /* gzip/deflate bodies are decoded for display up to this */
@@ -218,42 +219,6 @@ static void process_ref(const struct exporter *e, Cleartap__V1__ProcessRef *ref,
 	}
 }
 
-static const char *function_name(uint8_t func)
-{
-	switch (func) {
-	case CLEARTAP_FN_SSL_WRITE:
-		return "SSL_write";
-	case CLEARTAP_FN_SSL_READ:
-		return "SSL_read";
-	case CLEARTAP_FN_SSL_WRITE_EX:
-		return "SSL_write_ex";
-	case CLEARTAP_FN_SSL_READ_EX:
-		return "SSL_read_ex";
-	case CLEARTAP_FN_GNUTLS_SEND:
-		return "gnutls_record_send";
-	case CLEARTAP_FN_GNUTLS_RECV:
-		return "gnutls_record_recv";
-	case CLEARTAP_FN_SYS_READ:
-		return "read";
-	case CLEARTAP_FN_SYS_WRITE:
-		return "write";
-	case CLEARTAP_FN_SYS_READV:
-		return "readv";
-	case CLEARTAP_FN_SYS_WRITEV:
-		return "writev";
-	case CLEARTAP_FN_SYS_RECVFROM:
-		return "recvfrom";
-	case CLEARTAP_FN_SYS_SENDTO:
-		return "sendto";
-	case CLEARTAP_FN_SYS_RECVMSG:
-		return "recvmsg";
-	case CLEARTAP_FN_SYS_SENDMSG:
-		return "sendmsg";
-	default:
-		return "";
-	}
-}
-
 static const char *fd_source(uint8_t flags)
 {
 	if (flags & CLEARTAP_DATA_FD_FROM_SYSCALL)
@@ -276,7 +241,7 @@ static void write_text_segment(struct exporter *e, const struct reasm_segment *s
 	ct_buf_reset(&e->buf);
 	ct_buf_printf(&e->buf, "%s.%06u %s[%u/%u] fd %d %s %s %zu bytes (session %#llx @%llu)",
 		      when, (unsigned)(unix_ns % 1000000000 / 1000), s->comm, s->tgid, s->tid,
-		      s->fd, function_name(s->func),
+		      s->fd, tls_probe_function_name(s->func),
 		      s->direction == CLEARTAP_DIR_WRITE ? ">>" : "<<", s->len,
 		      (unsigned long long)s->session, (unsigned long long)s->stream_offset);
 	if (s->gap_before)
@@ -323,7 +288,7 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 	data.direction = s->direction == CLEARTAP_DIR_WRITE
 			     ? CLEARTAP__V1__DIRECTION__DIRECTION_WRITE
 			     : CLEARTAP__V1__DIRECTION__DIRECTION_READ;
-	data.function = (char *)function_name(s->func);
+	data.function = (char *)tls_probe_function_name(s->func);
 	data.stream_offset = s->stream_offset;
 	data.data.data = (uint8_t *)s->data;
 	data.data.len = s->len;
@@ -744,18 +709,36 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	write_record(e, &record); /* JSON and protobuf only, like connections */
 }
 
+/* Bounded copy of a fixed field of the loader's: it need not be terminated. */
+static void copy_field(char *dst, size_t dst_size, const char *src, size_t src_size)
+{
+	size_t n = strnlen(src, src_size < dst_size - 1 ? src_size : dst_size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+struct site_text {
+	char entry[sizeof(((struct cleartap_handoff_site *)0)->entry_insn) + 1];
+	char exit[sizeof(((struct cleartap_handoff_site *)0)->exit_insn) + 1];
+	char reason[sizeof(((struct cleartap_handoff_site *)0)->reason) + 1];
+	char description[256];
+};
+
 void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a)
 {
 	static const char *const libraries[] = {"", "openssl", "gnutls"};
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Attachment m = CLEARTAP__V1__ATTACHMENT__INIT;
+	Cleartap__V1__ProbeSite sites[CLEARTAP_HANDOFF_MAX_SITES];
+	Cleartap__V1__ProbeSite *site_ptrs[CLEARTAP_HANDOFF_MAX_SITES];
+	struct site_text text[CLEARTAP_HANDOFF_MAX_SITES];
 	char path[sizeof(a->path) + 1], detail[sizeof(a->detail) + 1];
+	size_t n_sites =
+	    a->n_sites < CLEARTAP_HANDOFF_MAX_SITES ? a->n_sites : CLEARTAP_HANDOFF_MAX_SITES;
 
-	/* bounded copies: the loader's strings need not be terminated */
-	memcpy(path, a->path, sizeof(a->path));
-	path[sizeof(a->path)] = '\0';
-	memcpy(detail, a->detail, sizeof(a->detail));
-	detail[sizeof(a->detail)] = '\0';
+	copy_field(path, sizeof(path), a->path, sizeof(a->path));
+	copy_field(detail, sizeof(detail), a->detail, sizeof(a->detail));
 	m.path = path;
 	m.library = (char *)(a->library < CT_ARRAY_SIZE(libraries) ? libraries[a->library] : "");
 	m.status = a->status <= CLEARTAP_ATTACH_FAILED
@@ -765,17 +748,46 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	m.detail = detail;
 	m.device = a->dev;
 	m.inode = a->ino;
+	for (size_t i = 0; i < n_sites; i++) {
+		const struct cleartap_handoff_site *s = &a->sites[i];
+		Cleartap__V1__ProbeSite *p = &sites[i];
+
+		cleartap__v1__probe_site__init(p);
+		copy_field(text[i].entry, sizeof(text[i].entry), s->entry_insn,
+			   sizeof(s->entry_insn));
+		copy_field(text[i].exit, sizeof(text[i].exit), s->exit_insn, sizeof(s->exit_insn));
+		copy_field(text[i].reason, sizeof(text[i].reason), s->reason, sizeof(s->reason));
+		tls_probe_describe_site(s, text[i].description, sizeof(text[i].description));
+		p->function = (char *)tls_probe_function_name(s->func);
+		p->entry_offset = s->entry_rel;
+		p->entry_instruction = text[i].entry;
+		p->entry_emulated = s->entry_emulated;
+		p->exit = s->exit_kind <= CLEARTAP_EXIT_FIRST_URETPROBE
+			      ? (Cleartap__V1__ProbeSite__Exit)s->exit_kind
+			      : CLEARTAP__V1__PROBE_SITE__EXIT__EXIT_NONE;
+		p->exit_offset = s->exit_rel;
+		p->exit_instruction = text[i].exit;
+		p->exit_emulated = s->exit_emulated;
+		p->reason = text[i].reason;
+		p->description = text[i].description;
+		site_ptrs[i] = p;
+	}
+	m.n_sites = n_sites;
+	m.sites = site_ptrs;
 	record.kind_case = CLEARTAP__V1__RECORD__KIND_ATTACHMENT;
 	record.attachment = &m;
 	write_record(e, &record);
 	if (e->format == EXPORT_TEXT) {
 		ct_buf_reset(&e->buf);
 		if (a->status == CLEARTAP_ATTACH_ATTACHED ||
-		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
+		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED) {
 			ct_buf_printf(&e->buf, "-- probing %s (%s, %u functions)\n", path,
 				      m.library, a->n_functions);
-		else
+			for (size_t i = 0; i < n_sites; i++)
+				ct_buf_printf(&e->buf, "--   %s\n", text[i].description);
+		} else {
 			ct_buf_printf(&e->buf, "-- not probing %s: %s\n", path, detail);
+		}
 		write_out(e);
 	}
 }

@@ -20,6 +20,7 @@ struct seen {
 
 struct late_attach {
 	int prog_enter, prog_return;
+	struct planner_kernel kernel;
 	struct seen *seen;
 	size_t n_seen;
 	int *links;
@@ -41,7 +42,7 @@ static void remember(struct late_attach *la, uint64_t dev, uint64_t ino)
 		la->seen[la->n_seen++] = (struct seen){dev, ino};
 }
 
-int late_attach_new(int prog_enter, int prog_return,
+int late_attach_new(int prog_enter, int prog_return, const struct planner_kernel *kernel,
 		    const struct cleartap_handoff_attachment *known, size_t n_known,
 		    struct late_attach **ret)
 {
@@ -56,6 +57,7 @@ int late_attach_new(int prog_enter, int prog_return,
 	}
 	la->prog_enter = prog_enter;
 	la->prog_return = prog_return;
+	la->kernel = *kernel;
 	for (size_t i = 0; i < n_known; i++)
 		remember(la, known[i].dev, known[i].ino);
 	*ret = la;
@@ -116,7 +118,7 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 {
 	struct tls_probe_plan plan = {};
 	_cleanup_close_ int fd = -1;
-	int entry_link = -1, return_link = -1;
+	int links[TLS_LINK__MAX];
 	struct stat st;
 	int r;
 
@@ -132,7 +134,7 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 	if (!S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
 		return 0; /* replaced between the two looks */
 	remember(la, st.st_dev, st.st_ino);
-	r = tls_probe_plan(fd, &plan);
+	r = tls_probe_plan(fd, &la->kernel, &plan);
 	if (r < 0) {
 		if (!is_library)
 			return 0; /* most executables have no TLS in them */
@@ -140,16 +142,18 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 				 "no OpenSSL or GnuTLS data functions found", ret_report);
 		return 1;
 	}
-	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, &entry_link,
-			     &return_link);
+	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, links);
 	if (r < 0) {
 		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, st.st_dev, st.st_ino, path,
 				 strerror(-r), ret_report);
 		return 1;
 	}
-	if (keep_link(la, entry_link) < 0 || keep_link(la, return_link) < 0) {
-		close(entry_link);
-		close(return_link);
+	for (int l = 0; l < TLS_LINK__MAX; l++) {
+		if (links[l] < 0 || keep_link(la, links[l]) == 0)
+			continue;
+		for (int k = l; k < TLS_LINK__MAX; k++)
+			if (links[k] >= 0)
+				close(links[k]); /* closing a link detaches it: all or nothing */
 		return -ENOMEM;
 	}
 	la->attached++;

@@ -15,10 +15,15 @@
 
 #include "cleartap/handoff.h"
 
+#include "attach_planner.h"
+
 struct late_attach;
 
-/* known: what the loader already probed (or rejected), by device and inode. */
-int late_attach_new(int prog_enter, int prog_return,
+/*
+ * known: what the loader already probed (or rejected), by device and inode. kernel: what the
+ * running kernel emulates, read before lock-down (the planner chooses sites by it).
+ */
+int late_attach_new(int prog_enter, int prog_return, const struct planner_kernel *kernel,
 		    const struct cleartap_handoff_attachment *known, size_t n_known,
 		    struct late_attach **ret);
 void late_attach_free(struct late_attach *la);

@@ -609,6 +609,7 @@ static int setup(struct collector *c)
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
 	};
 	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
+	struct planner_kernel kernel;
 	int r;
 
 	c->n_cpus = libbpf_num_possible_cpus();
@@ -628,8 +629,11 @@ static int setup(struct collector *c)
 	if ((r = proc_table_new(&c->procs)) < 0)
 		return r;
 	c->mnt_ns = own_mount_namespace();
+	if ((r = planner_kernel_running(&kernel)) < 0)
+		return r;
 	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
-				 c->objects.attachments, c->objects.n_attachments, &c->late)) < 0)
+				 &kernel, c->objects.attachments, c->objects.n_attachments,
+				 &c->late)) < 0)
 		return r;
 	exporter_set_processes(c->exporter, c->procs);
 	if ((r = redactor_init(&c->redactor)) < 0)

@@ -39,7 +39,7 @@ static bool name_matches(const char *symbol, const char *wanted)
 }
 
 static int scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const char *const *names,
-			size_t n_names, uint64_t *offsets)
+			size_t n_names, struct elf_function *functions)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t count;
@@ -60,24 +60,43 @@ static int scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const cha
 		for (size_t j = 0; j < n_names; j++) {
 			uint64_t offset;
 
-			if (offsets[j] || !name_matches(name, names[j]))
+			if (functions[j].offset || !name_matches(name, names[j]))
 				continue;
 			if (vaddr_to_file_offset(elf, sym.st_value, &offset) == 0)
-				offsets[j] = offset;
+				functions[j] = (struct elf_function){offset, sym.st_size};
 		}
 	}
 	return 0;
 }
 
+static size_t exec_ranges(Elf *elf, struct elf_exec_range *ranges)
+{
+	size_t n_phdr, n = 0;
+
+	if (elf_getphdrnum(elf, &n_phdr))
+		return 0;
+	for (size_t i = 0; i < n_phdr && n < ELF_MAX_EXEC_RANGES; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_LOAD &&
+		    (phdr.p_flags & PF_X))
+			ranges[n++] = (struct elf_exec_range){phdr.p_offset, phdr.p_filesz};
+	}
+	return n;
+}
+
 int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
-			     uint64_t *ret_offsets)
+			     struct elf_function *ret_functions, struct elf_exec_range *ret_ranges,
+			     size_t *ret_n_ranges)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
-	uint64_t offsets[64] = {};
+	struct elf_function functions[64] = {};
+	struct elf_exec_range ranges[ELF_MAX_EXEC_RANGES];
+	size_t n_ranges;
 	int found = 0;
 
-	if (n_names > CT_ARRAY_SIZE(offsets))
+	if (n_names > CT_ARRAY_SIZE(functions))
 		return -E2BIG;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ELIBBAD;
@@ -97,23 +116,18 @@ int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
 			GElf_Shdr shdr;
 
 			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == wanted)
-				scan_symbols(elf, scn, &shdr, names, n_names, offsets);
+				scan_symbols(elf, scn, &shdr, names, n_names, functions);
 		}
 	}
+	n_ranges = exec_ranges(elf, ranges);
 	elf_end(elf);
 	for (size_t i = 0; i < n_names; i++) {
-		ret_offsets[i] = offsets[i];
-		found += offsets[i] != 0;
+		ret_functions[i] = functions[i];
+		found += functions[i].offset != 0;
+	}
+	if (ret_ranges) {
+		memcpy(ret_ranges, ranges, n_ranges * sizeof(ranges[0]));
+		*ret_n_ranges = n_ranges;
 	}
 	return found;
-}
-
-int elf_resolve_functions(const char *path, const char *const *names, size_t n_names,
-			  uint64_t *ret_offsets)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	return elf_resolve_functions_fd(fd, names, n_names, ret_offsets);
 }

@@ -5,16 +5,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Resolve function symbols of an ELF file to the file offsets uprobes take. ret_offsets[i] is
- * set for every name found (0 when missing); versioned names (SSL_write@@OPENSSL_3.0.0) match
- * their base name. Returns the number of names found, or -errno (-ENOEXEC: not an ELF file).
- */
-int elf_resolve_functions(const char *path, const char *const *names, size_t n_names,
-			  uint64_t *ret_offsets);
+/* A function symbol as uprobes take it: a file offset, and the symbol's size in bytes. */
+struct elf_function {
+	uint64_t offset; /* 0 when not found */
+	uint64_t size;
+};
 
-/* Same, on an already open file descriptor (not consumed). */
+/* File ranges of the executable PT_LOAD segments: [offset, offset + size). */
+struct elf_exec_range {
+	uint64_t offset;
+	uint64_t size;
+};
+
+#define ELF_MAX_EXEC_RANGES 4
+
+/*
+ * Resolve function symbols of an ELF file (fd not consumed) to file offsets and sizes.
+ * ret_functions[i] is set for every name found; versioned names (SSL_write@@OPENSSL_3.0.0)
+ * match their base name. ret_ranges (may be NULL) receives the executable segments, their
+ * count in *ret_n_ranges. Returns the number of names found, or -errno (-ENOEXEC: not ELF).
+ */
 int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
-			     uint64_t *ret_offsets);
+			     struct elf_function *ret_functions, struct elf_exec_range *ret_ranges,
+			     size_t *ret_n_ranges);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleartap/events.h"
 #include "cleartap/handoff.h"
@@ -13,26 +14,78 @@
 #include "elf_symbols.h"
 #include "uprobe_multi.h"
 
+/* What the entry program reads of each function: the TLS object, the buffer or fd, *len. */
+#define ARG_OBJ                                                                                    \
+	{                                                                                          \
+		1, 8                                                                               \
+	}
+#define ARG_BUF                                                                                    \
+	{                                                                                          \
+		2, 8                                                                               \
+	}
+#define ARG_FD                                                                                     \
+	{                                                                                          \
+		2, 4                                                                               \
+	}
+#define ARG_LENPTR                                                                                 \
+	{                                                                                          \
+		4, 8                                                                               \
+	}
+
 struct probed_function {
 	const char *name;
 	enum cleartap_tls_func func;
 	bool required;
-	bool has_return; /* data calls need their return value and buffer contents */
+	enum cleartap_call_contract contract; /* 0: entry only */
+	struct planner_arg args[3];	      /* object, buffer (or fd), size_t * */
+	size_t n_args;
+	/*
+	 * Functions of one group call the same internal function with (object, buffer, size,
+	 * size_t *) and its _ex contract (OpenSSL 1.1.1+: ssl_write_internal, ssl_read_internal).
+	 * A uretprobe there may be their exit, but only when every member of the group is found
+	 * calling the same function: that cross-check is what makes the contract safe to assume.
+	 */
+	unsigned callee_group;
 };
 
 static const struct probed_function openssl_functions[] = {
-    {"SSL_write", CLEARTAP_FN_SSL_WRITE, true, true},
-    {"SSL_read", CLEARTAP_FN_SSL_READ, true, true},
-    {"SSL_write_ex", CLEARTAP_FN_SSL_WRITE_EX, false, true}, /* OpenSSL >= 1.1.1 */
-    {"SSL_read_ex", CLEARTAP_FN_SSL_READ_EX, false, true},   /* OpenSSL >= 1.1.1 */
-    {"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, false},    /* fd hint */
-    {"SSL_free", CLEARTAP_FN_SSL_FREE, false, false},	     /* session end */
+    {"SSL_write", CLEARTAP_FN_SSL_WRITE, true, CLEARTAP_CONTRACT_INT, {ARG_OBJ, ARG_BUF}, 2, 1},
+    {"SSL_read", CLEARTAP_FN_SSL_READ, true, CLEARTAP_CONTRACT_INT, {ARG_OBJ, ARG_BUF}, 2, 2},
+    /* OpenSSL >= 1.1.1 */
+    {"SSL_write_ex",
+     CLEARTAP_FN_SSL_WRITE_EX,
+     false,
+     CLEARTAP_CONTRACT_EX,
+     {ARG_OBJ, ARG_BUF, ARG_LENPTR},
+     3,
+     1},
+    {"SSL_read_ex",
+     CLEARTAP_FN_SSL_READ_EX,
+     false,
+     CLEARTAP_CONTRACT_EX,
+     {ARG_OBJ, ARG_BUF, ARG_LENPTR},
+     3,
+     2},
+    {"SSL_set_fd", CLEARTAP_FN_SSL_SET_FD, false, 0, {ARG_OBJ, ARG_FD}, 2, 0}, /* fd hint */
+    {"SSL_free", CLEARTAP_FN_SSL_FREE, false, 0, {ARG_OBJ}, 1, 0},	       /* session end */
 };
 
 static const struct probed_function gnutls_functions[] = {
-    {"gnutls_record_send", CLEARTAP_FN_GNUTLS_SEND, true, true},
-    {"gnutls_record_recv", CLEARTAP_FN_GNUTLS_RECV, true, true},
-    {"gnutls_deinit", CLEARTAP_FN_GNUTLS_DEINIT, false, false}, /* session end */
+    {"gnutls_record_send",
+     CLEARTAP_FN_GNUTLS_SEND,
+     true,
+     CLEARTAP_CONTRACT_SSIZE,
+     {ARG_OBJ, ARG_BUF},
+     2,
+     0},
+    {"gnutls_record_recv",
+     CLEARTAP_FN_GNUTLS_RECV,
+     true,
+     CLEARTAP_CONTRACT_SSIZE,
+     {ARG_OBJ, ARG_BUF},
+     2,
+     0},
+    {"gnutls_deinit", CLEARTAP_FN_GNUTLS_DEINIT, false, 0, {ARG_OBJ}, 1, 0}, /* session end */
 };
 
 static const struct {
@@ -45,6 +98,31 @@ static const struct {
     {TLS_LIB_GNUTLS, "gnutls", gnutls_functions, CT_ARRAY_SIZE(gnutls_functions)},
 };
 
+const char *tls_probe_function_name(uint32_t func)
+{
+	static const char *const names[] = {
+	    [CLEARTAP_FN_SSL_WRITE] = "SSL_write",
+	    [CLEARTAP_FN_SSL_READ] = "SSL_read",
+	    [CLEARTAP_FN_SSL_WRITE_EX] = "SSL_write_ex",
+	    [CLEARTAP_FN_SSL_READ_EX] = "SSL_read_ex",
+	    [CLEARTAP_FN_SSL_SET_FD] = "SSL_set_fd",
+	    [CLEARTAP_FN_SSL_FREE] = "SSL_free",
+	    [CLEARTAP_FN_GNUTLS_SEND] = "gnutls_record_send",
+	    [CLEARTAP_FN_GNUTLS_RECV] = "gnutls_record_recv",
+	    [CLEARTAP_FN_GNUTLS_DEINIT] = "gnutls_deinit",
+	    [CLEARTAP_FN_SYS_READ] = "read",
+	    [CLEARTAP_FN_SYS_WRITE] = "write",
+	    [CLEARTAP_FN_SYS_READV] = "readv",
+	    [CLEARTAP_FN_SYS_WRITEV] = "writev",
+	    [CLEARTAP_FN_SYS_RECVFROM] = "recvfrom",
+	    [CLEARTAP_FN_SYS_SENDTO] = "sendto",
+	    [CLEARTAP_FN_SYS_RECVMSG] = "recvmsg",
+	    [CLEARTAP_FN_SYS_SENDMSG] = "sendmsg",
+	};
+
+	return func < CT_ARRAY_SIZE(names) && names[func] ? names[func] : "";
+}
+
 static void note_missing(struct tls_probe_plan *plan, const char *name)
 {
 	size_t used = strlen(plan->missing);
@@ -52,49 +130,198 @@ static void note_missing(struct tls_probe_plan *plan, const char *name)
 	snprintf(plan->missing + used, sizeof(plan->missing) - used, "%s%s", used ? "," : "", name);
 }
 
-static int plan_library(int fd, size_t k, struct tls_probe_plan *ret_plan)
+/* The planner reads code only from the file's executable segments. */
+struct code_reader {
+	int fd;
+	const struct elf_exec_range *ranges;
+	size_t n_ranges;
+};
+
+static long read_code(void *ctx, uint64_t offset, uint8_t *buf, size_t len)
+{
+	const struct code_reader *reader = ctx;
+
+	for (size_t i = 0; i < reader->n_ranges; i++) {
+		const struct elf_exec_range *r = &reader->ranges[i];
+		ssize_t n;
+
+		if (offset < r->offset || offset >= r->offset + r->size)
+			continue;
+		if (len > r->offset + r->size - offset)
+			len = r->offset + r->size - offset;
+		n = pread(reader->fd, buf, len, (off_t)offset);
+		return n < 0 ? -errno : (long)n;
+	}
+	return -EFAULT;
+}
+
+static int plan_function(const struct planner_kernel *kernel, struct code_reader *reader,
+			 const struct probed_function *f, const struct elf_function *sym,
+			 bool callee_contract, bool prefer_callee, struct planner_plan *ret)
+{
+	struct planner_request req = {
+	    .offset = sym->offset,
+	    .size = sym->size,
+	    .args = f->args,
+	    .n_args = f->n_args,
+	    .needs_exit = f->contract != 0,
+	    .callee_contract = callee_contract,
+	    .prefer_callee = prefer_callee,
+	};
+
+	return planner_plan(kernel, read_code, reader, &req, ret);
+}
+
+/*
+ * A callee exit is only sound when every member of the function's group calls the same
+ * internal function; and once one member exits there, the others should too (its breakpoint
+ * fires for them anyway, so a second exit of their own would be one more trap per call).
+ */
+static int settle_callee_groups(const struct planner_kernel *kernel, struct code_reader *reader,
+				const struct probed_function *f, const struct elf_function *syms,
+				size_t n, struct planner_plan *plans)
+{
+	for (unsigned group = 1; group <= 2; group++) {
+		uint64_t callee = 0;
+		size_t members = 0;
+		bool agree = true, any_exit = false;
+		int r;
+
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].callee_group != group || !syms[i].offset)
+				continue;
+			members++;
+			agree &=
+			    plans[i].callee_offset && (!callee || callee == plans[i].callee_offset);
+			callee = plans[i].callee_offset;
+			any_exit |= plans[i].exit == PLANNER_EXIT_CALLEE_URETPROBE;
+		}
+		agree &= members >= 2;
+		for (size_t i = 0; i < n; i++) {
+			struct planner_plan alt;
+
+			if (f[i].callee_group != group || !syms[i].offset)
+				continue;
+			if (!agree && plans[i].exit == PLANNER_EXIT_CALLEE_URETPROBE) {
+				r = plan_function(kernel, reader, &f[i], &syms[i], false, false,
+						  &plans[i]);
+				if (r < 0)
+					return r;
+			} else if (agree && any_exit &&
+				   plans[i].exit != PLANNER_EXIT_CALLEE_URETPROBE) {
+				r = plan_function(kernel, reader, &f[i], &syms[i], true, true,
+						  &alt);
+				if (r < 0)
+					return r;
+				if (alt.exit == PLANNER_EXIT_CALLEE_URETPROBE &&
+				    alt.exit_offset == callee)
+					plans[i] = alt;
+			}
+		}
+	}
+	return 0;
+}
+
+static int add_site(struct tls_link_plan *link, uint64_t offset, uint64_t cookie)
+{
+	for (size_t i = 0; i < link->n; i++)
+		if (link->offsets[i] == offset && link->cookies[i] == cookie)
+			return 0; /* a callee two functions share: one probe */
+	if (link->n == CT_TLS_PROBES_MAX)
+		return -E2BIG;
+	link->offsets[link->n] = offset;
+	link->cookies[link->n++] = cookie;
+	return 0;
+}
+
+static int add_function(struct tls_probe_plan *plan, const struct probed_function *f,
+			const struct elf_function *sym, const struct planner_plan *sites)
+{
+	bool callee = sites->exit == PLANNER_EXIT_CALLEE_URETPROBE;
+	/* on the call into the internal function, its arguments are read: its contract holds */
+	uint32_t contract = callee ? CLEARTAP_CONTRACT_EX : f->contract;
+	uint8_t regs[3] = {CLEARTAP_REG_RDI, CLEARTAP_REG_RSI, CLEARTAP_REG_RCX};
+	uint64_t shared = callee ? CLEARTAP_COOKIE_SHARED : 0;
+	uint64_t entry_cookie, exit_cookie;
+	int r = 0;
+
+	for (size_t k = 0; k < f->n_args; k++)
+		regs[k] = sites->entry_regs[k];
+	if (callee)
+		regs[2] = CLEARTAP_REG_RCX; /* the callee's size_t * (its 4th argument) */
+	entry_cookie = CLEARTAP_COOKIE(f->func, contract, regs[0], regs[1], regs[2]) | shared;
+	/* a shared exit ends whichever of its callers' calls is pending: no function of its own */
+	exit_cookie = (callee ? 0 : (uint64_t)f->func) | (uint64_t)contract << 8 | shared;
+
+	if (plan->n_functions == CT_TLS_PROBES_MAX)
+		return -E2BIG;
+	plan->functions[plan->n_functions++] = (struct tls_function_plan){
+	    .name = f->name, .func = f->func, .offset = sym->offset, .sites = *sites};
+	r = add_site(&plan->links[TLS_LINK_ENTRY], sites->entry_offset, entry_cookie);
+	if (r == 0 && sites->exit == PLANNER_EXIT_INSTRUCTION)
+		r = add_site(&plan->links[TLS_LINK_EXIT], sites->exit_offset, exit_cookie);
+	else if (r == 0 && sites->exit != PLANNER_EXIT_NONE)
+		r = add_site(&plan->links[TLS_LINK_RETURN], sites->exit_offset, exit_cookie);
+	return r;
+}
+
+static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
+			struct tls_probe_plan *ret_plan)
 {
 	const struct probed_function *f = libraries[k].functions;
+	const size_t n = libraries[k].n;
 	const char *names[CT_TLS_PROBES_MAX];
-	uint64_t offsets[CT_TLS_PROBES_MAX];
+	struct elf_function syms[CT_TLS_PROBES_MAX];
+	struct elf_exec_range ranges[ELF_MAX_EXEC_RANGES];
+	struct planner_plan plans[CT_TLS_PROBES_MAX];
 	struct tls_probe_plan plan = {.library = libraries[k].library,
 				      .library_name = libraries[k].name};
+	struct code_reader reader = {.fd = fd, .ranges = ranges};
 	bool complete = true;
 	int r;
 
-	for (size_t i = 0; i < libraries[k].n; i++)
+	for (size_t i = 0; i < n; i++)
 		names[i] = f[i].name;
-	r = elf_resolve_functions_fd(fd, names, libraries[k].n, offsets);
+	r = elf_resolve_functions_fd(fd, names, n, syms, ranges, &reader.n_ranges);
 	if (r < 0)
 		return r;
 	if (r == 0)
 		return -ENOENT;
-	for (size_t i = 0; i < libraries[k].n; i++) {
-		if (!offsets[i]) {
+	for (size_t i = 0; i < n; i++) {
+		if (!syms[i].offset) {
 			note_missing(&plan, names[i]);
 			complete &= !f[i].required;
 			continue;
 		}
-		plan.entry_offsets[plan.n_entry] = offsets[i];
-		plan.entry_cookies[plan.n_entry++] = f[i].func;
-		if (f[i].has_return) {
-			plan.return_offsets[plan.n_return] = offsets[i];
-			plan.return_cookies[plan.n_return++] = f[i].func;
-		}
+		r = plan_function(kernel, &reader, &f[i], &syms[i], f[i].callee_group != 0, false,
+				  &plans[i]);
+		if (r < 0)
+			return r;
 	}
+	if (!complete) {
+		*ret_plan = plan;
+		return -ENOENT;
+	}
+	r = settle_callee_groups(kernel, &reader, f, syms, n, plans);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (syms[i].offset)
+			r = add_function(&plan, &f[i], &syms[i], &plans[i]);
+	if (r < 0)
+		return r;
 	*ret_plan = plan;
-	return complete ? 0 : -ENOENT;
+	return 0;
 }
 
-int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan)
+int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe_plan *ret_plan)
 {
 	int r = -ENOENT;
 
 	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
 	_Static_assert(CT_ARRAY_SIZE(gnutls_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	_Static_assert(CT_TLS_PROBES_MAX <= CLEARTAP_HANDOFF_MAX_SITES, "report too small");
 	*ret_plan = (struct tls_probe_plan){}; /* defined even when nothing matches */
 	for (size_t k = 0; k < CT_ARRAY_SIZE(libraries); k++) {
-		r = plan_library(fd, k, ret_plan);
+		r = plan_library(fd, kernel, k, ret_plan);
 		if (r != -ENOENT)
 			return r; /* planned, or not an ELF file */
 	}
@@ -102,22 +329,27 @@ int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan)
 }
 
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
-		     const struct tls_probe_plan *plan, int *ret_entry_link, int *ret_return_link)
+		     const struct tls_probe_plan *plan, int ret_links[TLS_LINK__MAX])
 {
-	_cleanup_close_ int entry_link = -1;
-	_cleanup_close_ int return_link = -1;
-	int r;
+	int links[TLS_LINK__MAX] = {-1, -1, -1};
+	int r = 0;
 
-	r = uprobe_multi_attach(entry_prog_fd, path, plan->entry_offsets, plan->entry_cookies,
-				plan->n_entry, false, &entry_link);
-	if (r < 0)
+	for (int l = 0; l < TLS_LINK__MAX && r == 0; l++) {
+		const struct tls_link_plan *lp = &plan->links[l];
+
+		if (lp->n == 0)
+			continue;
+		r = uprobe_multi_attach(l == TLS_LINK_ENTRY ? entry_prog_fd : return_prog_fd, path,
+					lp->offsets, lp->cookies, lp->n, l == TLS_LINK_RETURN,
+					&links[l]);
+	}
+	if (r < 0) {
+		for (int l = 0; l < TLS_LINK__MAX; l++)
+			if (links[l] >= 0)
+				close(links[l]);
 		return r;
-	r = uprobe_multi_attach(return_prog_fd, path, plan->return_offsets, plan->return_cookies,
-				plan->n_return, true, &return_link);
-	if (r < 0)
-		return r;
-	*ret_entry_link = ct_take_fd(&entry_link);
-	*ret_return_link = ct_take_fd(&return_link);
+	}
+	memcpy(ret_links, links, sizeof(links));
 	return 0;
 }
 
@@ -126,21 +358,88 @@ static void copy_cut(char *dst, size_t size, const char *src)
 	size_t n = strnlen(src, size - 1);
 
 	memcpy(dst, src, n);
-	dst[n] = '\0';
+	memset(dst + n, 0, size - n);
+}
+
+static void report_site(const struct tls_function_plan *fp, struct cleartap_handoff_site *ret)
+{
+	const struct planner_plan *p = &fp->sites;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->func = (uint8_t)fp->func;
+	ret->exit_kind = (uint8_t)p->exit; /* enum planner_exit mirrors enum cleartap_exit_kind */
+	ret->entry_emulated = p->entry_emulated;
+	ret->exit_emulated = p->exit_emulated;
+	ret->entry_rel = (uint32_t)(p->entry_offset - fp->offset);
+	ret->exit_rel = p->exit == PLANNER_EXIT_NONE ? 0 : (int64_t)(p->exit_offset - fp->offset);
+	ret->function_offset = fp->offset;
+	copy_cut(ret->entry_insn, sizeof(ret->entry_insn), p->entry_insn);
+	copy_cut(ret->exit_insn, sizeof(ret->exit_insn), p->exit_insn);
+	copy_cut(ret->reason, sizeof(ret->reason), p->reason);
 }
 
 void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64_t dev,
 		      uint64_t ino, const char *path, const char *detail,
 		      struct cleartap_handoff_attachment *ret_report)
 {
+	_Static_assert((int)PLANNER_EXIT_FIRST_URETPROBE == (int)CLEARTAP_EXIT_FIRST_URETPROBE &&
+			   (int)PLANNER_EXIT_CALLEE_URETPROBE ==
+			       (int)CLEARTAP_EXIT_CALLEE_URETPROBE &&
+			   (int)PLANNER_EXIT_INSTRUCTION == (int)CLEARTAP_EXIT_INSTRUCTION,
+		       "exit kinds");
 	memset(ret_report, 0, sizeof(*ret_report));
 	ret_report->status = status;
 	ret_report->library = plan->library == TLS_LIB_OPENSSL	? CLEARTAP_LIB_OPENSSL
 			      : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
 								: CLEARTAP_LIB_UNKNOWN;
-	ret_report->n_functions = (uint32_t)plan->n_entry;
+	ret_report->n_functions = (uint32_t)plan->n_functions;
 	ret_report->dev = dev;
 	ret_report->ino = ino;
 	copy_cut(ret_report->path, sizeof(ret_report->path), path);
 	copy_cut(ret_report->detail, sizeof(ret_report->detail), detail);
+	for (size_t i = 0; i < plan->n_functions && i < CLEARTAP_HANDOFF_MAX_SITES; i++)
+		report_site(&plan->functions[i], &ret_report->sites[ret_report->n_sites++]);
+}
+
+/* A fixed-size, possibly unterminated field as a C string. */
+static void field(char *dst, size_t size, const char *src, size_t src_size)
+{
+	size_t n = strnlen(src, src_size < size - 1 ? src_size : size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void tls_probe_describe_site(const struct cleartap_handoff_site *s, char *buf, size_t size)
+{
+	char entry[9], exit[9], reason[65], exit_text[96];
+	const char *how = s->exit_emulated ? "emulated" : "single-stepped";
+
+	field(entry, sizeof(entry), s->entry_insn, sizeof(s->entry_insn));
+	field(exit, sizeof(exit), s->exit_insn, sizeof(s->exit_insn));
+	field(reason, sizeof(reason), s->reason, sizeof(s->reason));
+	switch (s->exit_kind) {
+	case CLEARTAP_EXIT_INSTRUCTION:
+		snprintf(exit_text, sizeof(exit_text), ", exit %+lld %s (%s)",
+			 (long long)s->exit_rel, exit, how);
+		break;
+	case CLEARTAP_EXIT_URETPROBE:
+		snprintf(exit_text, sizeof(exit_text), ", exit uretprobe at %+lld %s (%s)",
+			 (long long)s->exit_rel, exit, how);
+		break;
+	case CLEARTAP_EXIT_CALLEE_URETPROBE:
+		snprintf(exit_text, sizeof(exit_text),
+			 ", exit uretprobe on its internal function at %+lld %s (%s)",
+			 (long long)s->exit_rel, exit, how);
+		break;
+	case CLEARTAP_EXIT_FIRST_URETPROBE:
+		snprintf(exit_text, sizeof(exit_text), ", exit uretprobe at +0 %s (%s)", exit, how);
+		break;
+	default:
+		exit_text[0] = '\0';
+		break;
+	}
+	snprintf(buf, size, "%s: entry +%u %s (%s)%s%s%s%s", tls_probe_function_name(s->func),
+		 s->entry_rel, entry, s->entry_emulated ? "emulated" : "single-stepped", exit_text,
+		 reason[0] ? " [" : "", reason, reason[0] ? "]" : "");
 }

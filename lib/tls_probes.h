@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attach_planner.h"
+
 #define CT_TLS_PROBES_MAX 8
 
 enum tls_library {
@@ -12,38 +14,68 @@ enum tls_library {
 	TLS_LIB_GNUTLS = 2,
 };
 
-/* Where the TLS programs go in one library file: offsets and cookies for each of the two links. */
+/* The links one library file gets: the entry program, and the return program twice. */
+enum tls_link {
+	TLS_LINK_ENTRY = 0,  /* ct_tls_enter as uprobes on the entry sites */
+	TLS_LINK_EXIT = 1,   /* ct_tls_return as uprobes on exit instructions */
+	TLS_LINK_RETURN = 2, /* ct_tls_return as uretprobes */
+	TLS_LINK__MAX,
+};
+
+struct tls_link_plan {
+	size_t n;
+	uint64_t offsets[CT_TLS_PROBES_MAX];
+	uint64_t cookies[CT_TLS_PROBES_MAX];
+};
+
+/* One probed function and where the planner put its probes. */
+struct tls_function_plan {
+	const char *name;
+	uint32_t func; /* enum cleartap_tls_func */
+	uint64_t offset;
+	struct planner_plan sites;
+};
+
+/* Where the TLS programs go in one library file. */
 struct tls_probe_plan {
 	enum tls_library library;
 	const char *library_name; /* "openssl", "gnutls" */
-	size_t n_entry;
-	uint64_t entry_offsets[CT_TLS_PROBES_MAX];
-	uint64_t entry_cookies[CT_TLS_PROBES_MAX];
-	size_t n_return;
-	uint64_t return_offsets[CT_TLS_PROBES_MAX];
-	uint64_t return_cookies[CT_TLS_PROBES_MAX];
+	size_t n_functions;
+	struct tls_function_plan functions[CT_TLS_PROBES_MAX];
+	struct tls_link_plan links[TLS_LINK__MAX];
 	char missing[128]; /* optional functions not found, comma separated, for the report */
 };
 
 /*
- * Plan the probes for an ELF file (fd not consumed) holding OpenSSL or GnuTLS. The data calls
- * of a library are required (SSL_read/SSL_write, gnutls_record_send/recv): -ENOENT without
- * them (ret_plan->missing names what a partly matching library lacks); -ENOEXEC if not ELF.
+ * Plan the probes for an ELF file (fd not consumed) holding OpenSSL or GnuTLS, at the sites the
+ * attach planner chooses for that kernel. The data calls of a library are required
+ * (SSL_read/SSL_write, gnutls_record_send/recv): -ENOENT without them (ret_plan->missing names
+ * what a partly matching library lacks); -ENOEXEC if not ELF.
  */
-int tls_probe_plan(int fd, struct tls_probe_plan *ret_plan);
+int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe_plan *ret_plan);
 
-/* Attach both programs to path according to plan. Returns 0 and two link fds, or -errno. */
+/*
+ * Attach the programs to path according to plan: ret_links[TLS_LINK_*] get the link fds, -1
+ * for a link the plan does not need. Returns 0 or -errno (nothing stays attached then).
+ */
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
-		     const struct tls_probe_plan *plan, int *ret_entry_link, int *ret_return_link);
+		     const struct tls_probe_plan *plan, int ret_links[TLS_LINK__MAX]);
 
 struct cleartap_handoff_attachment;
+struct cleartap_handoff_site;
 
 /*
  * Fill the report collectors get about one library file (status is an enum
- * cleartap_attach_status). path and detail are cut to the fixed fields, on purpose.
+ * cleartap_attach_status), sites included. path and detail are cut to the fixed fields.
  */
 void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64_t dev,
 		      uint64_t ino, const char *path, const char *detail,
 		      struct cleartap_handoff_attachment *ret_report);
+
+/* "SSL_write: entry +22 js (emulated), exit +56 jne (emulated)", cut to size. */
+void tls_probe_describe_site(const struct cleartap_handoff_site *site, char *buf, size_t size);
+
+/* The name of a probed function or syscall (enum cleartap_tls_func), "" when unknown. */
+const char *tls_probe_function_name(uint32_t func);
 
 #endif

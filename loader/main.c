@@ -366,21 +366,43 @@ static int check_bpf_available(void)
 static struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 static size_t n_attachments;
 
-static void report_attachment(const struct tls_target *t, const struct tls_probe_plan *plan,
-			      uint32_t status, const char *detail)
+static const struct cleartap_handoff_attachment *
+report_attachment(const struct tls_target *t, const struct tls_probe_plan *plan, uint32_t status,
+		  const char *detail)
 {
-	if (n_attachments == CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
-		return;
-	tls_probe_report(plan, status, t->dev, t->ino, t->path, detail,
-			 &attachments[n_attachments++]);
+	static struct cleartap_handoff_attachment report;
+
+	tls_probe_report(plan, status, t->dev, t->ino, t->path, detail, &report);
+	if (n_attachments < CLEARTAP_HANDOFF_MAX_ATTACHMENTS)
+		attachments[n_attachments++] = report;
+	return &report;
+}
+
+/* One line per probed function: where its probes sit and why. */
+static void log_sites(const struct cleartap_handoff_attachment *a)
+{
+	for (uint32_t i = 0; i < a->n_sites; i++) {
+		char line[256];
+
+		tls_probe_describe_site(&a->sites[i], line, sizeof(line));
+		log_msg("  %s", line);
+	}
 }
 
 static void attach_targets(const struct options *opt, const struct objects *objects)
 {
 	struct tls_target_list list = {};
+	struct planner_kernel kernel;
 	unsigned attached = 0, present = 0;
 	int r;
 
+	r = planner_kernel_running(&kernel);
+	if (r < 0) {
+		log_msg("cannot tell the running kernel: %s", strerror(-r));
+		return;
+	}
+	log_msg("probe sites for kernel %u.%u: call, jmp, jcc and nop emulated%s", kernel.major,
+		kernel.minor, kernel.push_emulated ? ", push emulated" : "; push single-stepped");
 	r = targets_discover(opt->proc_root, opt->extra_targets, opt->n_extra_targets, &list);
 	if (r < 0) {
 		log_msg("could not list TLS libraries: %s", strerror(-r));
@@ -388,10 +410,11 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 	}
 	for (size_t i = 0; i < list.n; i++) {
 		const struct tls_target *t = &list.items[i];
+		const struct cleartap_handoff_attachment *report;
 		struct tls_probe_plan plan = {};
 		enum target_result result;
 
-		r = target_attach(objects, opt->pin_dir, t, &result, &plan);
+		r = target_attach(objects, &kernel, opt->pin_dir, t, &result, &plan);
 		if (r == -ENOENT || r == -ENOEXEC) {
 			char why[256];
 
@@ -408,16 +431,18 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 			report_attachment(t, &plan, CLEARTAP_ATTACH_FAILED, strerror(-r));
 			continue;
 		}
-		report_attachment(t, &plan,
-				  result == TARGET_ATTACHED ? CLEARTAP_ATTACH_ATTACHED
-							    : CLEARTAP_ATTACH_ALREADY_ATTACHED,
-				  plan.missing[0] ? plan.missing : "");
+		report =
+		    report_attachment(t, &plan,
+				      result == TARGET_ATTACHED ? CLEARTAP_ATTACH_ATTACHED
+								: CLEARTAP_ATTACH_ALREADY_ATTACHED,
+				      plan.missing[0] ? plan.missing : "");
 		present++;
 		attached += result == TARGET_ATTACHED;
 		log_msg("%s %s (%s, %zu functions%s%s)",
 			result == TARGET_ATTACHED ? "attached to" : "already attached to", t->path,
-			plan.library_name, plan.n_entry, plan.missing[0] ? ", missing " : "",
+			plan.library_name, plan.n_functions, plan.missing[0] ? ", missing " : "",
 			plan.missing);
+		log_sites(report);
 	}
 	targets_free(&list);
 	log_msg("%u TLS library files probed (%u newly attached)", present, attached);

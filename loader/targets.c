@@ -130,51 +130,57 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 	return 0;
 }
 
-int target_attach(const struct objects *objects, const char *pin_dir,
-		  const struct tls_target *target, enum target_result *ret_result,
-		  struct tls_probe_plan *ret_plan)
+int target_attach(const struct objects *objects, const struct planner_kernel *kernel,
+		  const char *pin_dir, const struct tls_target *target,
+		  enum target_result *ret_result, struct tls_probe_plan *ret_plan)
 {
-	char enter_pin[PATH_MAX], return_pin[PATH_MAX], name[96];
-	_cleanup_close_ int entry_link = -1;
-	_cleanup_close_ int return_link = -1;
+	static const char *const suffix[TLS_LINK__MAX] = {"enter", "exit", "return"};
+	char pins[TLS_LINK__MAX][PATH_MAX], name[96];
+	int links[TLS_LINK__MAX] = {-1, -1, -1};
 	_cleanup_close_ int fd = -1;
 	struct tls_probe_plan plan = {};
+	bool present = true;
 	int r;
 
-	snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_enter", major(target->dev),
-		 minor(target->dev), (unsigned long long)target->ino);
-	if ((r = objects_pin_path(enter_pin, sizeof(enter_pin), pin_dir, name)) < 0)
-		return r;
-	snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_return", major(target->dev),
-		 minor(target->dev), (unsigned long long)target->ino);
-	if ((r = objects_pin_path(return_pin, sizeof(return_pin), pin_dir, name)) < 0)
-		return r;
+	for (int l = 0; l < TLS_LINK__MAX; l++) {
+		snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_%s", major(target->dev),
+			 minor(target->dev), (unsigned long long)target->ino, suffix[l]);
+		if ((r = objects_pin_path(pins[l], sizeof(pins[l]), pin_dir, name)) < 0)
+			return r;
+	}
 
 	fd = open(target->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = tls_probe_plan(fd, &plan);
+	r = tls_probe_plan(fd, kernel, &plan);
 	*ret_plan = plan;
 	if (r < 0)
 		return r;
-	if (access(enter_pin, F_OK) == 0 && access(return_pin, F_OK) == 0) {
+	for (int l = 0; l < TLS_LINK__MAX; l++)
+		present &= (access(pins[l], F_OK) == 0) == (plan.links[l].n > 0);
+	if (present) {
 		*ret_result = TARGET_ALREADY_ATTACHED;
 		return 0;
 	}
-	/* A lone half of a pair (crash between the two pins) is replaced, not doubled. */
-	unlink(enter_pin);
-	unlink(return_pin);
+	/* A partial set (crash between pins) is replaced, not doubled. */
+	for (int l = 0; l < TLS_LINK__MAX; l++)
+		unlink(pins[l]);
 	r = tls_probe_attach(objects->fds.prog_tls_enter, objects->fds.prog_tls_return,
-			     target->path, &plan, &entry_link, &return_link);
+			     target->path, &plan, links);
 	if (r < 0)
 		return r;
-	if (bpf_obj_pin(entry_link, enter_pin) < 0)
-		return ct_negative_errno();
-	if (bpf_obj_pin(return_link, return_pin) < 0) {
-		r = ct_negative_errno();
-		unlink(enter_pin);
-		return r;
+	/* the entry link last: its pin says the set is complete */
+	for (int l = TLS_LINK__MAX - 1; l >= 0 && r == 0; l--)
+		if (links[l] >= 0 && bpf_obj_pin(links[l], pins[l]) < 0)
+			r = ct_negative_errno();
+	for (int l = 0; l < TLS_LINK__MAX; l++) {
+		if (links[l] >= 0)
+			close(links[l]);
+		if (r < 0)
+			unlink(pins[l]);
 	}
+	if (r < 0)
+		return r;
 	*ret_result = TARGET_ATTACHED;
 	return 0;
 }

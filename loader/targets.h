@@ -37,12 +37,13 @@ enum target_result {
 };
 
 /*
- * Attach the TLS programs to one target and pin both links as links/tls_<dev>_<ino>_{enter,return}
- * (an existing pin means it is attached: never twice). ret_plan says what was probed and missed.
+ * Attach the TLS programs to one target at the sites the attach planner chooses for kernel,
+ * and pin the links as links/tls_<dev>_<ino>_{enter,exit,return} (the set a plan needs present
+ * means it is attached: never twice). ret_plan says what was probed, where, and what is missing.
  * Returns 0, -ENOENT when required symbols are missing, -ENOEXEC when not ELF, or -errno.
  */
-int target_attach(const struct objects *objects, const char *pin_dir,
-		  const struct tls_target *target, enum target_result *ret_result,
-		  struct tls_probe_plan *ret_plan);
+int target_attach(const struct objects *objects, const struct planner_kernel *kernel,
+		  const char *pin_dir, const struct tls_target *target,
+		  enum target_result *ret_result, struct tls_probe_plan *ret_plan);
 
 #endif

@@ -18,8 +18,10 @@
  * 5: lib_open records.
  * 6: plain TCP data from socket syscalls (tls_data records, CLEARTAP_DATA_PLAIN) and tls_hello
  *    records; socket counters.
+ * 7: probe sites from the attach planner: attach cookies carry the call contract and the
+ *    registers the arguments are in (CLEARTAP_COOKIE_*).
  */
-#define CLEARTAP_SCHEMA_VERSION 6
+#define CLEARTAP_SCHEMA_VERSION 7
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -80,6 +82,48 @@ enum cleartap_tls_func {
 	CLEARTAP_FN_SYS_RECVMSG = 16,
 	CLEARTAP_FN_SYS_SENDMSG = 17,
 };
+
+/*
+ * How a probed call reports what it transferred, read at its exit site.
+ */
+enum cleartap_call_contract {
+	CLEARTAP_CONTRACT_INT = 1,   /* int: bytes when > 0 (SSL_read, SSL_write) */
+	CLEARTAP_CONTRACT_EX = 2,    /* > 0 on success, the bytes at *len_ptr (SSL_read_ex, ...) */
+	CLEARTAP_CONTRACT_SSIZE = 3, /* ssize_t: bytes when > 0 (gnutls_record_send/recv) */
+};
+
+/* x86-64 registers as attach cookies name them (pt_regs ax, bx, cx, dx, si, di, bp, sp, r8..). */
+enum cleartap_reg {
+	CLEARTAP_REG_RAX = 0,
+	CLEARTAP_REG_RBX = 1,
+	CLEARTAP_REG_RCX = 2,
+	CLEARTAP_REG_RDX = 3,
+	CLEARTAP_REG_RSI = 4,
+	CLEARTAP_REG_RDI = 5,
+	CLEARTAP_REG_RBP = 6,
+	CLEARTAP_REG_RSP = 7,
+	CLEARTAP_REG_R8 = 8, /* ... r15 = 15 */
+};
+
+/*
+ * Attach cookie of every TLS probe site (uprobe_multi). The attach planner may put an entry
+ * site a few instructions into a function, where the prologue has moved an argument to another
+ * register: the cookie names the register of each argument the entry program reads.
+ *   bits 0-7    enum cleartap_tls_func
+ *   bits 8-11   enum cleartap_call_contract (entry and exit sites)
+ *   bits 12-15  register of the TLS object (SSL*, gnutls_session_t)   } entry
+ *   bits 16-19  register of the buffer, or of the fd for SSL_set_fd   } sites
+ *   bits 20-23  register of the size_t * of the _ex contract          } only
+ *   bit  32     exit shared with calls that are not ours (a uretprobe on an internal function
+ *               other callers reach too): a return without our entry is not a loss
+ */
+#define CLEARTAP_COOKIE_FUNC(c)	    ((__u32)((c)&0xff))
+#define CLEARTAP_COOKIE_CONTRACT(c) ((__u32)(((c) >> 8) & 0xf))
+#define CLEARTAP_COOKIE_REG(c, k)   ((__u32)(((c) >> (12 + 4 * (k))) & 0xf))
+#define CLEARTAP_COOKIE_SHARED	    (1ull << 32)
+#define CLEARTAP_COOKIE(func, contract, reg_obj, reg_buf, reg_len)                                 \
+	((__u64)(func) | (__u64)(contract) << 8 | (__u64)(reg_obj) << 12 |                         \
+	 (__u64)(reg_buf) << 16 | (__u64)(reg_len) << 20)
 
 enum cleartap_data_flags {
 	CLEARTAP_DATA_FD_FROM_SYSCALL = 1 << 0, /* fd seen on this call's read/write syscall */

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define CLEARTAP_HANDOFF_MAGIC		 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION	 2	     /* 2: attachments */
+#define CLEARTAP_HANDOFF_VERSION	 3	     /* 2: attachments, 3: probe sites */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
@@ -65,21 +65,48 @@ enum cleartap_attach_library {
 	CLEARTAP_LIB_GNUTLS = 2,
 };
 
+/* How a function's return is observed (the attach planner's choice, lib/attach_planner.h). */
+enum cleartap_exit_kind {
+	CLEARTAP_EXIT_NONE = 0,		    /* entry only: SSL_set_fd, SSL_free, gnutls_deinit */
+	CLEARTAP_EXIT_INSTRUCTION = 1,	    /* uprobe on an instruction every return passes */
+	CLEARTAP_EXIT_URETPROBE = 2,	    /* uretprobe at the entry site (stack as at entry) */
+	CLEARTAP_EXIT_CALLEE_URETPROBE = 3, /* uretprobe on the internal function it wraps */
+	CLEARTAP_EXIT_FIRST_URETPROBE = 4,  /* fallback: uretprobe on the first instruction */
+};
+
+#define CLEARTAP_HANDOFF_MAX_SITES 8
+
+/* Where one function's probes sit. Offsets are bytes from the function's first instruction. */
+struct cleartap_handoff_site {
+	__u8 func; /* enum cleartap_tls_func */
+	__u8 exit_kind;
+	__u8 entry_emulated; /* 1: the kernel emulates the instruction, 0: it single-steps it */
+	__u8 exit_emulated;
+	__u32 entry_rel;
+	__s64 exit_rel;	       /* may be negative: an internal function placed before it */
+	__u64 function_offset; /* file offset of the function */
+	char entry_insn[8];    /* mnemonic, NUL-padded */
+	char exit_insn[8];
+	char reason[64]; /* why a site fell back, "" otherwise */
+};
+
 /* One library file and what became of it. */
 struct cleartap_handoff_attachment {
 	__u32 status;	   /* enum cleartap_attach_status */
 	__u32 library;	   /* enum cleartap_attach_library */
 	__u32 n_functions; /* functions probed */
-	__u32 reserved;
+	__u32 n_sites;	   /* entries of sites[] */
 	__u64 dev;
 	__u64 ino;
 	char path[256];	  /* as the loader named it (may be /proc/<pid>/root/...) */
 	char detail[128]; /* reason for skipped/failed; missing optional functions otherwise */
+	struct cleartap_handoff_site sites[CLEARTAP_HANDOFF_MAX_SITES];
 };
 
 _Static_assert(sizeof(struct cleartap_handoff_hello) == 8, "hello layout");
 _Static_assert(sizeof(struct cleartap_handoff_reply) == 32, "reply layout");
-_Static_assert(sizeof(struct cleartap_handoff_attachment) == 416, "attachment layout");
+_Static_assert(sizeof(struct cleartap_handoff_site) == 104, "site layout");
+_Static_assert(sizeof(struct cleartap_handoff_attachment) == 416 + 8 * 104, "attachment layout");
 _Static_assert(sizeof(struct cleartap_handoff_fd) == 16, "fd layout");
 
 #endif
