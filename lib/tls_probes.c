@@ -174,8 +174,10 @@ static int plan_function(const struct planner_kernel *kernel, struct code_reader
 
 /*
  * A callee exit is only sound when every member of the function's group calls the same
- * internal function; and once one member exits there, the others should too (its breakpoint
- * fires for them anyway, so a second exit of their own would be one more trap per call).
+ * internal function. And a uretprobe there runs for every caller of that function: when a
+ * member has an exit instruction of its own (Debian's SSL_write at +56), the uretprobe would
+ * add a trap and a return trampoline to each of its calls (nginx measured 0.56x against 0.95x).
+ * Then the members without one fall back instead: the busy servers call SSL_read/SSL_write.
  */
 static int settle_callee_groups(const struct planner_kernel *kernel, struct code_reader *reader,
 				const struct probed_function *f, const struct elf_function *syms,
@@ -184,8 +186,7 @@ static int settle_callee_groups(const struct planner_kernel *kernel, struct code
 	for (unsigned group = 1; group <= 2; group++) {
 		uint64_t callee = 0;
 		size_t members = 0;
-		bool agree = true, any_exit = false;
-		int r;
+		bool agree = true, own_exit = false;
 
 		for (size_t i = 0; i < n; i++) {
 			if (f[i].callee_group != group || !syms[i].offset)
@@ -194,29 +195,19 @@ static int settle_callee_groups(const struct planner_kernel *kernel, struct code
 			agree &=
 			    plans[i].callee_offset && (!callee || callee == plans[i].callee_offset);
 			callee = plans[i].callee_offset;
-			any_exit |= plans[i].exit == PLANNER_EXIT_CALLEE_URETPROBE;
+			own_exit |= plans[i].exit == PLANNER_EXIT_INSTRUCTION;
 		}
-		agree &= members >= 2;
+		if (agree && members >= 2 && !own_exit)
+			continue;
 		for (size_t i = 0; i < n; i++) {
-			struct planner_plan alt;
+			int r;
 
-			if (f[i].callee_group != group || !syms[i].offset)
+			if (f[i].callee_group != group || !syms[i].offset ||
+			    plans[i].exit != PLANNER_EXIT_CALLEE_URETPROBE)
 				continue;
-			if (!agree && plans[i].exit == PLANNER_EXIT_CALLEE_URETPROBE) {
-				r = plan_function(kernel, reader, &f[i], &syms[i], false, false,
-						  &plans[i]);
-				if (r < 0)
-					return r;
-			} else if (agree && any_exit &&
-				   plans[i].exit != PLANNER_EXIT_CALLEE_URETPROBE) {
-				r = plan_function(kernel, reader, &f[i], &syms[i], true, true,
-						  &alt);
-				if (r < 0)
-					return r;
-				if (alt.exit == PLANNER_EXIT_CALLEE_URETPROBE &&
-				    alt.exit_offset == callee)
-					plans[i] = alt;
-			}
+			r = plan_function(kernel, reader, &f[i], &syms[i], false, false, &plans[i]);
+			if (r < 0)
+				return r;
 		}
 	}
 	return 0;

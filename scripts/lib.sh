@@ -9,7 +9,7 @@ BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev l
 	zlib1g-dev libcap-dev libseccomp-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev
 	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
-	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin)
+	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils)
 
 # Install the Debian packages of the given lists that are not installed yet.
 ensure_packages() {

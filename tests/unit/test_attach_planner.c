@@ -370,14 +370,13 @@ static void test_debian_libssl(void)
 {
 	/* libssl3 3.0.x of Debian 12, as installed on these machines */
 	static const char *const expected[] = {
-	    "SSL_write: entry +30 call (emulated), exit uretprobe on its internal function at "
-	    "-992 push (emulated)",
-	    "SSL_read: entry +30 call (emulated), exit uretprobe on its internal function at -416 "
-	    "push (emulated)",
-	    "SSL_write_ex: entry +4 call (emulated), exit uretprobe on its internal function at "
-	    "-1136 push (emulated)",
-	    "SSL_read_ex: entry +4 call (emulated), exit uretprobe on its internal function at "
-	    "-560 push (emulated)",
+	    "SSL_write: entry +22 js (emulated), exit +56 jnz (emulated)",
+	    "SSL_read: entry +22 js (emulated), exit +56 jnz (emulated)",
+	    /* a uretprobe on ssl_write_internal would tax every SSL_write: fallback */
+	    "SSL_write_ex: entry +0 sub (single-stepped), exit uretprobe at +0 sub "
+	    "(single-stepped) [no emulated site on every return path]",
+	    "SSL_read_ex: entry +0 sub (single-stepped), exit uretprobe at +0 sub "
+	    "(single-stepped) [no emulated site on every return path]",
 	    "SSL_set_fd: entry +0 push (emulated)",
 	    "SSL_free: entry +3 jz (emulated)",
 	};
@@ -390,22 +389,58 @@ static void test_debian_libssl(void)
 	for (size_t i = 0; i < 6 && i < plan.n_functions; i++)
 		CHECK_STR(lines[i], expected[i]);
 	check_sound(&plan);
-	/* one shared uretprobe per internal function, four entries, no instruction exits */
+	/* the callee is ssl_write_internal for both write functions: the group agrees */
+	CHECK_U64(plan.functions[0].sites.callee_offset, plan.functions[2].sites.callee_offset);
+	CHECK_U64(plan.functions[0].sites.callee_offset, plan.functions[0].offset - 992);
 	CHECK_U64(plan.links[TLS_LINK_ENTRY].n, 6);
-	CHECK_U64(plan.links[TLS_LINK_EXIT].n, 0);
+	CHECK_U64(plan.links[TLS_LINK_EXIT].n, 2);
 	CHECK_U64(plan.links[TLS_LINK_RETURN].n, 2);
+	/* SSL_write reads rdi and rsi at +22; the _ex functions their size_t * in rcx */
+	CHECK_U64(plan.functions[0].sites.entry_regs[1], PLANNER_REG_RSI);
+	CHECK_U64(plan.functions[2].sites.entry_regs[2], PLANNER_REG_RCX);
 
-	/* before push emulation the internal functions are no exits: SSL_write keeps its own */
+	/* before push emulation SSL_set_fd's first site is the call, its arguments unmoved */
 	CHECK(open_plan(DEBIAN_LIBSSL, &kernel_no_push, &plan) == 0);
 	describe(&plan, lines);
-	CHECK_STR(lines[0], "SSL_write: entry +22 js (emulated), exit +56 jnz (emulated)");
-	CHECK_STR(lines[2], "SSL_write_ex: entry +0 sub (single-stepped), exit uretprobe at +0 "
-			    "sub (single-stepped) [no emulated site on every return path]");
+	CHECK_STR(lines[0], expected[0]);
 	CHECK_STR(lines[4], "SSL_set_fd: entry +10 call (emulated)");
-	/* the arguments are still in rdi and esi at the call, copies in rbp and r12 aside */
 	CHECK_U64(plan.functions[4].sites.entry_regs[0], PLANNER_REG_RDI);
 	CHECK_U64(plan.functions[4].sites.entry_regs[1], PLANNER_REG_RSI);
 	check_sound(&plan);
+}
+
+/* Without a sibling that exits on its own, the wrappers share the internal functions' exits. */
+static void test_callee_group(void)
+{
+	/* SSL_write's shape with the error path returning by itself: no exit instruction */
+	static uint8_t code[0x2000];
+	struct planner_plan p;
+
+	memset(code, 0xcc, sizeof(code));
+	memcpy(code + 0x1000, ssl_write_like, sizeof(ssl_write_like));
+	code[0x1000 + 23] = 63 - 24;
+	code[0x1000 + 68] = 0xc3;
+	/* call +30 -> 0x1000 + 35 + rel = 0x100 (an internal function starting with push) */
+	{
+		int32_t rel = 0x100 - (0x1000 + 35);
+
+		memcpy(code + 0x1000 + 31, &rel, 4);
+	}
+	code[0x100] = 0x55; /* push %rbp */
+	code[0x101] = 0xc3;
+	p = plan_blob(&kernel_618, code, sizeof(code), 0x1000, sizeof(ssl_write_like), obj_buf, 2,
+		      true);
+	/* the call is reached only by falling through js: the registers there are known */
+	CHECK_U64(p.exit, PLANNER_EXIT_CALLEE_URETPROBE);
+	CHECK_U64(p.entry_offset, 0x1000 + 0x1000 + 30);
+	CHECK_U64(p.exit_offset, 0x1000 + 0x100);
+	/* a jump into the chain before the call: another way in, registers unknown */
+	code[0x1000 + 69] = 0xeb; /* jmp back to +27 from +69 */
+	code[0x1000 + 70] = (uint8_t)(27 - 71);
+	code[0x1000 + 68] = 0x90;
+	p = plan_blob(&kernel_618, code, sizeof(code), 0x1000, sizeof(ssl_write_like), obj_buf, 2,
+		      true);
+	CHECK(p.exit != PLANNER_EXIT_CALLEE_URETPROBE);
 }
 
 static void test_debian_gnutls(void)
@@ -473,6 +508,7 @@ int main(int argc, char **argv)
 	RUN(test_argument_moved);
 	RUN(test_tail_jmp);
 	RUN(test_callee_exit);
+	RUN(test_callee_group);
 	RUN(test_debian_libssl);
 	RUN(test_debian_gnutls);
 	RUN(test_node);
