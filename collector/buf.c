@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool reserve(struct ct_buf *b, size_t extra)
+bool ct_buf_reserve(struct ct_buf *b, size_t extra)
 {
 	size_t cap;
 	uint8_t *p;
@@ -28,33 +28,37 @@ static bool reserve(struct ct_buf *b, size_t extra)
 	return true;
 }
 
-void ct_buf_put(struct ct_buf *b, const void *p, size_t n)
-{
-	if (n && reserve(b, n)) {
-		memcpy(b->data + b->len, p, n);
-		b->len += n;
-	}
-}
-
 uint8_t *ct_buf_extend(struct ct_buf *b, size_t n)
 {
 	uint8_t *p;
 
-	if (!reserve(b, n))
+	if (!ct_buf_reserve(b, n))
 		return NULL;
 	p = b->data + b->len;
 	b->len += n;
 	return p;
 }
 
-void ct_buf_putc(struct ct_buf *b, char c)
+void ct_buf_put_u64(struct ct_buf *b, uint64_t v)
 {
-	ct_buf_put(b, &c, 1);
+	char digits[20];
+	size_t n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ct_buf_put(b, digits + n, sizeof(digits) - n);
 }
 
-void ct_buf_puts(struct ct_buf *b, const char *s)
+void ct_buf_put_i64(struct ct_buf *b, int64_t v)
 {
-	ct_buf_put(b, s, strlen(s));
+	if (v < 0) {
+		ct_buf_putc(b, '-');
+		ct_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+		return;
+	}
+	ct_buf_put_u64(b, (uint64_t)v);
 }
 
 void ct_buf_printf(struct ct_buf *b, const char *fmt, ...)
@@ -65,7 +69,7 @@ void ct_buf_printf(struct ct_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !reserve(b, (size_t)n + 1))
+	if (n < 0 || !ct_buf_reserve(b, (size_t)n + 1))
 		return;
 	va_start(ap, fmt);
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -13,9 +13,32 @@ struct ct_buf {
 	bool failed; /* an append did not fit in memory; contents are incomplete */
 };
 
-void ct_buf_put(struct ct_buf *b, const void *p, size_t n);
-void ct_buf_putc(struct ct_buf *b, char c);
-void ct_buf_puts(struct ct_buf *b, const char *s);
+/* Make room for extra more bytes; false (and failed set) when out of memory. */
+bool ct_buf_reserve(struct ct_buf *b, size_t extra);
+
+/* The appends run for every byte of JSON output: the common case stays inline. */
+static inline void ct_buf_put(struct ct_buf *b, const void *p, size_t n)
+{
+	if (n && (b->len + n <= b->cap || ct_buf_reserve(b, n)) && !b->failed) {
+		__builtin_memcpy(b->data + b->len, p, n);
+		b->len += n;
+	}
+}
+
+static inline void ct_buf_putc(struct ct_buf *b, char c)
+{
+	if ((b->len < b->cap || ct_buf_reserve(b, 1)) && !b->failed)
+		b->data[b->len++] = (uint8_t)c;
+}
+
+static inline void ct_buf_puts(struct ct_buf *b, const char *s)
+{
+	ct_buf_put(b, s, __builtin_strlen(s));
+}
+
+/* Decimal, without printf. */
+void ct_buf_put_u64(struct ct_buf *b, uint64_t v);
+void ct_buf_put_i64(struct ct_buf *b, int64_t v);
 void ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append n bytes to be written by the caller; NULL when out of memory. */
 uint8_t *ct_buf_extend(struct ct_buf *b, size_t n);

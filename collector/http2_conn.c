@@ -263,8 +263,8 @@ static void grpc_from_path(struct http_txn *t)
 	/* "/package.Service/Method" */
 	if (!t->path || t->path[0] != '/' || !(slash = strchr(t->path + 1, '/')))
 		return;
-	t->grpc.service = http_strndup(t->path + 1, (size_t)(slash - t->path - 1));
-	t->grpc.method = http_strndup(slash + 1, strlen(slash + 1));
+	t->grpc.service = http_txn_strndup(t, t->path + 1, (size_t)(slash - t->path - 1));
+	t->grpc.method = http_txn_strndup(t, slash + 1, strlen(slash + 1));
 }
 
 /* ---- header blocks ---- */
@@ -288,14 +288,13 @@ static void on_field(struct h2_conn *h, struct h2_stream *s, bool request, bool 
 							  : NULL;
 
 		if (slot) {
-			free(*slot);
-			*slot = http_strndup((const char *)nv->value, nv->valuelen);
+			*slot = http_txn_strndup(t, (const char *)nv->value, nv->valuelen);
 			return;
 		}
 		if (is_name(nv, "content-type") && nv->valuelen >= 16 &&
 		    memcmp(nv->value, "application/grpc", 16) == 0)
 			t->grpc.present = true;
-		http_txn_add_field(&t->request_headers, r, (const char *)nv->name, nv->namelen,
+		http_txn_add_field(t, &t->request_headers, r, (const char *)nv->name, nv->namelen,
 				   nv->value, nv->valuelen);
 		return;
 	}
@@ -322,11 +321,10 @@ static void on_field(struct h2_conn *h, struct h2_stream *s, bool request, bool 
 		t->grpc.status = code;
 	}
 	if (is_name(nv, "grpc-message")) {
-		free(t->grpc.message);
-		t->grpc.message = http_strndup((const char *)nv->value, nv->valuelen);
+		t->grpc.message = http_txn_strndup(t, (const char *)nv->value, nv->valuelen);
 	}
-	http_txn_add_field(&t->response_headers, r, (const char *)nv->name, nv->namelen, nv->value,
-			   nv->valuelen);
+	http_txn_add_field(t, &t->response_headers, r, (const char *)nv->name, nv->namelen,
+			   nv->value, nv->valuelen);
 }
 
 /* Decode a complete header block. Returns false when HPACK fails (desynchronises). */

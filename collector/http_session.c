@@ -232,9 +232,9 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
 	emit_orphans(c); /* a new request: earlier unexplained responses stay unexplained */
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
-	t->method = http_strndup(h->method, h->method_len);
-	t->path = http_strndup(h->target, h->target_len);
-	t->scheme = c->plain ? http_strndup("http", 4) : http_strndup("https", 5);
+	t->method = http_txn_strndup(t, h->method, h->method_len);
+	t->path = http_txn_strndup(t, h->target, h->target_len);
+	t->scheme = c->plain ? http_txn_strndup(t, "http", 4) : http_txn_strndup(t, "https", 5);
 	t->head_request = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
 	t->connect_request = h->method_len == 7 && memcmp(h->method, "CONNECT", 7) == 0;
 	t->request_start_ns = d->message_start_ns ? d->message_start_ns : d->now_ns;
@@ -243,10 +243,10 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 	for (size_t i = 0; i < h->n_headers; i++) {
 		const struct http1_header *f = &h->headers[i];
 
-		http_txn_add_field(&t->request_headers, r, f->name, f->name_len,
+		http_txn_add_field(t, &t->request_headers, r, f->name, f->name_len,
 				   (const uint8_t *)f->value, f->value_len);
 		if (!t->authority && f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0)
-			t->authority = http_strndup(f->value, f->value_len);
+			t->authority = http_txn_strndup(t, f->value, f->value_len);
 	}
 	txn_fifo_push(&c->queue, t);
 	c->current_request = t;
@@ -335,7 +335,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 		t->resynchronised = true;
 	c->response_resync = false;
 	for (size_t i = 0; i < h->n_headers; i++)
-		http_txn_add_field(&t->response_headers, r, h->headers[i].name,
+		http_txn_add_field(t, &t->response_headers, r, h->headers[i].name,
 				   h->headers[i].name_len, (const uint8_t *)h->headers[i].value,
 				   h->headers[i].value_len);
 	if (t->head_request)
@@ -367,7 +367,7 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 	if (!t || !t->response_started)
 		return; /* an interim response ended */
 	for (size_t i = 0; i < n; i++)
-		http_txn_add_field(&t->response_headers, c->owner->config.redactor,
+		http_txn_add_field(t, &t->response_headers, c->owner->config.redactor,
 				   trailers[i].name, trailers[i].name_len,
 				   (const uint8_t *)trailers[i].value, trailers[i].value_len);
 	t->response_complete = true;

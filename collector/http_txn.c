@@ -7,51 +7,66 @@
 #include <string.h>
 #include <strings.h>
 
+#define FIRST_BLOCK 512 /* a typical request's strings fit; later blocks double */
+
+struct http_txn_block {
+	struct http_txn_block *next;
+	size_t used, cap;
+	char data[];
+};
+
 struct http_txn *http_txn_new(void)
 {
 	return calloc(1, sizeof(struct http_txn));
-}
-
-static void fields_free(struct http_fields *f)
-{
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->items[i].name);
-		free(f->items[i].value);
-	}
-	free(f->items);
 }
 
 void http_txn_free(struct http_txn *t)
 {
 	if (!t)
 		return;
-	free(t->method);
-	free(t->scheme);
-	free(t->authority);
-	free(t->path);
-	fields_free(&t->request_headers);
-	fields_free(&t->response_headers);
+	while (t->blocks) {
+		struct http_txn_block *next = t->blocks->next;
+
+		free(t->blocks);
+		t->blocks = next;
+	}
+	free(t->request_headers.items);
+	free(t->response_headers.items);
 	free(t->request_body.data);
 	free(t->response_body.data);
-	free(t->grpc.service);
-	free(t->grpc.method);
-	free(t->grpc.message);
 	free(t);
 }
 
-char *http_strndup(const char *s, size_t len)
+char *http_txn_strndup(struct http_txn *t, const char *s, size_t len)
 {
-	char *d = malloc(len + 1);
+	struct http_txn_block *b = t->blocks;
+	char *d;
 
-	if (d) {
-		memcpy(d, s, len);
-		d[len] = '\0';
+	if (len >= SIZE_MAX / 2)
+		return NULL;
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = b ? b->cap * 2 : FIRST_BLOCK;
+
+		if (cap < len + 1)
+			cap = len + 1;
+
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = t->blocks;
+		t->blocks = b;
 	}
+	d = b->data + b->used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	b->used += len + 1;
 	return d;
 }
 
-int http_txn_add_field(struct http_fields *f, const struct redactor *r, const char *name,
-		       size_t name_len, const uint8_t *value, size_t value_len)
+int http_txn_add_field(struct http_txn *t, struct http_fields *f, const struct redactor *r,
+		       const char *name, size_t name_len, const uint8_t *value, size_t value_len)
 {
 	char marker[REDACT_MARKER_LEN];
 	struct http_field *field;
@@ -70,14 +85,11 @@ int http_txn_add_field(struct http_fields *f, const struct redactor *r, const ch
 		value_len = redactor_mark(r, value, value_len, marker);
 		value = (const uint8_t *)marker;
 	}
-	field->name = http_strndup(name, name_len);
-	field->value = (uint8_t *)http_strndup((const char *)value, value_len);
+	field->name = http_txn_strndup(t, name, name_len);
+	field->value = (uint8_t *)http_txn_strndup(t, (const char *)value, value_len);
 	field->value_len = value_len;
-	if (!field->name || !field->value) {
-		free(field->name);
-		free(field->value);
-		return -ENOMEM;
-	}
+	if (!field->name || !field->value)
+		return -ENOMEM; /* what was copied stays with t */
 	f->n++;
 	return 0;
 }
@@ -102,10 +114,19 @@ int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t l
 	if (b->lost || b->len >= limit)
 		return 0; /* only a contiguous prefix is kept */
 	keep = len < limit - b->len ? len : limit - b->len;
-	if (!b->data) {
-		b->data = malloc(limit ? limit : 1);
-		if (!b->data)
+	if (b->len + keep > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *data;
+
+		while (cap < b->len + keep)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		data = realloc(b->data, cap);
+		if (!data)
 			return -ENOMEM;
+		b->data = data;
+		b->cap = cap;
 	}
 	memcpy(b->data + b->len, data, keep);
 	b->len += keep;

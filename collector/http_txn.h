@@ -2,6 +2,8 @@
 /*
  * One HTTP exchange (request and response) as the protocol parsers assemble it, whatever the
  * protocol version. Owns copies of everything; header values are redacted as they are copied.
+ * Its strings live in blocks it owns, freed with it: one allocation for a whole exchange's
+ * headers instead of two per header.
  */
 #ifndef CT_HTTP_TXN_H
 #define CT_HTTP_TXN_H
@@ -26,7 +28,7 @@ struct http_fields {
 /* Captured body: the first `limit` bytes, and the true size (lost bytes counted too). */
 struct http_body {
 	uint8_t *data;
-	size_t len;
+	size_t len, cap;
 	uint64_t size;
 	bool lost; /* part of the body was never captured */
 };
@@ -41,8 +43,11 @@ struct grpc_info {
 	uint64_t request_message_bytes, response_message_bytes;
 };
 
+struct http_txn_block; /* string storage, private to http_txn.c */
+
 struct http_txn {
 	struct http_txn *next;
+	struct http_txn_block *blocks;
 	/* who and where */
 	uint32_t pid, tid;
 	char comm[16];
@@ -80,18 +85,21 @@ struct http_txn_config {
 struct http_txn *http_txn_new(void);
 void http_txn_free(struct http_txn *t);
 
-/* Copy a header (redacting its value if asked to). -ENOMEM. */
-int http_txn_add_field(struct http_fields *fields, const struct redactor *r, const char *name,
-		       size_t name_len, const uint8_t *value, size_t value_len);
+/* Copy a header of t into fields (redacting its value if asked to). -ENOMEM. */
+int http_txn_add_field(struct http_txn *t, struct http_fields *fields, const struct redactor *r,
+		       const char *name, size_t name_len, const uint8_t *value, size_t value_len);
 
 /* Value of the first header of that name (case-insensitive), or NULL. */
 const struct http_field *http_fields_get(const struct http_fields *fields, const char *name);
 
-/* Append body bytes (data NULL: len bytes were lost) keeping at most limit. -ENOMEM. */
+/*
+ * Append body bytes (data NULL: len bytes were lost) keeping at most limit. The buffer grows
+ * with what arrives, never to more than limit. -ENOMEM.
+ */
 int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t limit);
 
-/* strndup that reports failure as NULL; for the string fields. */
-char *http_strndup(const char *s, size_t len);
+/* A NUL-terminated copy owned by t (freed with it), NULL when out of memory. */
+char *http_txn_strndup(struct http_txn *t, const char *s, size_t len);
 
 /* Set error once (the first reason wins). */
 void http_txn_set_error(struct http_txn *t, const char *reason);

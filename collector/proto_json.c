@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "proto_json.h"
 
-#include <ctype.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "id_table.h"
 
 void proto_json_base64(struct ct_buf *out, const uint8_t *d, size_t len)
 {
@@ -63,8 +65,18 @@ void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len)
 	ct_buf_putc(out, '"');
 	for (size_t i = 0; i < len;) {
 		uint8_t c = s[i];
-		size_t n;
+		size_t n, run;
 
+		/* printable ASCII needs no escape: copy the whole run at once */
+		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+			      s[run] != '\\';
+		     run++)
+			;
+		if (run > i) {
+			ct_buf_put(out, s + i, run - i);
+			i = run;
+			continue;
+		}
 		switch (c) {
 		case '"':
 			ct_buf_puts(out, "\\\"");
@@ -106,20 +118,49 @@ void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len)
 	ct_buf_putc(out, '"');
 }
 
-static void write_name(struct ct_buf *out, const char *name)
+/* A field's "lowerCamelName": computed once per field descriptor, kept for the process. */
+struct json_name {
+	struct id_node node; /* key: the field descriptor's address */
+	uint8_t len;
+	char text[];
+};
+
+static struct id_table json_names;
+
+static void write_name(struct ct_buf *out, const ProtobufCFieldDescriptor *f)
 {
+	struct id_node *found =
+	    json_names.buckets ? id_table_find(&json_names, (uintptr_t)f) : NULL;
+	struct json_name *name;
+	char json[128];
+	size_t n = 0;
 	bool upper = false;
 
-	ct_buf_putc(out, '"');
-	for (const char *p = name; *p; p++) {
+	if (found) {
+		name = id_entry(found, struct json_name, node);
+		ct_buf_put(out, name->text, name->len);
+		return;
+	}
+	json[n++] = '"';
+	for (const char *p = f->name; *p && n < sizeof(json) - 2; p++) {
 		if (*p == '_') {
 			upper = true;
 			continue;
 		}
-		ct_buf_putc(out, upper ? (char)toupper((unsigned char)*p) : *p);
+		json[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
 		upper = false;
 	}
-	ct_buf_puts(out, "\":");
+	json[n++] = '"';
+	json[n++] = ':';
+	ct_buf_put(out, json, n);
+	/* out of memory: simply not remembered */
+	if ((json_names.buckets || id_table_init(&json_names) == 0) &&
+	    (name = malloc(sizeof(*name) + n))) {
+		name->node.key = (uintptr_t)f;
+		name->len = (uint8_t)n;
+		memcpy(name->text, json, n);
+		id_table_insert(&json_names, &name->node);
+	}
 }
 
 static size_t element_size(ProtobufCType type)
@@ -177,20 +218,24 @@ static void write_value(struct ct_buf *out, const ProtobufCFieldDescriptor *f, c
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		ct_buf_printf(out, "%" PRId32, *(const int32_t *)p);
+		ct_buf_put_i64(out, *(const int32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		ct_buf_printf(out, "%" PRIu32, *(const uint32_t *)p);
+		ct_buf_put_u64(out, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		ct_buf_printf(out, "\"%" PRId64 "\"", *(const int64_t *)p);
+		ct_buf_putc(out, '"');
+		ct_buf_put_i64(out, *(const int64_t *)p);
+		ct_buf_putc(out, '"');
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		ct_buf_printf(out, "\"%" PRIu64 "\"", *(const uint64_t *)p);
+		ct_buf_putc(out, '"');
+		ct_buf_put_u64(out, *(const uint64_t *)p);
+		ct_buf_putc(out, '"');
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 		ct_buf_printf(out, "%.9g", (double)*(const float *)p);
@@ -204,10 +249,13 @@ static void write_value(struct ct_buf *out, const ProtobufCFieldDescriptor *f, c
 	case PROTOBUF_C_TYPE_ENUM: {
 		const ProtobufCEnumValue *v =
 		    protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
-		if (v)
-			ct_buf_printf(out, "\"%s\"", v->name);
-		else
-			ct_buf_printf(out, "%d", *(const int *)p);
+		if (v) {
+			ct_buf_putc(out, '"');
+			ct_buf_puts(out, v->name);
+			ct_buf_putc(out, '"');
+		} else {
+			ct_buf_put_i64(out, *(const int *)p);
+		}
 		break;
 	}
 	case PROTOBUF_C_TYPE_STRING: {
@@ -246,7 +294,7 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *m)
 			if (!first)
 				ct_buf_putc(out, ',');
 			first = false;
-			write_name(out, f->name);
+			write_name(out, f);
 			ct_buf_putc(out, '[');
 			for (size_t j = 0; j < n; j++) {
 				if (j)
@@ -265,7 +313,7 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *m)
 		if (!first)
 			ct_buf_putc(out, ',');
 		first = false;
-		write_name(out, f->name);
+		write_name(out, f);
 		write_value(out, f, p);
 	}
 	ct_buf_putc(out, '}');
