@@ -30,10 +30,12 @@
 #include "handoff_client.h"
 #include "http_session.h"
 #include "parse_number.h"
+#include "pipeline.h"
 #include "privileges.h"
 #include "reassembly.h"
 #include "record_batch.h"
 #include "record_decode.h"
+#include "record_file.h"
 #include "redact.h"
 #include "seccomp_policy.h"
 
@@ -57,23 +59,18 @@ struct options {
 	const char *user;	    /* drop to this user when started as root */
 	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
 	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
+	const char *record_path;    /* keep every kernel record drained here, for replay */
 };
 
 struct collector {
 	struct options opt;
 	struct handoff_objects objects;
 	struct ring_buffer *rings;
-	struct record_batch batch;
-	struct reasm *reasm;
-	struct http_sessions *http;
-	struct conn_table *conns;
-	struct proc_table *procs;
+	int record_fd; /* --record-to, -1 without */
+	struct pipeline pipe;
 	struct late_attach *late;
-	uint32_t mnt_ns; /* the collector's own mount namespace, 0 when unknown */
-	uint64_t ticks;
 	struct redactor redactor;
 	struct exporter *exporter;
-	struct collector_counters counters;
 	uint64_t *percpu_values;
 	int n_cpus;
 	uv_loop_t *loop;
@@ -94,166 +91,11 @@ static void log_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static bool process_wanted(const struct collector *c, uint32_t pid, const char *comm)
-{
-	const struct proc_info *p = proc_table_get(c->procs, pid);
-
-	if (!comm && p)
-		comm = p->comm; /* connection records know the pid only */
-	return filter_process(&c->opt.filter, pid, comm, p ? p->exe : NULL);
-}
-
-/* A file that appeared after the loader ran: probe it if it holds TLS, and say so. */
-static void examine_file(struct collector *c, const char *path, size_t size, bool is_library)
-{
-	struct cleartap_handoff_attachment report;
-	char p[CLEARTAP_PATH_LEN + 1];
-	size_t n = strnlen(path, size);
-
-	memcpy(p, path, n);
-	p[n] = '\0';
-	if (!p[0] || late_attach_path(c->late, p, is_library, &report) <= 0)
-		return;
-	if (report.status == CLEARTAP_ATTACH_ATTACHED)
-		c->counters.probed_files++;
-	else
-		c->counters.unprobed_files++;
-	exporter_attachment(c->exporter, &report);
-}
-
 /* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
 static int on_record(void *ctx, void *data, size_t size)
 {
-	struct collector *c = ctx;
-
-	c->counters.records++;
-	c->counters.record_bytes += size;
-	if (record_batch_add(&c->batch, data, size) == -EBADMSG)
-		c->counters.malformed_records++;
+	pipeline_add(ctx, data, size);
 	return 0;
-}
-
-/*
- * Test only (gap drills): lose every chunk of the N-th call (counted from 0) that processes
- * named COMM made in one direction, as if the ring had been full.
- */
-static bool test_drop(struct collector *c, const struct cleartap_tls_data *rec)
-{
-	static uint64_t calls, last_session = UINT64_MAX, last_offset = UINT64_MAX;
-	static uint64_t dropping_session = UINT64_MAX, dropping_offset = UINT64_MAX;
-	char comm[CLEARTAP_COMM_LEN + 1] = {}, want_comm[32] = {}, want_dir[8] = {};
-	unsigned long long n;
-
-	if (!c->opt.test_drop_call ||
-	    sscanf(c->opt.test_drop_call, "%31[^:]:%7[^:]:%llu", want_comm, want_dir, &n) != 3)
-		return false;
-	memcpy(comm, rec->comm, CLEARTAP_COMM_LEN);
-	if (strcmp(comm, want_comm) ||
-	    rec->direction !=
-		(strcmp(want_dir, "read") == 0 ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE))
-		return false;
-	if (rec->session_id == dropping_session && rec->stream_offset == dropping_offset)
-		return true; /* another chunk of the call being dropped */
-	if (rec->session_id != last_session || rec->stream_offset != last_offset) {
-		last_session = rec->session_id;
-		last_offset = rec->stream_offset;
-		if (calls++ == n) {
-			dropping_session = rec->session_id;
-			dropping_offset = rec->stream_offset;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * A plain TCP connection's streams end with it, as a TLS session's end with SSL_free: what was
- * waiting for more bytes (a response framed by the close) is complete now.
- */
-static void end_plain_streams(struct collector *c, const struct conn_info *info)
-{
-	struct reasm_session_end end = {
-	    .tgid = info->plain_pid,
-	    .session = info->cookie,
-	    .bytes_written = info->bytes_sent,
-	    .bytes_read = info->bytes_received,
-	    .time_ns = info->close_ns,
-	};
-
-	reasm_end_streams(c->reasm, &end);
-}
-
-static void dispatch(struct collector *c, const void *data, size_t size)
-{
-	switch (record_validate(data, size)) {
-	case CLEARTAP_REC_TLS_DATA:
-		if (test_drop(c, data))
-			break;
-		if (reasm_add_chunk(c->reasm, data) == -ENOMEM)
-			c->counters.output_errors++;
-		break;
-	case CLEARTAP_REC_TLS_FREE:
-		reasm_end_session(c->reasm, data);
-		break;
-	case CLEARTAP_REC_TLS_HELLO: {
-		const struct cleartap_tls_data *rec = data;
-		const struct conn_info *info;
-		int r = conn_table_hello(c->conns, rec, &info);
-
-		if (r == -EBADMSG)
-			c->counters.malformed_hellos++;
-		else if (r == -ENOMEM)
-			c->counters.output_errors++;
-		else if (r == 1 && filter_connection(&c->opt.filter, info) &&
-			 process_wanted(c, rec->hdr.tgid, NULL))
-			exporter_connection(c->exporter, info, true);
-		break;
-	}
-	case CLEARTAP_REC_LIB_OPEN: {
-		const struct cleartap_lib_open *rec = data;
-		struct cleartap_handoff_attachment report;
-		char path[CLEARTAP_PATH_LEN + 1] = {};
-
-		if (!c->mnt_ns || rec->mnt_ns == c->mnt_ns) {
-			examine_file(c, rec->path, sizeof(rec->path), true);
-			break;
-		}
-		memcpy(path, rec->path, CLEARTAP_PATH_LEN);
-		if (late_attach_foreign(c->late, path, rec->mnt_ns, &report) > 0) {
-			c->counters.unprobed_files++;
-			exporter_attachment(c->exporter, &report);
-		}
-		break;
-	}
-	case CLEARTAP_REC_PROC: {
-		const struct proc_info *info;
-
-		if (proc_table_apply(c->procs, data, &info) == 0) {
-			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
-				examine_file(c, info->exe, sizeof(info->exe), false);
-			if (filter_process(&c->opt.filter, info->pid, info->comm, info->exe))
-				exporter_process(c->exporter, info);
-		} else
-			c->counters.malformed_records++;
-		break;
-	}
-	case CLEARTAP_REC_CONN: {
-		const struct conn_info *info;
-
-		if (conn_table_apply(c->conns, data, &info) == 0) {
-			if (info->closed && info->plain)
-				end_plain_streams(c, info);
-			if (filter_connection(&c->opt.filter, info) &&
-			    (!info->pid || process_wanted(c, info->pid, NULL)))
-				exporter_connection(c->exporter, info, false);
-		} else
-			c->counters.malformed_records++;
-		break;
-	}
-	default:
-		c->counters.malformed_records++;
-		break;
-	}
 }
 
 static void drain(struct collector *c)
@@ -262,16 +104,13 @@ static void drain(struct collector *c)
 
 	if (r < 0)
 		log_msg("draining ring buffers failed: %s", strerror(-r));
-	if (c->batch.data.failed)
-		c->counters.output_errors++; /* out of memory: this pass is partly lost */
-	record_batch_sort(&c->batch);
-	for (size_t i = 0; i < c->batch.n; i++) {
-		size_t size;
-		const void *record = record_batch_get(&c->batch, i, &size);
-
-		dispatch(c, record, size);
+	if (c->record_fd >= 0 && c->pipe.batch.n &&
+	    (r = record_file_write_pass(c->record_fd, &c->pipe.batch)) < 0) {
+		log_msg("--record-to: %s; no longer recording", strerror(-r));
+		close(c->record_fd);
+		c->record_fd = -1;
 	}
-	record_batch_reset(&c->batch);
+	pipeline_run_pass(&c->pipe);
 }
 
 static void on_drain_timer(uv_timer_t *t)
@@ -279,13 +118,7 @@ static void on_drain_timer(uv_timer_t *t)
 	struct collector *c = t->data;
 
 	drain(c);
-	reasm_tick(c->reasm, uv_hrtime());
-	/* closed connections stay a minute: their last exchanges are often reported later */
-	if (++c->ticks % 100 == 0)
-		conn_table_expire(c->conns, uv_hrtime(), 60ULL * 1000000000);
-	if (c->ticks % 100 == 0)
-		proc_table_expire(c->procs, uv_hrtime(), 60ULL * 1000000000);
-	exporter_tick(c->exporter);
+	pipeline_tick(&c->pipe, uv_hrtime());
 }
 
 static void on_ring_wakeup(uv_poll_t *p, int status, int events)
@@ -314,10 +147,10 @@ static void report_stats(struct collector *c, bool final)
 	uint64_t kernel[CLEARTAP_CNT__MAX];
 
 	read_kernel_counters(c, kernel);
-	c->counters.connections = conn_table_size(c->conns);
-	c->counters.processes = proc_table_size(c->procs);
-	exporter_stats(c->exporter, kernel, reasm_counters(c->reasm),
-		       http_sessions_counters(c->http), &c->counters, final);
+	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
+	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
+	exporter_stats(c->exporter, kernel, reasm_counters(c->pipe.reasm),
+		       http_sessions_counters(c->pipe.http), &c->pipe.counters, final);
 	exporter_tick(c->exporter);
 }
 
@@ -330,38 +163,6 @@ static void on_signal(uv_signal_t *s, int signum)
 {
 	(void)signum;
 	uv_stop(s->loop);
-}
-
-static void on_segment(void *userdata, const struct reasm_segment *segment)
-{
-	struct collector *c = userdata;
-	char comm[CLEARTAP_COMM_LEN + 1] = {};
-
-	memcpy(comm, segment->comm, CLEARTAP_COMM_LEN);
-	if (!process_wanted(c, segment->tgid, comm) ||
-	    !filter_connection(&c->opt.filter, conn_table_get(c->conns, segment->conn_cookie)))
-		return;
-
-	if (segment->flags & CLEARTAP_DATA_PLAIN)
-		conn_table_note_plain(c->conns, segment->conn_cookie, segment->tgid);
-	if (c->opt.raw)
-		exporter_segment(c->exporter, segment);
-	if (http_sessions_segment(c->http, segment) < 0)
-		c->counters.output_errors++;
-}
-
-static void on_session_end(void *userdata, const struct reasm_session_end *end)
-{
-	struct collector *c = userdata;
-
-	http_sessions_end(c->http, end->tgid, end->session, end->time_ns);
-	if (end->ssl) /* a plain connection's end is its Connection close record */
-		exporter_session_end(c->exporter, end);
-}
-
-static void on_transaction(void *userdata, const struct http_txn *txn)
-{
-	exporter_transaction(userdata, txn);
 }
 
 static void usage(FILE *out)
@@ -387,6 +188,8 @@ static void usage(FILE *out)
 	    "  --no-redact              show sensitive header values as they are\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
 	    "                           path (appended) or unix:PATH (a stream socket)\n"
+	    "  --record-to PATH         also keep every kernel record drained in PATH (new file),\n"
+	    "                           for replay by bench/replay_bench\n"
 	    "  --drain-interval-ms N    drain period (default 10)\n"
 	    "  --stats-interval S       stats record every S seconds, 0 = only at exit (default "
 	    "10)\n"
@@ -424,12 +227,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_PRINT_SECCOMP,
 		OPT_TEST_FORBIDDEN,
 		OPT_TEST_DROP,
+		OPT_RECORD_TO,
 		OPT_VERSION
 	};
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"proto", required_argument, NULL, OPT_PROTO},
+	    {"record-to", required_argument, NULL, OPT_RECORD_TO},
 	    {"drain-interval-ms", required_argument, NULL, OPT_DRAIN},
 	    {"stats-interval", required_argument, NULL, OPT_STATS},
 	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
@@ -548,6 +353,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_TEST_DROP:
 			o->test_drop_call = optarg;
 			break;
+		case OPT_RECORD_TO:
+			o->record_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -603,12 +411,16 @@ static uint32_t own_mount_namespace(void)
 /* Everything the collector will ever need is acquired here, before it serves any data. */
 static int setup(struct collector *c)
 {
-	struct reasm_config rc = {
+	struct pipeline_config pc = {
+	    .filter = &c->opt.filter,
+	    .redactor = &c->redactor,
+	    .raw = c->opt.raw,
+	    .body_limit = c->opt.body_limit,
 	    .max_call_bytes = c->objects.fds.max_call_bytes,
 	    .max_pending_bytes = c->opt.max_pending_bytes,
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
+	    .test_drop_call = c->opt.test_drop_call,
 	};
-	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
 	struct planner_kernel kernel;
 	int r;
 
@@ -622,20 +434,23 @@ static int setup(struct collector *c)
 		log_msg("cannot open --proto %s: %s", c->opt.proto_dest, strerror(-r));
 		return r;
 	}
-	ops = (struct reasm_ops){.segment = on_segment, .session_end = on_session_end};
-	if ((r = conn_table_new(&c->conns)) < 0)
-		return r;
-	exporter_set_connections(c->exporter, c->conns);
-	if ((r = proc_table_new(&c->procs)) < 0)
-		return r;
-	c->mnt_ns = own_mount_namespace();
+	if (c->opt.record_path) {
+		/* opened now: after lock-down no file can be opened for writing */
+		c->record_fd =
+		    open(c->opt.record_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (c->record_fd < 0 || (r = record_file_start(c->record_fd)) < 0) {
+			r = c->record_fd < 0 ? -errno : r;
+			log_msg("cannot create --record-to %s: %s", c->opt.record_path,
+				strerror(-r));
+			return r;
+		}
+	}
 	if ((r = planner_kernel_running(&kernel)) < 0)
 		return r;
 	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
 				 &kernel, c->objects.attachments, c->objects.n_attachments,
 				 &c->late)) < 0)
 		return r;
-	exporter_set_processes(c->exporter, c->procs);
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;
 	c->redactor.enabled = !c->opt.no_redact;
@@ -644,17 +459,14 @@ static int setup(struct collector *c)
 			log_msg("invalid --redact '%s'", c->opt.redact[i]);
 			return r;
 		}
-	if ((r = http_sessions_new(&(struct http_session_config){.body_limit = c->opt.body_limit,
-								 .redactor = &c->redactor},
-				   on_transaction, c->exporter, &c->http)) < 0)
+	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->late, own_mount_namespace())) < 0)
 		return r;
-	if ((r = reasm_new(&rc, &ops, c, &c->reasm)) < 0)
-		return r;
-	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, c, NULL);
+	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, &c->pipe, NULL);
 	if (!c->rings)
 		return -errno;
 	for (uint32_t i = 1; i < c->objects.fds.n_rings; i++)
-		if ((r = ring_buffer__add(c->rings, c->objects.fds.rings[i], on_record, c)) < 0)
+		if ((r = ring_buffer__add(c->rings, c->objects.fds.rings[i], on_record, &c->pipe)) <
+		    0)
 			return r;
 
 	c->loop = uv_default_loop();
@@ -755,6 +567,7 @@ static int attempt_forbidden(const char *what)
 int main(int argc, char **argv)
 {
 	struct collector c = {
+	    .record_fd = -1,
 	    .opt =
 		{
 		    .socket_path = DEFAULT_SOCKET,
@@ -790,9 +603,9 @@ int main(int argc, char **argv)
 
 		if (a->status == CLEARTAP_ATTACH_ATTACHED ||
 		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
-			c.counters.probed_files++;
+			c.pipe.counters.probed_files++;
 		else
-			c.counters.unprobed_files++;
+			c.pipe.counters.unprobed_files++;
 		exporter_attachment(c.exporter, a);
 	}
 	uid = getuid();
@@ -807,18 +620,16 @@ int main(int argc, char **argv)
 
 	/* Stopped by a signal: drain what is left, flush every pending call, report. */
 	drain(&c);
-	reasm_flush_all(c.reasm);
-	http_sessions_flush(c.http);
+	reasm_flush_all(c.pipe.reasm);
+	http_sessions_flush(c.pipe.http);
 	report_stats(&c, true);
+	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
-	reasm_free(c.reasm);
-	record_batch_free(&c.batch);
-	http_sessions_free(c.http);
-	conn_table_free(c.conns);
-	proc_table_free(c.procs);
 	late_attach_free(c.late);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
+	if (c.record_fd >= 0)
+		close(c.record_fd);
 	free(c.percpu_values);
 	return EXIT_SUCCESS;
 }

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleartap/events.h"
+#include "record_decode.h"
+
+static bool process_wanted(const struct pipeline *p, uint32_t pid, const char *comm)
+{
+	const struct proc_info *info = proc_table_get(p->procs, pid);
+
+	if (!comm && info)
+		comm = info->comm; /* connection records know the pid only */
+	return filter_process(p->config.filter, pid, comm, info ? info->exe : NULL);
+}
+
+/* A file that appeared after the loader ran: probe it if it holds TLS, and say so. */
+static void examine_file(struct pipeline *p, const char *path, size_t size, bool is_library)
+{
+	struct cleartap_handoff_attachment report;
+	char name[CLEARTAP_PATH_LEN + 1];
+	size_t n = strnlen(path, size);
+
+	if (!p->late)
+		return; /* replaying records: nothing to attach */
+	memcpy(name, path, n);
+	name[n] = '\0';
+	if (!name[0] || late_attach_path(p->late, name, is_library, &report) <= 0)
+		return;
+	if (report.status == CLEARTAP_ATTACH_ATTACHED)
+		p->counters.probed_files++;
+	else
+		p->counters.unprobed_files++;
+	exporter_attachment(p->exporter, &report);
+}
+
+/*
+ * Test only (gap drills): lose every chunk of the N-th call (counted from 0) that processes
+ * named COMM made in one direction, as if the ring had been full.
+ */
+static bool test_drop(struct pipeline *p, const struct cleartap_tls_data *rec)
+{
+	static uint64_t calls, last_session = UINT64_MAX, last_offset = UINT64_MAX;
+	static uint64_t dropping_session = UINT64_MAX, dropping_offset = UINT64_MAX;
+	char comm[CLEARTAP_COMM_LEN + 1] = {}, want_comm[32] = {}, want_dir[8] = {};
+	unsigned long long n;
+
+	if (!p->config.test_drop_call ||
+	    sscanf(p->config.test_drop_call, "%31[^:]:%7[^:]:%llu", want_comm, want_dir, &n) != 3)
+		return false;
+	memcpy(comm, rec->comm, CLEARTAP_COMM_LEN);
+	if (strcmp(comm, want_comm) ||
+	    rec->direction !=
+		(strcmp(want_dir, "read") == 0 ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE))
+		return false;
+	if (rec->session_id == dropping_session && rec->stream_offset == dropping_offset)
+		return true; /* another chunk of the call being dropped */
+	if (rec->session_id != last_session || rec->stream_offset != last_offset) {
+		last_session = rec->session_id;
+		last_offset = rec->stream_offset;
+		if (calls++ == n) {
+			dropping_session = rec->session_id;
+			dropping_offset = rec->stream_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A plain TCP connection's streams end with it, as a TLS session's end with SSL_free: what was
+ * waiting for more bytes (a response framed by the close) is complete now.
+ */
+static void end_plain_streams(struct pipeline *p, const struct conn_info *info)
+{
+	struct reasm_session_end end = {
+	    .tgid = info->plain_pid,
+	    .session = info->cookie,
+	    .bytes_written = info->bytes_sent,
+	    .bytes_read = info->bytes_received,
+	    .time_ns = info->close_ns,
+	};
+
+	reasm_end_streams(p->reasm, &end);
+}
+
+static void dispatch(struct pipeline *p, const void *data, size_t size)
+{
+	switch (record_validate(data, size)) {
+	case CLEARTAP_REC_TLS_DATA:
+		if (test_drop(p, data))
+			break;
+		if (reasm_add_chunk(p->reasm, data) == -ENOMEM)
+			p->counters.output_errors++;
+		break;
+	case CLEARTAP_REC_TLS_FREE:
+		reasm_end_session(p->reasm, data);
+		break;
+	case CLEARTAP_REC_TLS_HELLO: {
+		const struct cleartap_tls_data *rec = data;
+		const struct conn_info *info;
+		int r = conn_table_hello(p->conns, rec, &info);
+
+		if (r == -EBADMSG)
+			p->counters.malformed_hellos++;
+		else if (r == -ENOMEM)
+			p->counters.output_errors++;
+		else if (r == 1 && filter_connection(p->config.filter, info) &&
+			 process_wanted(p, rec->hdr.tgid, NULL))
+			exporter_connection(p->exporter, info, true);
+		break;
+	}
+	case CLEARTAP_REC_LIB_OPEN: {
+		const struct cleartap_lib_open *rec = data;
+		struct cleartap_handoff_attachment report;
+		char path[CLEARTAP_PATH_LEN + 1] = {};
+
+		if (!p->mnt_ns || rec->mnt_ns == p->mnt_ns) {
+			examine_file(p, rec->path, sizeof(rec->path), true);
+			break;
+		}
+		memcpy(path, rec->path, CLEARTAP_PATH_LEN);
+		if (p->late && late_attach_foreign(p->late, path, rec->mnt_ns, &report) > 0) {
+			p->counters.unprobed_files++;
+			exporter_attachment(p->exporter, &report);
+		}
+		break;
+	}
+	case CLEARTAP_REC_PROC: {
+		const struct proc_info *info;
+
+		if (proc_table_apply(p->procs, data, &info) == 0) {
+			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
+				examine_file(p, info->exe, sizeof(info->exe), false);
+			if (filter_process(p->config.filter, info->pid, info->comm, info->exe))
+				exporter_process(p->exporter, info);
+		} else
+			p->counters.malformed_records++;
+		break;
+	}
+	case CLEARTAP_REC_CONN: {
+		const struct conn_info *info;
+
+		if (conn_table_apply(p->conns, data, &info) == 0) {
+			if (info->closed && info->plain)
+				end_plain_streams(p, info);
+			if (filter_connection(p->config.filter, info) &&
+			    (!info->pid || process_wanted(p, info->pid, NULL)))
+				exporter_connection(p->exporter, info, false);
+		} else
+			p->counters.malformed_records++;
+		break;
+	}
+	default:
+		p->counters.malformed_records++;
+		break;
+	}
+}
+
+static void on_segment(void *userdata, const struct reasm_segment *segment)
+{
+	struct pipeline *p = userdata;
+	char comm[CLEARTAP_COMM_LEN + 1] = {};
+
+	memcpy(comm, segment->comm, CLEARTAP_COMM_LEN);
+	if (!process_wanted(p, segment->tgid, comm) ||
+	    !filter_connection(p->config.filter, conn_table_get(p->conns, segment->conn_cookie)))
+		return;
+
+	if (segment->flags & CLEARTAP_DATA_PLAIN)
+		conn_table_note_plain(p->conns, segment->conn_cookie, segment->tgid);
+	if (p->config.raw)
+		exporter_segment(p->exporter, segment);
+	if (http_sessions_segment(p->http, segment) < 0)
+		p->counters.output_errors++;
+}
+
+static void on_session_end(void *userdata, const struct reasm_session_end *end)
+{
+	struct pipeline *p = userdata;
+
+	http_sessions_end(p->http, end->tgid, end->session, end->time_ns);
+	if (end->ssl) /* a plain connection's end is its Connection close record */
+		exporter_session_end(p->exporter, end);
+}
+
+static void on_transaction(void *userdata, const struct http_txn *txn)
+{
+	exporter_transaction(userdata, txn);
+}
+
+int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
+		  struct exporter *exporter, struct late_attach *late, uint32_t mnt_ns)
+{
+	struct reasm_config rc = {
+	    .max_call_bytes = config->max_call_bytes,
+	    .max_pending_bytes = config->max_pending_bytes,
+	    .hold_ns = config->hold_ns,
+	};
+	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->config = *config;
+	p->exporter = exporter;
+	p->late = late;
+	p->mnt_ns = mnt_ns;
+	if ((r = conn_table_new(&p->conns)) < 0 || (r = proc_table_new(&p->procs)) < 0)
+		return r;
+	exporter_set_connections(exporter, p->conns);
+	exporter_set_processes(exporter, p->procs);
+	r = http_sessions_new(&(struct http_session_config){.body_limit = config->body_limit,
+							    .redactor = config->redactor},
+			      on_transaction, exporter, &p->http);
+	if (r < 0)
+		return r;
+	return reasm_new(&rc, &ops, p, &p->reasm);
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	reasm_free(p->reasm);
+	http_sessions_free(p->http);
+	conn_table_free(p->conns);
+	proc_table_free(p->procs);
+	record_batch_free(&p->batch);
+}
+
+void pipeline_add(struct pipeline *p, const void *data, size_t size)
+{
+	p->counters.records++;
+	p->counters.record_bytes += size;
+	if (record_batch_add(&p->batch, data, size) == -EBADMSG)
+		p->counters.malformed_records++;
+}
+
+void pipeline_run_pass(struct pipeline *p)
+{
+	if (p->batch.data.failed)
+		p->counters.output_errors++; /* out of memory: this pass is partly lost */
+	record_batch_sort(&p->batch);
+	for (size_t i = 0; i < p->batch.n; i++) {
+		size_t size;
+		const void *record = record_batch_get(&p->batch, i, &size);
+
+		dispatch(p, record, size);
+	}
+	record_batch_reset(&p->batch);
+}
+
+void pipeline_tick(struct pipeline *p, uint64_t now_ns)
+{
+	reasm_tick(p->reasm, now_ns);
+	/* closed connections stay a minute: their last exchanges are often reported later */
+	if (++p->ticks % 100 == 0) {
+		conn_table_expire(p->conns, now_ns, 60ULL * 1000000000);
+		proc_table_expire(p->procs, now_ns, 60ULL * 1000000000);
+	}
+	exporter_tick(p->exporter);
+}

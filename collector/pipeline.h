@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Everything the collector does with kernel records once they are out of the rings: validate,
+ * order each drain pass by time, keep the connection and process tables, reassemble streams,
+ * parse HTTP and export. The live collector and the replay benchmark run this same code.
+ */
+#ifndef CT_PIPELINE_H
+#define CT_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn_table.h"
+#include "export.h"
+#include "filter.h"
+#include "http_session.h"
+#include "late_attach.h"
+#include "proc_table.h"
+#include "reassembly.h"
+#include "record_batch.h"
+#include "redact.h"
+
+struct pipeline_config {
+	const struct filter *filter;
+	const struct redactor *redactor;
+	bool raw; /* also export the reassembled plaintext segments */
+	uint32_t body_limit;
+	uint64_t max_call_bytes;
+	uint64_t max_pending_bytes;
+	uint64_t hold_ns;	    /* how long a hole in a stream is waited for */
+	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
+};
+
+struct pipeline {
+	struct pipeline_config config;
+	struct record_batch batch;
+	struct reasm *reasm;
+	struct http_sessions *http;
+	struct conn_table *conns;
+	struct proc_table *procs;
+	struct late_attach *late; /* NULL: files that appear later are not examined */
+	uint32_t mnt_ns;	  /* the collector's own mount namespace, 0 when unknown */
+	struct exporter *exporter;
+	struct collector_counters counters;
+	uint64_t ticks;
+};
+
+/* exporter and late (may be NULL) stay the caller's. Returns 0 or -errno. */
+int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
+		  struct exporter *exporter, struct late_attach *late, uint32_t mnt_ns);
+void pipeline_free(struct pipeline *p);
+
+/* One record as a ring gave it: kept for this drain pass. */
+void pipeline_add(struct pipeline *p, const void *data, size_t size);
+
+/* The end of a drain pass: everything added, in time order, through every stage. */
+void pipeline_run_pass(struct pipeline *p);
+
+/* The periodic work after each pass: holes given up on, old connections and processes. */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+
+#endif
