@@ -41,13 +41,25 @@ uint8_t *ct_buf_extend(struct ct_buf *b, size_t n)
 
 void ct_buf_put_u64(struct ct_buf *b, uint64_t v)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+				    "31323334353637383940414243444546474849505152535455565758596061"
+				    "62636465666768697071727374757677787980818283848586878889909192"
+				    "93949596979899";
 	char digits[20];
 	size_t n = sizeof(digits);
 
-	do {
-		digits[--n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	/* two digits per division: timestamps have 19 */
+	while (v >= 100) {
+		n -= 2;
+		memcpy(digits + n, pairs + (v % 100) * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(digits + n, pairs + v * 2, 2);
+	} else {
+		digits[--n] = (char)('0' + v);
+	}
 	ct_buf_put(b, digits + n, sizeof(digits) - n);
 }
 

@@ -104,6 +104,11 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		e->info.remote_port = rec->remote_port;
 		memcpy(e->info.local_addr, rec->local_addr, 16);
 		memcpy(e->info.remote_addr, rec->remote_addr, 16);
+		/* every record of the connection names them: format once, not per record */
+		conn_format_address(rec->family, rec->local_addr, e->info.local_text,
+				    sizeof(e->info.local_text));
+		conn_format_address(rec->family, rec->remote_addr, e->info.remote_text,
+				    sizeof(e->info.remote_text));
 	}
 	if (rec->event == CLEARTAP_CONN_OPEN) {
 		e->info.role = rec->role;

@@ -25,6 +25,7 @@ struct conn_info {
 	uint64_t cookie;
 	uint16_t family, local_port, remote_port;
 	uint8_t local_addr[16], remote_addr[16];
+	char local_text[46], remote_text[46]; /* the addresses as text (INET6_ADDRSTRLEN) */
 	uint8_t role; /* enum cleartap_conn_role, 0 when only the close was seen */
 	uint32_t pid; /* the connecting process; a server's once data or a hello named it */
 	uint64_t open_ns, close_ns;

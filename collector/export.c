@@ -45,7 +45,6 @@ void exporter_set_connections(struct exporter *e, const struct conn_table *conns
 /* Endpoints of a connection, as seen from the local process; storage outlives the messages. */
 struct endpoints {
 	Cleartap__V1__Endpoint local, remote;
-	char local_addr[64], remote_addr[64];
 };
 
 static const struct conn_info *endpoints_of(const struct exporter *e, uint64_t cookie,
@@ -57,11 +56,9 @@ static const struct conn_info *endpoints_of(const struct exporter *e, uint64_t c
 		return NULL;
 	cleartap__v1__endpoint__init(&ep->local);
 	cleartap__v1__endpoint__init(&ep->remote);
-	conn_format_address(c->family, c->local_addr, ep->local_addr, sizeof(ep->local_addr));
-	conn_format_address(c->family, c->remote_addr, ep->remote_addr, sizeof(ep->remote_addr));
-	ep->local.address = ep->local_addr;
+	ep->local.address = (char *)c->local_text;
 	ep->local.port = c->local_port;
-	ep->remote.address = ep->remote_addr;
+	ep->remote.address = (char *)c->remote_text;
 	ep->remote.port = c->remote_port;
 	return c;
 }

@@ -117,8 +117,11 @@ static void end_message(struct http1_parser *p, const struct http1_header *trail
 static size_t find_section_end(const uint8_t *b, size_t from, size_t len)
 {
 	for (size_t i = from; i < len; i++) {
-		if (b[i] != '\n')
-			continue;
+		const uint8_t *nl = memchr(b + i, '\n', len - i); /* vectorised by libc */
+
+		if (!nl)
+			return 0;
+		i = (size_t)(nl - b);
 		if (i + 1 < len && b[i + 1] == '\n')
 			return i + 2;
 		if (i + 2 < len && b[i + 1] == '\r' && b[i + 2] == '\n')
@@ -130,12 +133,12 @@ static size_t find_section_end(const uint8_t *b, size_t from, size_t len)
 /* One line [*pos, end) without its line ending; *pos moves past it. */
 static bool next_line(const uint8_t *b, size_t end, size_t *pos, size_t *ret_start, size_t *ret_len)
 {
-	size_t s = *pos, e = s;
+	size_t s = *pos, e;
+	const uint8_t *nl = s < end ? memchr(b + s, '\n', end - s) : NULL;
 
-	while (e < end && b[e] != '\n')
-		e++;
-	if (e >= end)
+	if (!nl)
 		return false;
+	e = (size_t)(nl - b);
 	*ret_start = s;
 	*ret_len = (e > s && b[e - 1] == '\r') ? e - 1 - s : e - s;
 	*pos = e + 1;

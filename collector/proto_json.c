@@ -7,27 +7,51 @@
 
 #include "id_table.h"
 
-void proto_json_base64(struct ct_buf *out, const uint8_t *d, size_t len)
+/* Two base64 characters for every 12-bit value: one lookup per 12 bits, not per 6. */
+static uint16_t base64_pairs[4096];
+
+static void base64_init(void)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char quad[4];
 
-	ct_buf_putc(out, '"');
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16;
+	for (unsigned v = 0; v < 4096; v++) {
+		char pair[2] = {alphabet[v >> 6], alphabet[v & 63]};
 
-		if (i + 1 < len)
-			v |= (uint32_t)d[i + 1] << 8;
-		if (i + 2 < len)
-			v |= d[i + 2];
-		quad[0] = alphabet[(v >> 18) & 63];
-		quad[1] = alphabet[(v >> 12) & 63];
-		quad[2] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-		quad[3] = i + 2 < len ? alphabet[v & 63] : '=';
-		ct_buf_put(out, quad, 4);
+		memcpy(&base64_pairs[v], pair, 2);
 	}
-	ct_buf_putc(out, '"');
+}
+
+void proto_json_base64(struct ct_buf *out, const uint8_t *d, size_t len)
+{
+	size_t full = len / 3 * 3, i;
+	uint8_t *o;
+
+	if (!base64_pairs[0])
+		base64_init();
+	/* bodies are most of the output: encode straight into the buffer, room made once */
+	o = ct_buf_extend(out, 2 + (len + 2) / 3 * 4);
+	if (!o)
+		return;
+	*o++ = '"';
+	for (i = 0; i < full; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+
+		memcpy(o, &base64_pairs[v >> 12], 2);
+		memcpy(o + 2, &base64_pairs[v & 4095], 2);
+		o += 4;
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < len ? (uint32_t)d[i + 1] << 8 : 0);
+
+		memcpy(o, &base64_pairs[v >> 12], 2);
+		memcpy(o + 2, &base64_pairs[v & 4095], 2);
+		o[3] = '=';
+		if (i + 1 >= len)
+			o[2] = '=';
+		o += 4;
+	}
+	*o = '"';
 }
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
@@ -118,49 +142,65 @@ void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len)
 	ct_buf_putc(out, '"');
 }
 
-/* A field's "lowerCamelName": computed once per field descriptor, kept for the process. */
-struct json_name {
-	struct id_node node; /* key: the field descriptor's address */
-	uint8_t len;
-	char text[];
+/*
+ * The "lowerCamelName": of every field of a message, made once per message descriptor and kept
+ * for the process (in the one id_table, keyed by the descriptor's address).
+ */
+struct json_names {
+	struct id_node node;
+	unsigned n;
+	struct {
+		uint8_t len;
+		char text[63];
+	} field[];
 };
 
 static struct id_table json_names;
 
-static void write_name(struct ct_buf *out, const ProtobufCFieldDescriptor *f)
+static const struct json_names *names_of(const ProtobufCMessageDescriptor *d)
 {
 	struct id_node *found =
-	    json_names.buckets ? id_table_find(&json_names, (uintptr_t)f) : NULL;
-	struct json_name *name;
-	char json[128];
-	size_t n = 0;
-	bool upper = false;
+	    json_names.buckets ? id_table_find(&json_names, (uintptr_t)d) : NULL;
+	struct json_names *names;
 
-	if (found) {
-		name = id_entry(found, struct json_name, node);
-		ct_buf_put(out, name->text, name->len);
-		return;
-	}
-	json[n++] = '"';
-	for (const char *p = f->name; *p && n < sizeof(json) - 2; p++) {
-		if (*p == '_') {
-			upper = true;
-			continue;
+	if (found)
+		return id_entry(found, struct json_names, node);
+	if (!json_names.buckets && id_table_init(&json_names) < 0)
+		return NULL;
+	names = malloc(sizeof(*names) + d->n_fields * sizeof(names->field[0]));
+	if (!names)
+		return NULL;
+	names->node.key = (uintptr_t)d;
+	names->n = d->n_fields;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		char *json = names->field[i].text;
+		size_t n = 0;
+		bool upper = false;
+
+		json[n++] = '"';
+		for (const char *p = d->fields[i].name; *p && n < sizeof(names->field[i].text) - 2;
+		     p++) {
+			if (*p == '_') {
+				upper = true;
+				continue;
+			}
+			json[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+			upper = false;
 		}
-		json[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-		upper = false;
+		json[n++] = '"';
+		json[n++] = ':';
+		names->field[i].len = (uint8_t)n;
 	}
-	json[n++] = '"';
-	json[n++] = ':';
-	ct_buf_put(out, json, n);
-	/* out of memory: simply not remembered */
-	if ((json_names.buckets || id_table_init(&json_names) == 0) &&
-	    (name = malloc(sizeof(*name) + n))) {
-		name->node.key = (uintptr_t)f;
-		name->len = (uint8_t)n;
-		memcpy(name->text, json, n);
-		id_table_insert(&json_names, &name->node);
-	}
+	id_table_insert(&json_names, &names->node);
+	return names;
+}
+
+static void write_name(struct ct_buf *out, const struct json_names *names, unsigned i)
+{
+	if (names)
+		ct_buf_put(out, names->field[i].text, names->field[i].len);
+	else
+		ct_buf_puts(out, "\"?\":"); /* out of memory: still valid JSON */
 }
 
 static size_t element_size(ProtobufCType type)
@@ -278,6 +318,7 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	const uint8_t *base = (const uint8_t *)m;
+	const struct json_names *names = names_of(d);
 	bool first = true;
 
 	ct_buf_putc(out, '{');
@@ -294,7 +335,7 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *m)
 			if (!first)
 				ct_buf_putc(out, ',');
 			first = false;
-			write_name(out, f);
+			write_name(out, names, i);
 			ct_buf_putc(out, '[');
 			for (size_t j = 0; j < n; j++) {
 				if (j)
@@ -313,7 +354,7 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *m)
 		if (!first)
 			ct_buf_putc(out, ',');
 		first = false;
-		write_name(out, f);
+		write_name(out, names, i);
 		write_value(out, f, p);
 	}
 	ct_buf_putc(out, '}');

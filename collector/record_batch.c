@@ -16,6 +16,13 @@ int record_batch_add(struct record_batch *b, const void *record, size_t size)
 	if (size < sizeof(hdr) || size > UINT32_MAX)
 		return -EBADMSG;
 	memcpy(&hdr, record, sizeof(hdr)); /* the source need not be aligned */
+	/*
+	 * A ring sample is the size class the probe reserved (payloads of 1 KiB sit in 4 KiB);
+	 * the record says how much of it is valid. Keep only that; validation still sees a
+	 * header that claims more than the sample has.
+	 */
+	if (hdr.size >= sizeof(hdr) && hdr.size < size)
+		size = hdr.size;
 	/* every copy starts 8-byte aligned, so the records can be read through their structs */
 	while (b->data.len % 8)
 		ct_buf_putc(&b->data, 0);
