@@ -34,7 +34,19 @@ void proto_json_base64(struct ct_buf *out, const uint8_t *d, size_t len)
 	if (!o)
 		return;
 	*o++ = '"';
-	for (i = 0; i < full; i += 3) {
+	/* six bytes per step from one 64-bit load: 24 bits twice */
+	for (i = 0; i + 8 <= len && i + 6 <= full; i += 6) {
+		uint64_t w;
+
+		memcpy(&w, d + i, 8);
+		w = __builtin_bswap64(w);
+		memcpy(o, &base64_pairs[w >> 52], 2);
+		memcpy(o + 2, &base64_pairs[(w >> 40) & 4095], 2);
+		memcpy(o + 4, &base64_pairs[(w >> 28) & 4095], 2);
+		memcpy(o + 6, &base64_pairs[(w >> 16) & 4095], 2);
+		o += 8;
+	}
+	for (; i < full; i += 3) {
 		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
 
 		memcpy(o, &base64_pairs[v >> 12], 2);

@@ -64,6 +64,52 @@ static void test_base64_padding(void)
 	}
 }
 
+/* RFC 4648 bit by bit: an encoder that shares nothing with the fast one. */
+static void reference_base64(const uint8_t *in, size_t len, char *out)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t bits = len * 8, o = 0;
+
+	out[o++] = '"';
+	for (size_t bit = 0; bit < bits; bit += 6) {
+		unsigned v = 0;
+
+		for (size_t k = 0; k < 6; k++) {
+			size_t b = bit + k;
+
+			v = v << 1 | (b < bits ? (in[b / 8] >> (7 - b % 8)) & 1 : 0);
+		}
+		out[o++] = alphabet[v];
+	}
+	while ((o - 1) % 4)
+		out[o++] = '=';
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/* Every length up to 200 (the six-byte steps and every tail), bytes of every value. */
+static void test_base64_against_reference(void)
+{
+	static uint8_t in[200];
+	static char expected[2 * sizeof(in) + 8];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(in); i++) {
+		x = x * 1103515245 + 12345;
+		in[i] = (uint8_t)(x >> 16);
+	}
+	for (size_t len = 0; len <= sizeof(in); len++) {
+		struct ct_buf b = {};
+
+		reference_base64(in, len, expected);
+		proto_json_base64(&b, in, len);
+		ct_buf_putc(&b, '\0');
+		CHECK_STR((char *)b.data, expected);
+		ct_buf_free(&b);
+	}
+}
+
 static void test_strings_are_valid_json_utf8(void)
 {
 	/* quote, backslash, control, DEL, valid 2-byte, lone continuation, overlong, surrogate */
@@ -99,6 +145,7 @@ int main(void)
 {
 	RUN(test_tls_data_record);
 	RUN(test_base64_padding);
+	RUN(test_base64_against_reference);
 	RUN(test_strings_are_valid_json_utf8);
 	RUN(test_defaults_omitted_and_bools);
 	return TEST_EXIT();
