@@ -257,10 +257,19 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
 		return ((const ProtobufCBinaryData *)p)->len == 0;
 	case PROTOBUF_C_TYPE_BOOL:
 		return !*(const protobuf_c_boolean *)p;
-	default: {
-		static const uint8_t zero[8];
-		return memcmp(p, zero, element_size(f->type)) == 0;
-	}
+	default:
+		/* numbers and enums: zero bits are the default (0, 0.0 and enum value 0) */
+		if (element_size(f->type) == 8) {
+			uint64_t v;
+
+			memcpy(&v, p, 8);
+			return v == 0;
+		} else {
+			uint32_t v;
+
+			memcpy(&v, p, 4);
+			return v == 0;
+		}
 	}
 }
 

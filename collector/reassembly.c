@@ -21,8 +21,9 @@ struct call {
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t call_start_ns, time_ns;
 	uint64_t arrival_ns;
-	uint64_t *received; /* bitmap of chunks */
-	uint8_t *data;	    /* captured_len bytes */
+	uint64_t *received; /* bitmap of chunks, in the same allocation */
+	uint8_t *data;	    /* captured_len bytes, after the bitmap */
+	uint64_t storage[]; /* one allocation per call: the call, its bitmap, its bytes */
 };
 
 struct stream {
@@ -90,8 +91,6 @@ int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, vo
 static void call_free(struct reasm *r, struct call *c)
 {
 	r->pending_bytes -= c->captured_len;
-	free(c->received);
-	free(c->data);
 	free(c);
 }
 
@@ -344,17 +343,18 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 			stream_flush(r, s, true);
 			return reasm_add_chunk(r, rec);
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		c->n_chunks = (rec->captured_len + CHUNK - 1) / CHUNK;
-		c->received = calloc((c->n_chunks + 63) / 64, sizeof(uint64_t));
-		c->data = malloc(rec->captured_len);
-		if (!c->received || !c->data) {
-			free(c->received);
-			free(c->data);
-			free(c);
-			return -ENOMEM;
+		{
+			uint32_t n_chunks = (rec->captured_len + CHUNK - 1) / CHUNK;
+			size_t words = (n_chunks + 63) / 64;
+
+			/* captured_len <= max_call_bytes (checked above): no overflow */
+			c = malloc(sizeof(*c) + words * sizeof(uint64_t) + rec->captured_len);
+			if (!c)
+				return -ENOMEM;
+			memset(c, 0, sizeof(*c) + words * sizeof(uint64_t));
+			c->n_chunks = n_chunks;
+			c->received = c->storage;
+			c->data = (uint8_t *)(c->storage + words);
 		}
 		c->stream_offset = rec->stream_offset;
 		c->call_len = rec->call_len;
