@@ -221,6 +221,8 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	pid_tgid = bpf_get_current_pid_tgid();
 	/* The first socket syscall inside a TLS call names its connection, whatever it is. */
 	tls_call = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
+	if (tls_call && !tls_call->func)
+		tls_call = NULL; /* the thread's last call has ended */
 	if (tls_call && tls_call->fd < 0) {
 		tls_call->fd = call.fd;
 		tls_call->conn_cookie = cookie;

@@ -165,7 +165,7 @@ int ct_tls_enter(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 func = CLEARTAP_COOKIE_FUNC(cookie);
 	struct ct_ssl_state *state;
-	struct ct_call call = {};
+	struct ct_call call = {}, *slot;
 	struct ct_regs regs;
 
 	_Static_assert(sizeof(struct pt_regs) <= sizeof(regs), "pt_regs fits");
@@ -204,7 +204,10 @@ int ct_tls_enter(struct pt_regs *ctx)
 	call.fd = -1;
 	call.func = func;
 	call.shared_exit = !!(cookie & CLEARTAP_COOKIE_SHARED);
-	if (bpf_map_update_elem(&ct_calls, &pid_tgid, &call, BPF_ANY))
+	slot = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
+	if (slot)
+		*slot = call; /* the thread's slot, in place: an LRU insert costs far more */
+	else if (bpf_map_update_elem(&ct_calls, &pid_tgid, &call, BPF_ANY))
 		ct_count(CLEARTAP_CNT_CALL_STATE_FULL, 1);
 	return 0;
 }
@@ -227,14 +230,14 @@ int ct_tls_return(struct pt_regs *ctx)
 	 * An exit ends only the call its own entry began. A shared exit (an internal function)
 	 * also returns inside callers with exits of their own, or that nothing probes: not a loss.
 	 */
-	if (!pending || pending->shared_exit != shared ||
+	if (!pending || !pending->func || pending->shared_exit != shared ||
 	    (!shared && pending->func != CLEARTAP_COOKIE_FUNC(cookie))) {
 		if (!shared)
 			ct_count(CLEARTAP_CNT_RETURN_WITHOUT_ENTRY, 1);
 		return 0;
 	}
 	call = *pending;
-	bpf_map_delete_elem(&ct_calls, &pid_tgid);
+	pending->func = 0; /* ended; the slot stays for the thread's next call */
 
 	if (call.contract == CLEARTAP_CONTRACT_EX) {
 		/* SSL_*_ex return 1, their internal functions 1 as well on success */
