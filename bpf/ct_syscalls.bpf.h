@@ -39,11 +39,14 @@
 /* recv flags (generic) */
 #define CT_MSG_PEEK 0x02
 
-/* The number of the syscall a sys_exit reports: the tracepoint passes the registers only. */
+/*
+ * The number of the syscall a sys_exit reports: the tracepoint passes the registers only, as a
+ * BTF pointer (tp_btf), so a direct load serves; it runs on every syscall of the host.
+ */
 #if defined(__TARGET_ARCH_x86)
-#define CT_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define CT_SYSCALL_NR(regs) ((regs)->orig_ax)
 #else
-#define CT_SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define CT_SYSCALL_NR(regs) ((regs)->syscallno)
 #endif
 
 /* Syscalls that move socket data (sendfile and splice without passing user memory). */

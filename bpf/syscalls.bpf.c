@@ -140,9 +140,13 @@ static __always_inline bool decode_socket_syscall(struct pt_regs *regs, long id,
 {
 	struct ct_user_msghdr msg;
 
-	call->fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	call->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	call->count = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	/*
+	 * tp_btf hands regs as a BTF pointer: direct loads are inlined, where the _CORE_ variants
+	 * call bpf_probe_read_kernel() for each argument (this runs on every socket syscall).
+	 */
+	call->fd = (int)PT_REGS_PARM1_SYSCALL(regs);
+	call->buf = PT_REGS_PARM2_SYSCALL(regs);
+	call->count = PT_REGS_PARM3_SYSCALL(regs);
 	switch (id) {
 	case CT_NR_read:
 		call->func = CLEARTAP_FN_SYS_READ;
@@ -165,7 +169,7 @@ static __always_inline bool decode_socket_syscall(struct pt_regs *regs, long id,
 	case CT_NR_recvfrom:
 		call->func = CLEARTAP_FN_SYS_RECVFROM;
 		call->direction = CLEARTAP_DIR_READ;
-		return !(PT_REGS_PARM4_CORE_SYSCALL(regs) & CT_MSG_PEEK);
+		return !(PT_REGS_PARM4_SYSCALL(regs) & CT_MSG_PEEK);
 	case CT_NR_sendto:
 		call->func = CLEARTAP_FN_SYS_SENDTO;
 		call->direction = CLEARTAP_DIR_WRITE;
@@ -213,7 +217,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	wanted = decode_socket_syscall(regs, id, &call);
 	sk = ct_fd_sock(call.fd);
 	if (!sk && id == CT_NR_splice) {
-		call.fd = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		call.fd = (int)PT_REGS_PARM3_SYSCALL(regs);
 		call.direction = CLEARTAP_DIR_WRITE;
 		sk = ct_fd_sock(call.fd);
 	}
