@@ -28,7 +28,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* readv/writev take at most UIO_MAXIOV segments; so does the walk over them. */
 #define CT_MAX_IOV 1024
 
-/* A socket syscall between sys_enter and sys_exit, per thread. */
+/*
+ * A socket syscall between sys_enter and sys_exit, per thread. Like the TLS call slot
+ * (ct_tls_call.bpf.h), each thread keeps its slot: sys_exit ends the call (active = 0) on every
+ * path and the next sys_enter overwrites it in place, instead of an LRU insert and delete per
+ * syscall.
+ */
 struct ct_sock_call {
 	__u64 cookie; /* 0: a TCP connection cleartap did not see open (only counted) */
 	__u64 buf;    /* the buffer, or the struct iovec array when vectored */
@@ -38,7 +43,7 @@ struct ct_sock_call {
 	__u8 func;	/* enum cleartap_tls_func: CLEARTAP_FN_SYS_*; 0 for sendfile and splice */
 	__u8 direction; /* enum cleartap_direction */
 	__u8 vectored;
-	__u8 reserved;
+	__u8 active; /* between sys_enter and sys_exit */
 };
 
 struct {
@@ -202,7 +207,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid, cookie;
-	struct ct_sock_call call = {};
+	struct ct_sock_call call = {}, *slot;
 	struct ct_call *tls_call;
 	bool wanted;
 	struct ct_sock *state;
@@ -243,7 +248,11 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	    state->hello[1] == CT_HELLO_DONE)
 		return 0;
 	call.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&ct_sock_calls, &pid_tgid, &call, BPF_ANY))
+	call.active = 1;
+	slot = bpf_map_lookup_elem(&ct_sock_calls, &pid_tgid);
+	if (slot)
+		*slot = call;
+	else if (bpf_map_update_elem(&ct_sock_calls, &pid_tgid, &call, BPF_ANY))
 		ct_count(CLEARTAP_CNT_CALL_STATE_FULL, 1);
 	return 0;
 }
@@ -368,10 +377,10 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 	if (!ct_is_socket_io_syscall(CT_SYSCALL_NR(regs)))
 		return 0;
 	pending = bpf_map_lookup_elem(&ct_sock_calls, &pid_tgid);
-	if (!pending)
+	if (!pending || !pending->active)
 		return 0;
 	call = *pending;
-	bpf_map_delete_elem(&ct_sock_calls, &pid_tgid);
+	pending->active = 0;
 	if (ret <= 0)
 		return 0;
 	moved = (__u64)ret;
