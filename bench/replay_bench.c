@@ -107,15 +107,15 @@ int main(int argc, char **argv)
 	}
 	/* the collector's defaults: credentials redacted */
 	redactor.enabled = true;
-	if (pipeline_init(
-		&p,
-		&(struct pipeline_config){.filter = &filter,
-					  .redactor = &redactor,
-					  .body_limit = 65536,
-					  .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
-					  .max_pending_bytes = 256ULL << 20,
-					  .hold_ns = 250ULL * 1000000},
-		exporter, NULL, 0) < 0)
+	if (pipeline_init(&p,
+			  &(struct pipeline_config){
+			      .filter = &filter,
+			      .redactor = &redactor,
+			      .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
+			      .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
+			      .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
+			      .hold_ns = PIPELINE_DEFAULT_REORDER_WINDOW_MS * 1000000ULL},
+			  exporter, NULL, 0) < 0)
 		return 1;
 
 	/* the clock span of the file, so that repetitions follow each other in time */

@@ -706,15 +706,6 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	write_record(e, &record); /* JSON and protobuf only, like connections */
 }
 
-/* Bounded copy of a fixed field of the loader's: it need not be terminated. */
-static void copy_field(char *dst, size_t dst_size, const char *src, size_t src_size)
-{
-	size_t n = strnlen(src, src_size < dst_size - 1 ? src_size : dst_size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 struct site_text {
 	char entry[sizeof(((struct cleartap_handoff_site *)0)->entry_insn) + 1];
 	char exit[sizeof(((struct cleartap_handoff_site *)0)->exit_insn) + 1];
@@ -734,8 +725,8 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	size_t n_sites =
 	    a->n_sites < CLEARTAP_HANDOFF_MAX_SITES ? a->n_sites : CLEARTAP_HANDOFF_MAX_SITES;
 
-	copy_field(path, sizeof(path), a->path, sizeof(a->path));
-	copy_field(detail, sizeof(detail), a->detail, sizeof(a->detail));
+	ct_copy_field(path, sizeof(path), a->path, sizeof(a->path));
+	ct_copy_field(detail, sizeof(detail), a->detail, sizeof(a->detail));
 	m.path = path;
 	m.library = (char *)(a->library < CT_ARRAY_SIZE(libraries) ? libraries[a->library] : "");
 	m.status = a->status <= CLEARTAP_ATTACH_FAILED
@@ -750,10 +741,11 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 		Cleartap__V1__ProbeSite *p = &sites[i];
 
 		cleartap__v1__probe_site__init(p);
-		copy_field(text[i].entry, sizeof(text[i].entry), s->entry_insn,
-			   sizeof(s->entry_insn));
-		copy_field(text[i].exit, sizeof(text[i].exit), s->exit_insn, sizeof(s->exit_insn));
-		copy_field(text[i].reason, sizeof(text[i].reason), s->reason, sizeof(s->reason));
+		ct_copy_field(text[i].entry, sizeof(text[i].entry), s->entry_insn,
+			      sizeof(s->entry_insn));
+		ct_copy_field(text[i].exit, sizeof(text[i].exit), s->exit_insn,
+			      sizeof(s->exit_insn));
+		ct_copy_field(text[i].reason, sizeof(text[i].reason), s->reason, sizeof(s->reason));
 		tls_probe_describe_site(s, text[i].description, sizeof(text[i].description));
 		p->function = (char *)tls_probe_function_name(s->func);
 		p->entry_offset = s->entry_rel;

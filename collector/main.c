@@ -575,9 +575,9 @@ int main(int argc, char **argv)
 		    .drain_interval_ms = 10,
 		    .stats_interval_s = 10,
 		    .wait_s = 10,
-		    .reorder_window_ms = 250,
-		    .max_pending_bytes = 256ULL << 20,
-		    .body_limit = 64 * 1024,
+		    .reorder_window_ms = PIPELINE_DEFAULT_REORDER_WINDOW_MS,
+		    .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
+		    .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
 		},
 	};
 	uid_t uid;

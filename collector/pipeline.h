@@ -21,6 +21,11 @@
 #include "record_batch.h"
 #include "redact.h"
 
+/* The collector's defaults (its --body-limit, --max-pending-bytes, --reorder-window-ms). */
+#define PIPELINE_DEFAULT_BODY_LIMIT	   (64 * 1024)
+#define PIPELINE_DEFAULT_PENDING_BYTES	   (256ULL << 20)
+#define PIPELINE_DEFAULT_REORDER_WINDOW_MS 250
+
 struct pipeline_config {
 	const struct filter *filter;
 	const struct redactor *redactor;

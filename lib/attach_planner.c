@@ -151,17 +151,15 @@ static int planner_reg(ZydisRegister reg)
 	}
 }
 
-static int decode_insn(const struct planner_kernel *kernel, const uint8_t *code, size_t avail,
-		       uint32_t rel, struct insn *ret_insn)
+static int decode_insn(const ZydisDecoder *decoder, const struct planner_kernel *kernel,
+		       const uint8_t *code, size_t avail, uint32_t rel, struct insn *ret_insn)
 {
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	ZydisDecodedInstruction in;
-	ZydisDecoder decoder;
 	struct insn insn = {.rel = rel, .copy_src = -1, .copy_dst = -1};
 	const char *name;
 
-	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &in, ops)))
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder, code, avail, &in, ops)))
 		return -ENOEXEC;
 	insn.len = in.length;
 	insn.emulated = planner_insn_emulated(kernel, code, in.length);
@@ -244,6 +242,7 @@ static int decode_insn(const struct planner_kernel *kernel, const uint8_t *code,
 }
 
 struct function {
+	ZydisDecoder decoder;
 	struct insn *insns;
 	size_t n;
 	uint32_t code_len; /* bytes decoded */
@@ -386,12 +385,14 @@ static int decode_function(const struct planner_kernel *kernel, planner_read_fn 
 		r = (int)got;
 		goto out;
 	}
+	ZydisDecoderInit(&f->decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	f->code_len = (uint32_t)got;
 	f->complete = req->size && (uint64_t)got == req->size;
 	for (uint32_t rel = 0; rel < f->code_len;) {
 		struct insn *insn = &f->insns[f->n];
 
-		if (decode_insn(kernel, code + rel, f->code_len - rel, rel, insn) < 0) {
+		if (decode_insn(&f->decoder, kernel, code + rel, f->code_len - rel, rel, insn) <
+		    0) {
 			f->complete = false; /* data or a cut instruction: stop here */
 			break;
 		}
@@ -410,6 +411,20 @@ out:
 		f->insns = NULL;
 	}
 	return r;
+}
+
+/* Each argument where the ABI puts it: in its own register at the first instruction. */
+static void arguments_at_entry(const struct planner_request *req, uint16_t holders[])
+{
+	for (size_t k = 0; k < req->n_args; k++)
+		holders[k] = REG_BIT(arg_registers[req->args[k].index - 1]);
+}
+
+/* The program reads each argument from its ABI register (the first instruction, a call). */
+static void standard_entry_regs(const struct planner_request *req, struct planner_plan *plan)
+{
+	for (size_t k = 0; k < req->n_args; k++)
+		plan->entry_regs[k] = arg_registers[req->args[k].index - 1];
 }
 
 /* Where each argument is held after insn, given where it was held before. */
@@ -438,8 +453,7 @@ static size_t plan_entry(const struct function *f, const struct planner_request 
 	long entry = -1;
 	size_t i;
 
-	for (size_t k = 0; k < req->n_args; k++)
-		holders[k] = REG_BIT(arg_registers[req->args[k].index - 1]);
+	arguments_at_entry(req, holders);
 	for (i = 0; i < f->n; i++) {
 		const struct insn *insn = &f->insns[i];
 		bool all_held = true;
@@ -478,8 +492,7 @@ static size_t plan_entry(const struct function *f, const struct planner_request 
 		set_reason(plan, "nothing emulated before +%u %s%s", stop, NULL);
 		entry = 0;
 		*ret_depth0 = true;
-		for (size_t k = 0; k < req->n_args; k++)
-			plan->entry_regs[k] = arg_registers[req->args[k].index - 1];
+		standard_entry_regs(req, plan);
 	}
 	return (size_t)entry;
 }
@@ -500,8 +513,7 @@ static void set_entry(struct planner_plan *plan, const struct function *f, size_
 static long first_call(const struct function *f, const struct planner_request *req,
 		       uint16_t holders[])
 {
-	for (size_t k = 0; k < req->n_args; k++)
-		holders[k] = REG_BIT(arg_registers[req->args[k].index - 1]);
+	arguments_at_entry(req, holders);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct insn *insn = &f->insns[i];
 
@@ -542,12 +554,12 @@ static bool callee_exit(const struct planner_kernel *kernel, planner_read_fn rea
 		if (!(holders[k] & REG_BIT(arg_registers[req->args[k].index - 1])))
 			return false; /* an argument is not passed through unchanged */
 	got = read(ctx, plan->callee_offset, first, sizeof(first));
-	if (got <= 0 || decode_insn(kernel, first, (size_t)got, 0, &callee) < 0 || !callee.emulated)
+	if (got <= 0 || decode_insn(&f->decoder, kernel, first, (size_t)got, 0, &callee) < 0 ||
+	    !callee.emulated)
 		return false;
 	/* the entry moves onto the call: the callee's arguments are in place there */
 	set_entry(plan, f, (size_t)last, req);
-	for (size_t k = 0; k < req->n_args; k++)
-		plan->entry_regs[k] = arg_registers[req->args[k].index - 1];
+	standard_entry_regs(req, plan);
 	plan->exit = PLANNER_EXIT_CALLEE_URETPROBE;
 	plan->exit_offset = plan->callee_offset;
 	plan->exit_emulated = true;
@@ -563,6 +575,7 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 	struct function f = {};
 	bool depth0 = false;
 	size_t entry;
+	long call;
 	uint8_t *seen = NULL;
 	long *stack = NULL;
 	int r;
@@ -579,11 +592,6 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 	entry = plan_entry(&f, req, &plan, &depth0);
 	set_entry(&plan, &f, entry, req);
 	if (!req->needs_exit)
-		goto done;
-
-	/* a callee some sibling already probes: its breakpoint fires for us anyway */
-	if (req->callee_contract && req->prefer_callee &&
-	    callee_exit(kernel, read, ctx, &f, req, &plan))
 		goto done;
 
 	seen = malloc(f.n);
@@ -623,15 +631,13 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 				     : "no emulated site on every return path");
 	plan.exit = PLANNER_EXIT_FIRST_URETPROBE;
 	set_entry(&plan, &f, 0, req);
-	for (size_t k = 0; k < req->n_args; k++)
-		plan.entry_regs[k] = arg_registers[req->args[k].index - 1];
+	standard_entry_regs(req, &plan);
 	plan.exit_offset = req->offset;
 	plan.exit_emulated = f.insns[0].emulated;
 	memcpy(plan.exit_insn, f.insns[0].name, sizeof(plan.exit_insn));
 done:
-	if (!plan.callee_offset && first_call(&f, req, holders) >= 0)
-		plan.callee_offset =
-		    req->offset + (uint64_t)f.insns[first_call(&f, req, holders)].target;
+	if (!plan.callee_offset && (call = first_call(&f, req, holders)) >= 0)
+		plan.callee_offset = req->offset + (uint64_t)f.insns[call].target;
 	*ret_plan = plan;
 	r = 0;
 out:

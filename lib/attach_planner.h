@@ -62,8 +62,6 @@ struct planner_request {
 	 * callee may serve as the exit, with the entry on the call itself.
 	 */
 	bool callee_contract;
-	bool
-	    prefer_callee; /* take that exit whenever valid (a sibling probes the callee already) */
 };
 
 enum planner_exit {

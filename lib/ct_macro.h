@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define CT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -32,6 +33,18 @@ static inline int ct_take_fd(int *fd)
 	int r = *fd;
 	*fd = -1;
 	return r;
+}
+
+/*
+ * A fixed-size field of the handoff or kernel ABI, which need not be terminated, as a C string
+ * in dst (cut to dst_size - 1 bytes).
+ */
+static inline void ct_copy_field(char *dst, size_t dst_size, const char *src, size_t src_size)
+{
+	size_t n = strnlen(src, src_size < dst_size - 1 ? src_size : dst_size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /* -errno of the last failure, never 0 (some libraries fail without setting errno). */

@@ -157,7 +157,7 @@ static long read_code(void *ctx, uint64_t offset, uint8_t *buf, size_t len)
 
 static int plan_function(const struct planner_kernel *kernel, struct code_reader *reader,
 			 const struct probed_function *f, const struct elf_function *sym,
-			 bool callee_contract, bool prefer_callee, struct planner_plan *ret)
+			 bool callee_contract, struct planner_plan *ret)
 {
 	struct planner_request req = {
 	    .offset = sym->offset,
@@ -166,7 +166,6 @@ static int plan_function(const struct planner_kernel *kernel, struct code_reader
 	    .n_args = f->n_args,
 	    .needs_exit = f->contract != 0,
 	    .callee_contract = callee_contract,
-	    .prefer_callee = prefer_callee,
 	};
 
 	return planner_plan(kernel, read_code, reader, &req, ret);
@@ -205,7 +204,7 @@ static int settle_callee_groups(const struct planner_kernel *kernel, struct code
 			if (f[i].callee_group != group || !syms[i].offset ||
 			    plans[i].exit != PLANNER_EXIT_CALLEE_URETPROBE)
 				continue;
-			r = plan_function(kernel, reader, &f[i], &syms[i], false, false, &plans[i]);
+			r = plan_function(kernel, reader, &f[i], &syms[i], false, &plans[i]);
 			if (r < 0)
 				return r;
 		}
@@ -284,7 +283,7 @@ static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
 			complete &= !f[i].required;
 			continue;
 		}
-		r = plan_function(kernel, &reader, &f[i], &syms[i], f[i].callee_group != 0, false,
+		r = plan_function(kernel, &reader, &f[i], &syms[i], f[i].callee_group != 0,
 				  &plans[i]);
 		if (r < 0)
 			return r;
@@ -392,23 +391,14 @@ void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64
 		report_site(&plan->functions[i], &ret_report->sites[ret_report->n_sites++]);
 }
 
-/* A fixed-size, possibly unterminated field as a C string. */
-static void field(char *dst, size_t size, const char *src, size_t src_size)
-{
-	size_t n = strnlen(src, src_size < size - 1 ? src_size : size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 void tls_probe_describe_site(const struct cleartap_handoff_site *s, char *buf, size_t size)
 {
 	char entry[9], exit[9], reason[65], exit_text[96];
 	const char *how = s->exit_emulated ? "emulated" : "single-stepped";
 
-	field(entry, sizeof(entry), s->entry_insn, sizeof(s->entry_insn));
-	field(exit, sizeof(exit), s->exit_insn, sizeof(s->exit_insn));
-	field(reason, sizeof(reason), s->reason, sizeof(s->reason));
+	ct_copy_field(entry, sizeof(entry), s->entry_insn, sizeof(s->entry_insn));
+	ct_copy_field(exit, sizeof(exit), s->exit_insn, sizeof(s->exit_insn));
+	ct_copy_field(reason, sizeof(reason), s->reason, sizeof(s->reason));
 	switch (s->exit_kind) {
 	case CLEARTAP_EXIT_INSTRUCTION:
 		snprintf(exit_text, sizeof(exit_text), ", exit %+lld %s (%s)",

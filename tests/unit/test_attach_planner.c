@@ -366,6 +366,20 @@ static void check_sound(const struct tls_probe_plan *plan)
 #define DEBIAN_GNUTLS "/usr/lib/x86_64-linux-gnu/libgnutls.so.30"
 #define NODE	      "/usr/bin/node"
 
+/* Plan a real file and compare its description with the build's expected lines. */
+static void check_plan(const char *path, const struct planner_kernel *k,
+		       const char *const *expected, size_t n, struct tls_probe_plan *ret_plan)
+{
+	char lines[CT_TLS_PROBES_MAX][256];
+
+	CHECK(open_plan(path, k, ret_plan) == 0);
+	CHECK_U64(ret_plan->n_functions, n);
+	describe(ret_plan, lines);
+	for (size_t i = 0; i < n && i < ret_plan->n_functions; i++)
+		CHECK_STR(lines[i], expected[i]);
+	check_sound(ret_plan);
+}
+
 static void test_debian_libssl(void)
 {
 	/* libssl3 3.0.x of Debian 12, as installed on these machines */
@@ -383,12 +397,7 @@ static void test_debian_libssl(void)
 	struct tls_probe_plan plan;
 	char lines[CT_TLS_PROBES_MAX][256];
 
-	CHECK(open_plan(DEBIAN_LIBSSL, &kernel_618, &plan) == 0);
-	CHECK_U64(plan.n_functions, 6);
-	describe(&plan, lines);
-	for (size_t i = 0; i < 6 && i < plan.n_functions; i++)
-		CHECK_STR(lines[i], expected[i]);
-	check_sound(&plan);
+	check_plan(DEBIAN_LIBSSL, &kernel_618, expected, 6, &plan);
 	/* the callee is ssl_write_internal for both write functions: the group agrees */
 	CHECK_U64(plan.functions[0].sites.callee_offset, plan.functions[2].sites.callee_offset);
 	CHECK_U64(plan.functions[0].sites.callee_offset, plan.functions[0].offset - 992);
@@ -452,14 +461,8 @@ static void test_debian_gnutls(void)
 	    "gnutls_deinit: entry +3 jz (emulated)",
 	};
 	struct tls_probe_plan plan;
-	char lines[CT_TLS_PROBES_MAX][256];
 
-	CHECK(open_plan(DEBIAN_GNUTLS, &kernel_618, &plan) == 0);
-	CHECK_U64(plan.n_functions, 3);
-	describe(&plan, lines);
-	for (size_t i = 0; i < 3 && i < plan.n_functions; i++)
-		CHECK_STR(lines[i], expected[i]);
-	check_sound(&plan);
+	check_plan(DEBIAN_GNUTLS, &kernel_618, expected, 3, &plan);
 }
 
 static void test_node(void)
