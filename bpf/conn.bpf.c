@@ -25,6 +25,7 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	struct cleartap_conn *rec;
 	__u8 event, role = 0;
 	__u16 family;
+	__u64 cookie;
 	void *ring;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != CT_IPPROTO_TCP)
@@ -55,8 +56,11 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	}
 	/* Softirq context for a server's accept: the pid is whoever was running, not meaningful. */
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_CONN, sizeof(*rec), bpf_get_current_pid_tgid());
-	/* Creates the cookie at open, so data records can read it from the socket later. */
-	rec->cookie = bpf_get_socket_cookie(sk);
+	/* Creates the cookie at open, so data records can read it from the socket later. The map
+	 * key is a stack copy: kernels before 6.2 refuse ring buffer memory as a helper's map key.
+	 */
+	cookie = bpf_get_socket_cookie(sk);
+	rec->cookie = cookie;
 	rec->family = family;
 	rec->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	rec->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -77,9 +81,9 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	if (event == CLEARTAP_CONN_OPEN) {
 		struct ct_sock fresh = {};
 
-		bpf_map_update_elem(&ct_socks, &rec->cookie, &fresh, BPF_ANY);
+		bpf_map_update_elem(&ct_socks, &cookie, &fresh, BPF_ANY);
 	} else {
-		bpf_map_delete_elem(&ct_socks, &rec->cookie);
+		bpf_map_delete_elem(&ct_socks, &cookie);
 	}
 	rec->bytes_sent = 0;
 	rec->bytes_received = 0;
