@@ -14,7 +14,7 @@
 
 #include "empty_probe.skel.h"
 #include "tls_probes.h"
-#include "uprobe_multi.h"
+#include "uprobe_link.h"
 
 /* Every probe on the function's first instruction: entry uprobe plus uretprobe. */
 static void at_function_entry(struct tls_probe_plan *plan)
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	struct planner_kernel kernel;
 	struct tls_probe_plan plan;
 	struct ct_empty_probe *skel;
-	int links[TLS_LINK__MAX];
+	struct tls_links links;
 	const char *path;
 	int fd, r;
 	char c;
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = tls_probe_attach(bpf_program__fd(skel->progs.empty_enter),
-			     bpf_program__fd(skel->progs.empty_return), path, &plan, links);
+			     bpf_program__fd(skel->progs.empty_return), path, &plan, false, &links);
 	if (r < 0) {
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
 		return 1;

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "cleartap.pb-c.h"
 #include "ct_macro.h"
+#include "kernel_features.h"
 #include "proto_json.h"
 #include "tls_probes.h"
 
@@ -30,7 +31,18 @@ struct exporter {
 	uint64_t errors;
 	const struct conn_table *conns;
 	const struct proc_table *procs;
+	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
+	size_t n_kernel_degraded;
 };
+
+void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features)
+{
+	e->n_kernel_degraded = 0;
+	for (size_t i = 0; i < kernel_features_count && i < CT_ARRAY_SIZE(e->kernel_degraded); i++)
+		if (!(kernel_features & kernel_features_all[i]))
+			e->kernel_degraded[e->n_kernel_degraded++] =
+			    (char *)kernel_feature_degradation(kernel_features_all[i]);
+}
 
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs)
 {
@@ -381,6 +393,8 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	stats.kernel = &kernel;
 	stats.collector = &collector;
 	stats.final = final;
+	stats.n_kernel_degraded = e->n_kernel_degraded;
+	stats.kernel_degraded = e->kernel_degraded;
 	record.kind_case = CLEARTAP__V1__RECORD__KIND_STATS;
 	record.stats = &stats;
 	if (e->format == EXPORT_TEXT) {

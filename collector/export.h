@@ -46,6 +46,9 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 /* Where records find their process's executable, container and uid (may be NULL). */
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs);
 
+/* What the kernel lacks (enum cleartap_kernel_feature absent), named in every stats record. */
+void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features);
+
 /* Where data and transactions find their connection's endpoints (may be NULL). */
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns);
 void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX],

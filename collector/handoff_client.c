@@ -173,6 +173,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	} else {
 		o.fds.ring_size = reply.ring_size;
 		o.fds.max_call_bytes = reply.max_call_bytes;
+		o.fds.kernel_features = reply.kernel_features;
 		o.n_attachments = reply.n_attachments;
 		r = adopt(&o, &reply, descs, fds);
 	}

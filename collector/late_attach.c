@@ -21,6 +21,7 @@ struct seen {
 struct late_attach {
 	int prog_enter, prog_return;
 	struct planner_kernel kernel;
+	bool can_attach; /* uprobe_multi links: attaching needs only the program fd */
 	struct seen *seen;
 	size_t n_seen;
 	int *links;
@@ -43,8 +44,8 @@ static void remember(struct late_attach *la, uint64_t dev, uint64_t ino)
 }
 
 int late_attach_new(int prog_enter, int prog_return, const struct planner_kernel *kernel,
-		    const struct cleartap_handoff_attachment *known, size_t n_known,
-		    struct late_attach **ret)
+		    uint32_t kernel_features, const struct cleartap_handoff_attachment *known,
+		    size_t n_known, struct late_attach **ret)
 {
 	struct late_attach *la = calloc(1, sizeof(*la));
 
@@ -58,6 +59,7 @@ int late_attach_new(int prog_enter, int prog_return, const struct planner_kernel
 	la->prog_enter = prog_enter;
 	la->prog_return = prog_return;
 	la->kernel = *kernel;
+	la->can_attach = kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI;
 	for (size_t i = 0; i < n_known; i++)
 		remember(la, known[i].dev, known[i].ino);
 	*ret = la;
@@ -80,9 +82,10 @@ size_t late_attach_count(const struct late_attach *la)
 	return la->attached;
 }
 
-static int keep_link(struct late_attach *la, int fd)
+/* Room for a file's links before they are kept: a file is attached all or nothing. */
+static int reserve_links(struct late_attach *la, size_t n)
 {
-	if (la->n_links == la->cap_links) {
+	if (la->n_links + n > la->cap_links) {
 		size_t cap = la->cap_links ? la->cap_links * 2 : 16;
 		int *links = realloc(la->links, cap * sizeof(*links));
 
@@ -91,7 +94,6 @@ static int keep_link(struct late_attach *la, int fd)
 		la->links = links;
 		la->cap_links = cap;
 	}
-	la->links[la->n_links++] = fd;
 	return 0;
 }
 
@@ -118,7 +120,7 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 {
 	struct tls_probe_plan plan = {};
 	_cleanup_close_ int fd = -1;
-	int links[TLS_LINK__MAX];
+	struct tls_links links;
 	struct stat st;
 	int r;
 
@@ -142,20 +144,26 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 				 "no OpenSSL or GnuTLS data functions found", ret_report);
 		return 1;
 	}
-	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, links);
+	if (!la->can_attach) {
+		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, st.st_dev, st.st_ino, path,
+				 "appeared after start-up: attaching it needs uprobe_multi links "
+				 "(Linux 6.6); a loader restart probes it",
+				 ret_report);
+		return 1;
+	}
+	r = tls_probe_attach(la->prog_enter, la->prog_return, path, &plan, false, &links);
 	if (r < 0) {
 		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, st.st_dev, st.st_ino, path,
 				 strerror(-r), ret_report);
 		return 1;
 	}
-	for (int l = 0; l < TLS_LINK__MAX; l++) {
-		if (links[l] < 0 || keep_link(la, links[l]) == 0)
-			continue;
-		for (int k = l; k < TLS_LINK__MAX; k++)
-			if (links[k] >= 0)
-				close(links[k]); /* closing a link detaches it: all or nothing */
-		return -ENOMEM;
+	if ((r = reserve_links(la, TLS_LINK__MAX)) < 0) {
+		tls_links_close(&links); /* closing a link detaches it */
+		return r;
 	}
+	for (int l = 0; l < TLS_LINK__MAX; l++)
+		if (links.n[l]) /* uprobe_multi: one link per kind */
+			la->links[la->n_links++] = links.fd[l][0];
 	la->attached++;
 	tls_probe_report(&plan, CLEARTAP_ATTACH_ATTACHED, st.st_dev, st.st_ino, path,
 			 "attached by the collector after start", ret_report);

@@ -22,10 +22,12 @@ struct late_attach;
 /*
  * known: what the loader already probed (or rejected), by device and inode. kernel: what the
  * running kernel emulates, read before lock-down (the planner chooses sites by it).
+ * kernel_features: the loader's probe; without uprobe_multi links (before 6.6) attaching needs
+ * privilege, and new files are only reported.
  */
 int late_attach_new(int prog_enter, int prog_return, const struct planner_kernel *kernel,
-		    const struct cleartap_handoff_attachment *known, size_t n_known,
-		    struct late_attach **ret);
+		    uint32_t kernel_features, const struct cleartap_handoff_attachment *known,
+		    size_t n_known, struct late_attach **ret);
 void late_attach_free(struct late_attach *la);
 
 /*

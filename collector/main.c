@@ -445,11 +445,12 @@ static int setup(struct collector *c)
 			return r;
 		}
 	}
+	exporter_set_kernel_features(c->exporter, c->objects.fds.kernel_features);
 	if ((r = planner_kernel_running(&kernel)) < 0)
 		return r;
 	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
-				 &kernel, c->objects.attachments, c->objects.n_attachments,
-				 &c->late)) < 0)
+				 &kernel, c->objects.fds.kernel_features, c->objects.attachments,
+				 c->objects.n_attachments, &c->late)) < 0)
 		return r;
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;

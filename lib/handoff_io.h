@@ -16,8 +16,9 @@ struct handoff_fds {
 	int counters;
 	int prog_tls_enter;
 	int prog_tls_return;
-	uint32_t ring_size;	 /* bytes per ring shard */
-	uint32_t max_call_bytes; /* per-call capture cap of the loaded programs */
+	uint32_t ring_size;	  /* bytes per ring shard */
+	uint32_t max_call_bytes;  /* per-call capture cap of the loaded programs */
+	uint32_t kernel_features; /* enum cleartap_kernel_feature the loader probed */
 };
 
 void handoff_fds_init(struct handoff_fds *fds);

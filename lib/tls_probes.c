@@ -12,7 +12,7 @@
 
 #include "ct_macro.h"
 #include "elf_symbols.h"
-#include "uprobe_multi.h"
+#include "uprobe_link.h"
 
 /* What the entry program reads of each function: the TLS object, the buffer or fd, *len. */
 #define ARG_OBJ                                                                                    \
@@ -318,10 +318,40 @@ int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe
 	return r;
 }
 
-int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
-		     const struct tls_probe_plan *plan, int ret_links[TLS_LINK__MAX])
+void tls_links_close(struct tls_links *links)
 {
-	int links[TLS_LINK__MAX] = {-1, -1, -1};
+	for (int l = 0; l < TLS_LINK__MAX; l++) {
+		for (size_t i = 0; i < links->n[l]; i++)
+			close(links->fd[l][i]);
+		links->n[l] = 0;
+	}
+}
+
+static int attach_link_kind(int prog_fd, const char *path, const struct tls_link_plan *lp,
+			    bool retprobe, bool per_site, size_t *n, int *fds)
+{
+	int r;
+
+	if (!per_site) {
+		r = uprobe_multi_attach(prog_fd, path, lp->offsets, lp->cookies, lp->n, retprobe,
+					&fds[0]);
+		*n = r == 0;
+		return r;
+	}
+	for (size_t i = 0; i < lp->n; i++) {
+		r = uprobe_perf_attach(prog_fd, path, lp->offsets[i], lp->cookies[i], retprobe,
+				       &fds[*n]);
+		if (r < 0)
+			return r;
+		(*n)++;
+	}
+	return 0;
+}
+
+int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
+		     const struct tls_probe_plan *plan, bool per_site, struct tls_links *ret_links)
+{
+	struct tls_links links = {};
 	int r = 0;
 
 	for (int l = 0; l < TLS_LINK__MAX && r == 0; l++) {
@@ -329,17 +359,14 @@ int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
 
 		if (lp->n == 0)
 			continue;
-		r = uprobe_multi_attach(l == TLS_LINK_ENTRY ? entry_prog_fd : return_prog_fd, path,
-					lp->offsets, lp->cookies, lp->n, l == TLS_LINK_RETURN,
-					&links[l]);
+		r = attach_link_kind(l == TLS_LINK_ENTRY ? entry_prog_fd : return_prog_fd, path, lp,
+				     l == TLS_LINK_RETURN, per_site, &links.n[l], links.fd[l]);
 	}
 	if (r < 0) {
-		for (int l = 0; l < TLS_LINK__MAX; l++)
-			if (links[l] >= 0)
-				close(links[l]);
+		tls_links_close(&links);
 		return r;
 	}
-	memcpy(ret_links, links, sizeof(links));
+	*ret_links = links;
 	return 0;
 }
 

@@ -54,12 +54,21 @@ struct tls_probe_plan {
  */
 int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe_plan *ret_plan);
 
+/* The links of one file: per kind, one uprobe_multi link, or one perf-event link per site. */
+struct tls_links {
+	size_t n[TLS_LINK__MAX];
+	int fd[TLS_LINK__MAX][CT_TLS_PROBES_MAX];
+};
+
+void tls_links_close(struct tls_links *links);
+
 /*
- * Attach the programs to path according to plan: ret_links[TLS_LINK_*] get the link fds, -1
- * for a link the plan does not need. Returns 0 or -errno (nothing stays attached then).
+ * Attach the programs to path according to plan, with one uprobe_multi link per link kind, or
+ * (per_site, kernels before 6.6) one perf-event link per site. Returns 0 or -errno (nothing
+ * stays attached then).
  */
 int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
-		     const struct tls_probe_plan *plan, int ret_links[TLS_LINK__MAX]);
+		     const struct tls_probe_plan *plan, bool per_site, struct tls_links *ret_links);
 
 struct cleartap_handoff_attachment;
 struct cleartap_handoff_site;

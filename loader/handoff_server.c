@@ -158,6 +158,7 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 	    .ring_size = fds->ring_size,
 	    .max_call_bytes = fds->max_call_bytes,
 	    .n_attachments = (uint16_t)n_attachments,
+	    .kernel_features = (uint16_t)fds->kernel_features,
 	};
 	memcpy(s->attachments, attachments, n_attachments * sizeof(*attachments));
 	for (uint32_t i = 0; r == 0 && i < fds->n_rings; i++)

@@ -24,6 +24,7 @@
 #include "cleartap/events.h"
 #include "ct_macro.h"
 #include "handoff_server.h"
+#include "kernel_features.h"
 #include "objects.h"
 #include "parse_number.h"
 #include "privileges.h"
@@ -352,6 +353,17 @@ static int check_privileges(bool strict, bool bpffs_mounted)
 	return r;
 }
 
+/* Each feature the kernel lacks is named once, with what it costs. */
+static uint32_t probe_kernel_features(void)
+{
+	uint32_t features = kernel_features_probe();
+
+	for (size_t i = 0; i < kernel_features_count; i++)
+		if (!(features & kernel_features_all[i]))
+			log_msg("kernel: %s", kernel_feature_degradation(kernel_features_all[i]));
+	return features;
+}
+
 static int check_bpf_available(void)
 {
 	/* An invalid command distinguishes "no bpf()" (ENOSYS) from "bpf() present" (EINVAL). */
@@ -639,11 +651,18 @@ int main(int argc, char **argv)
 	}
 
 	cfg = (struct objects_config){
+	    .kernel_features = probe_kernel_features(),
 	    .pin_dir = opt.pin_dir,
 	    .ring_size = opt.ring_size,
 	    .ring_shards = opt.ring_shards,
 	    .max_call_bytes = opt.max_call_bytes,
 	};
+	if (kernel_features_missing_required(cfg.kernel_features)) {
+		/* refused before anything is loaded or pinned: a clear word, not a verifier log */
+		log_msg("this kernel cannot run cleartap's programs (see the missing features above); "
+			"cleartap needs Linux 5.17 or later");
+		return EXIT_FAILURE;
+	}
 	r = objects_load_or_reuse(&cfg, &objects);
 	if (r == -EPROTONOSUPPORT || r == -EUCLEAN) {
 		log_msg("pins under %s are from another cleartap version or incomplete: run "

@@ -11,12 +11,13 @@
 
 #include "bpffs.h"
 #include "cleartap/events.h"
+#include "cleartap/handoff.h"
 #include "ct_macro.h"
 #include "conn.skel.h"
 #include "proc.skel.h"
 #include "syscalls.skel.h"
 #include "tls.skel.h"
-#include "uprobe_multi.h"
+#include "uprobe_link.h"
 
 int objects_pin_path(char *buf, size_t size, const char *pin_dir, const char *name)
 {
@@ -208,11 +209,14 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		}
 	}
 	if ((r = bpf_map__set_max_entries(skel->maps.ct_rings, cfg->ring_shards)) < 0 ||
-	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->fds.rings[0])) < 0 ||
-	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_enter,
-						       CT_BPF_TRACE_UPROBE_MULTI)) < 0 ||
-	    (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_return,
-						       CT_BPF_TRACE_UPROBE_MULTI)) < 0)
+	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->fds.rings[0])) < 0)
+		goto out;
+	/* Before 6.6 the programs go on perf-event uprobes, which need no expected attach type. */
+	if ((cfg->kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI) &&
+	    ((r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_enter,
+							CT_BPF_TRACE_UPROBE_MULTI)) < 0 ||
+	     (r = bpf_program__set_expected_attach_type(skel->progs.ct_tls_return,
+							CT_BPF_TRACE_UPROBE_MULTI)) < 0))
 		goto out;
 	/* The verifier decides here; its log goes to the libbpf print callback. */
 	if ((r = ct_tls__load(skel)) < 0)
@@ -321,6 +325,7 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 
 	memset(&o, 0, sizeof(o));
 	handoff_fds_init(&o.fds);
+	o.fds.kernel_features = cfg->kernel_features;
 	if ((r = objects_pin_path(marker, sizeof(marker), cfg->pin_dir, "progs/ct_tls_enter")) < 0)
 		return r;
 	fresh = access(marker, F_OK) < 0;

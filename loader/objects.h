@@ -12,9 +12,10 @@
 
 struct objects_config {
 	const char *pin_dir;
-	uint32_t ring_size;	 /* bytes per shard, power of two */
-	uint32_t ring_shards;	 /* 1..CT_MAX_RING_SHARDS */
-	uint32_t max_call_bytes; /* per-call copy cap */
+	uint32_t ring_size;	  /* bytes per shard, power of two */
+	uint32_t ring_shards;	  /* 1..CT_MAX_RING_SHARDS */
+	uint32_t max_call_bytes;  /* per-call copy cap */
+	uint32_t kernel_features; /* enum cleartap_kernel_feature, from kernel_features_probe() */
 };
 
 /* The kernel objects the loader hands over, whether freshly loaded or reused from pins. */

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cleartap/handoff.h"
 #include "ct_macro.h"
 
 /* Where distributions put the default libssl (Debian multiarch first). */
@@ -130,24 +131,73 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 	return 0;
 }
 
+/*
+ * links/tls_<major>_<minor>_<ino>_<kind>: one uprobe_multi link per kind, or with perf-event links
+ * (before 6.6) one per site, suffixed _<site>.
+ */
+static int link_pin_path(char *buf, size_t size, const char *pin_dir,
+			 const struct tls_target *target, int kind, bool per_site, size_t site)
+{
+	static const char *const suffix[TLS_LINK__MAX] = {"enter", "exit", "return"};
+	char name[112];
+
+	if (per_site)
+		snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_%s_%zu", major(target->dev),
+			 minor(target->dev), (unsigned long long)target->ino, suffix[kind], site);
+	else
+		snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_%s", major(target->dev),
+			 minor(target->dev), (unsigned long long)target->ino, suffix[kind]);
+	return objects_pin_path(buf, size, pin_dir, name);
+}
+
+/* Calls fn on every pin path the plan needs, the entry kind last. */
+static int for_each_link_pin(const char *pin_dir, const struct tls_target *target,
+			     const struct tls_probe_plan *plan, bool per_site,
+			     int (*fn)(const char *path, int kind, size_t i, void *ctx), void *ctx)
+{
+	for (int l = TLS_LINK__MAX - 1; l >= 0; l--) {
+		size_t n = per_site ? plan->links[l].n : plan->links[l].n > 0;
+
+		for (size_t i = 0; i < n; i++) {
+			char path[PATH_MAX];
+			int r = link_pin_path(path, sizeof(path), pin_dir, target, l, per_site, i);
+
+			if (r < 0 || (r = fn(path, l, i, ctx)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int pin_missing(const char *path, int kind, size_t i, void *ctx)
+{
+	(void)kind, (void)i, (void)ctx;
+	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int pin_remove(const char *path, int kind, size_t i, void *ctx)
+{
+	(void)kind, (void)i, (void)ctx;
+	unlink(path);
+	return 0;
+}
+
+static int pin_link(const char *path, int kind, size_t i, void *ctx)
+{
+	const struct tls_links *links = ctx;
+
+	return bpf_obj_pin(links->fd[kind][i], path) < 0 ? ct_negative_errno() : 0;
+}
+
 int target_attach(const struct objects *objects, const struct planner_kernel *kernel,
 		  const char *pin_dir, const struct tls_target *target,
 		  enum target_result *ret_result, struct tls_probe_plan *ret_plan)
 {
-	static const char *const suffix[TLS_LINK__MAX] = {"enter", "exit", "return"};
-	char pins[TLS_LINK__MAX][PATH_MAX], name[96];
-	int links[TLS_LINK__MAX] = {-1, -1, -1};
+	const bool per_site = !(objects->fds.kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI);
 	_cleanup_close_ int fd = -1;
 	struct tls_probe_plan plan = {};
-	bool present = true;
+	struct tls_links links;
 	int r;
-
-	for (int l = 0; l < TLS_LINK__MAX; l++) {
-		snprintf(name, sizeof(name), "links/tls_%u_%u_%llu_%s", major(target->dev),
-			 minor(target->dev), (unsigned long long)target->ino, suffix[l]);
-		if ((r = objects_pin_path(pins[l], sizeof(pins[l]), pin_dir, name)) < 0)
-			return r;
-	}
 
 	fd = open(target->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -156,31 +206,23 @@ int target_attach(const struct objects *objects, const struct planner_kernel *ke
 	*ret_plan = plan;
 	if (r < 0)
 		return r;
-	for (int l = 0; l < TLS_LINK__MAX; l++)
-		present &= (access(pins[l], F_OK) == 0) == (plan.links[l].n > 0);
-	if (present) {
+	/* The entry pins go last, so their presence says the set is complete. */
+	if (for_each_link_pin(pin_dir, target, &plan, per_site, pin_missing, NULL) == 0) {
 		*ret_result = TARGET_ALREADY_ATTACHED;
 		return 0;
 	}
 	/* A partial set (crash between pins) is replaced, not doubled. */
-	for (int l = 0; l < TLS_LINK__MAX; l++)
-		unlink(pins[l]);
+	for_each_link_pin(pin_dir, target, &plan, per_site, pin_remove, NULL);
 	r = tls_probe_attach(objects->fds.prog_tls_enter, objects->fds.prog_tls_return,
-			     target->path, &plan, links);
+			     target->path, &plan, per_site, &links);
 	if (r < 0)
 		return r;
-	/* the entry link last: its pin says the set is complete */
-	for (int l = TLS_LINK__MAX - 1; l >= 0 && r == 0; l--)
-		if (links[l] >= 0 && bpf_obj_pin(links[l], pins[l]) < 0)
-			r = ct_negative_errno();
-	for (int l = 0; l < TLS_LINK__MAX; l++) {
-		if (links[l] >= 0)
-			close(links[l]);
-		if (r < 0)
-			unlink(pins[l]);
+	r = for_each_link_pin(pin_dir, target, &plan, per_site, pin_link, &links);
+	tls_links_close(&links);
+	if (r < 0) {
+		for_each_link_pin(pin_dir, target, &plan, per_site, pin_remove, NULL);
+		return r;
 	}
-	if (r < 0)
-		return r;
 	*ret_result = TARGET_ATTACHED;
 	return 0;
 }

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define CLEARTAP_HANDOFF_MAGIC		 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION	 3	     /* 2: attachments, 3: probe sites */
+#define CLEARTAP_HANDOFF_VERSION	 4 /* 2: attachments, 3: probe sites, 4: kernel features */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
@@ -37,12 +37,22 @@ struct cleartap_handoff_reply {
 	__u32 magic;
 	__u16 version;
 	__u16 nfds;
-	__s32 status;	      /* 0, or -errno when the peer is refused */
-	__u32 schema_version; /* CLEARTAP_SCHEMA_VERSION of the loaded BPF objects */
-	__u32 ring_size;      /* bytes per ring shard */
-	__u32 max_call_bytes; /* per-call capture cap the programs were loaded with */
-	__u16 n_attachments;  /* library files the loader tried to probe */
-	__u16 reserved[3];
+	__s32 status;	       /* 0, or -errno when the peer is refused */
+	__u32 schema_version;  /* CLEARTAP_SCHEMA_VERSION of the loaded BPF objects */
+	__u32 ring_size;       /* bytes per ring shard */
+	__u32 max_call_bytes;  /* per-call capture cap the programs were loaded with */
+	__u16 n_attachments;   /* library files the loader tried to probe */
+	__u16 kernel_features; /* enum cleartap_kernel_feature the loader found */
+	__u16 reserved[2];
+};
+
+/* What the running kernel offers the programs, as the loader probed it at start-up. */
+enum cleartap_kernel_feature {
+	CLEARTAP_KFEAT_UPROBE_MULTI = 1 << 0, /* uprobe_multi links (6.6): one link per file, and
+					       * attaching later files without privilege */
+	CLEARTAP_KFEAT_PERF_LINK = 1 << 1, /* BPF links on perf events (5.15): pinnable uprobes */
+	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2, /* bpf_get_attach_cookie() in uprobes (5.15) */
+	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,      /* bpf_loop() (5.17) */
 };
 
 struct cleartap_handoff_fd {

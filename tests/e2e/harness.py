@@ -38,6 +38,15 @@ def require_bpf():
         pytest.fail("BPF e2e tests cannot run: " + ", ".join(problems))
 
 
+def kernel_version():
+    return tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+
+
+def kernel_has_uprobe_multi():
+    """Linux 6.6 brought uprobe_multi links (Debian backports none of them to 6.1)."""
+    return kernel_version() >= (6, 6)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

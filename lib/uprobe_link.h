@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef CT_UPROBE_MULTI_H
-#define CT_UPROBE_MULTI_H
+#ifndef CT_UPROBE_LINK_H
+#define CT_UPROBE_LINK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,5 +18,15 @@
  */
 int uprobe_multi_attach(int prog_fd, const char *path, const uint64_t *offsets,
 			const uint64_t *cookies, size_t cnt, bool retprobe, int *ret_link_fd);
+
+/*
+ * Kernels before 6.6: one uprobe (or uretprobe) perf event at a file offset of path, with prog_fd
+ * (a kprobe-type program loaded without expected attach type) on it through a BPF link
+ * (Linux 5.15), which carries the cookie and can be pinned. perf_event_open() needs
+ * CAP_PERFMON. Returns 0 and the link fd in *ret_link_fd (the perf event lives as long as the
+ * link), or -errno.
+ */
+int uprobe_perf_attach(int prog_fd, const char *path, uint64_t offset, uint64_t cookie,
+		       bool retprobe, int *ret_link_fd);
 
 #endif

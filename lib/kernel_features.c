@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "kernel_features.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleartap/handoff.h"
+#include "ct_macro.h"
+#include "uprobe_link.h"
+
+const uint32_t kernel_features_all[] = {
+    CLEARTAP_KFEAT_UPROBE_MULTI,
+    CLEARTAP_KFEAT_PERF_LINK,
+    CLEARTAP_KFEAT_ATTACH_COOKIE,
+    CLEARTAP_KFEAT_BPF_LOOP,
+};
+const size_t kernel_features_count = CT_ARRAY_SIZE(kernel_features_all);
+
+/* "r0 = 0; exit" as a kprobe program, optionally with an expected attach type. */
+static int load_trivial_kprobe(enum bpf_attach_type expected)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = expected);
+
+	return bpf_prog_load(BPF_PROG_TYPE_KPROBE, "ct_probe", "GPL", insns, CT_ARRAY_SIZE(insns),
+			     &opts);
+}
+
+/*
+ * A link on "/" (not a regular file) is refused with EBADF by a kernel that knows uprobe_multi
+ * links, and with EINVAL by one that does not know the attach type (libbpf probes the same way).
+ */
+static bool has_uprobe_multi(void)
+{
+	const uint64_t offset = 0;
+	_cleanup_close_ int prog = load_trivial_kprobe(CT_BPF_TRACE_UPROBE_MULTI);
+	int link;
+
+	if (prog < 0)
+		return false;
+	if (uprobe_multi_attach(prog, "/", &offset, NULL, 1, false, &link) == 0) {
+		close(link);
+		return true;
+	}
+	return errno == EBADF;
+}
+
+/* BPF_LINK_CREATE on a bad perf event fd: EBADF where perf-event links exist, EINVAL before. */
+static bool has_perf_link(void)
+{
+	_cleanup_close_ int prog = load_trivial_kprobe(0);
+	int link;
+
+	if (prog < 0)
+		return false;
+	link = bpf_link_create(prog, -1, BPF_PERF_EVENT, NULL);
+	if (link >= 0) {
+		close(link);
+		return true;
+	}
+	return errno == EBADF;
+}
+
+static bool has_kprobe_helper(enum bpf_func_id helper)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, helper, NULL) == 1;
+}
+
+uint32_t kernel_features_missing_required(uint32_t features)
+{
+	uint32_t missing = ~features & (CLEARTAP_KFEAT_ATTACH_COOKIE | CLEARTAP_KFEAT_BPF_LOOP);
+
+	if (!(features & (CLEARTAP_KFEAT_UPROBE_MULTI | CLEARTAP_KFEAT_PERF_LINK)))
+		missing |= CLEARTAP_KFEAT_PERF_LINK; /* neither link kind: nothing could be pinned */
+	return missing;
+}
+
+uint32_t kernel_features_probe(void)
+{
+	uint32_t f = 0;
+
+	if (has_uprobe_multi())
+		f |= CLEARTAP_KFEAT_UPROBE_MULTI;
+	if (has_perf_link())
+		f |= CLEARTAP_KFEAT_PERF_LINK;
+	if (has_kprobe_helper(BPF_FUNC_get_attach_cookie))
+		f |= CLEARTAP_KFEAT_ATTACH_COOKIE;
+	if (has_kprobe_helper(BPF_FUNC_loop))
+		f |= CLEARTAP_KFEAT_BPF_LOOP;
+	return f;
+}
+
+const char *kernel_feature_degradation(uint32_t feature)
+{
+	switch (feature) {
+	case CLEARTAP_KFEAT_UPROBE_MULTI:
+		return "no uprobe_multi links (Linux 6.6): one uprobe link per probe site, and TLS "
+		       "files that appear after start-up are reported, not attached";
+	case CLEARTAP_KFEAT_PERF_LINK:
+		return "no BPF links on perf events (Linux 5.15): uprobes cannot be pinned";
+	case CLEARTAP_KFEAT_ATTACH_COOKIE:
+		return "no bpf_get_attach_cookie (Linux 5.15): the TLS programs tell their "
+		       "functions apart by it";
+	case CLEARTAP_KFEAT_BPF_LOOP:
+		return "no bpf_loop (Linux 5.17): the programs copy calls and iovecs with it";
+	default:
+		return "";
+	}
+}

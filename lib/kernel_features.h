@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the running kernel offers the BPF programs, probed by loading tiny programs (the kernel
+ * version alone says nothing about backports). The probe needs the loader's start-up
+ * privileges; the descriptions are for both sides.
+ */
+#ifndef CT_KERNEL_FEATURES_H
+#define CT_KERNEL_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A bitmask of enum cleartap_kernel_feature. Probes that cannot run count as absent. */
+uint32_t kernel_features_probe(void);
+
+/*
+ * The features the programs cannot do without (today's floor is Linux 5.17), of those absent
+ * from features: 0 when the programs can run.
+ */
+uint32_t kernel_features_missing_required(uint32_t features);
+
+/*
+ * What a kernel without feature (one enum cleartap_kernel_feature bit) loses, in one sentence,
+ * for the log and the stats records.
+ */
+const char *kernel_feature_degradation(uint32_t feature);
+
+/* The features cleartap knows, in the order they are reported. */
+extern const uint32_t kernel_features_all[];
+extern const size_t kernel_features_count;
+
+#endif
