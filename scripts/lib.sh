@@ -10,6 +10,8 @@ BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev l
 	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
 	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils)
+# tests/kernels/run: Debian's kernels booted under qemu with a busybox initramfs
+KERNEL_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils dpkg debian-archive-keyring)
 
 # Install the Debian packages of the given lists that are not installed yet.
 ensure_packages() {
