@@ -19,6 +19,10 @@
 #include "proto_json.h"
 #include "tls_probes.h"
 
+/* Bytes of whole records queued for a --proto unix: consumer that reads slower than records come;
+ * beyond that, records are dropped whole (framing stays intact) and counted. */
+#define SINK_QUEUE_MAX	   (8u << 20)
+#define SINK_EXIT_TIMEOUT  2 /* seconds the final flush may wait for a slow consumer */
 #define TEXT_PREVIEW_BYTES 4096
 #define MAX_DECODED_BODY   (1 << 20) /* gzip/deflate bodies are decoded for display up to this */
 
@@ -26,6 +30,12 @@ struct exporter {
 	FILE *out;
 	enum export_format format;
 	int proto_fd;
+	bool proto_socket;	  /* unix: never block on it, never die of SIGPIPE from it */
+	struct ct_buf sink_queue; /* whole records not yet taken by the socket */
+	struct ct_buf sink_sizes; /* the size_t length of each record in sink_queue */
+	size_t sink_sent;	  /* bytes of the first queued record already sent */
+	uint64_t sink_dropped;	  /* records the sink did not get */
+	int sink_error;		  /* errno that closed the sink, until taken */
 	struct ct_buf buf;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t errors;
@@ -89,18 +99,23 @@ static uint64_t to_unix_ns(const struct exporter *e, uint64_t monotonic_ns)
 	return monotonic_ns ? monotonic_ns + (uint64_t)e->realtime_offset_ns : 0;
 }
 
-static int open_proto_sink(const char *dest, int *ret_fd)
+static int open_proto_sink(const char *dest, int *ret_fd, bool *ret_socket)
 {
 	_cleanup_close_ int fd = -1;
 
-	if (strncmp(dest, "unix:", 5) == 0) {
+	*ret_socket = strncmp(dest, "unix:", 5) == 0;
+	if (*ret_socket) {
 		struct sockaddr_un addr = {.sun_family = AF_UNIX};
+		struct timeval exit_timeout = {.tv_sec = SINK_EXIT_TIMEOUT};
 
 		if (strlen(dest + 5) >= sizeof(addr.sun_path))
 			return -ENAMETOOLONG;
 		strcpy(addr.sun_path, dest + 5);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			return -errno;
+		/* bounds the blocking flush at exit; every other send is MSG_DONTWAIT */
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &exit_timeout, sizeof(exit_timeout)) < 0)
 			return -errno;
 	} else {
 		fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -122,7 +137,7 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 	e->out = out;
 	e->format = format;
 	e->proto_fd = -1;
-	if (proto_dest && (r = open_proto_sink(proto_dest, &e->proto_fd)) < 0) {
+	if (proto_dest && (r = open_proto_sink(proto_dest, &e->proto_fd, &e->proto_socket)) < 0) {
 		free(e);
 		return r;
 	}
@@ -131,13 +146,66 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 	return 0;
 }
 
+static size_t sink_queued_records(const struct exporter *e)
+{
+	return e->sink_sizes.len / sizeof(size_t);
+}
+
+/* The consumer went away (or failed): what it did not get is dropped, the collector goes on. */
+static void sink_close(struct exporter *e, int error)
+{
+	e->sink_dropped += sink_queued_records(e);
+	ct_buf_reset(&e->sink_queue);
+	ct_buf_reset(&e->sink_sizes);
+	e->sink_sent = 0;
+	e->sink_error = error;
+	ct_closep(&e->proto_fd);
+	e->proto_fd = -1;
+}
+
+/* Send what the socket takes now (or, when blocking, within SO_SNDTIMEO). */
+static void sink_flush(struct exporter *e, bool blocking)
+{
+	const size_t *sizes = (const size_t *)(void *)e->sink_sizes.data;
+	size_t sent = 0, done = 0, progress, n = sink_queued_records(e);
+
+	while (sent < e->sink_queue.len) {
+		ssize_t w = send(e->proto_fd, e->sink_queue.data + sent, e->sink_queue.len - sent,
+				 MSG_NOSIGNAL | (blocking ? 0 : MSG_DONTWAIT));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0) {
+			sink_close(e, w < 0 ? errno : EPIPE);
+			return;
+		}
+		sent += (size_t)w;
+	}
+	/* whole records sent leave the queue; a partly sent one stays, with its progress */
+	progress = e->sink_sent + sent;
+	while (done < n && progress >= sizes[done])
+		progress -= sizes[done++];
+	e->sink_sent = progress;
+	memmove(e->sink_queue.data, e->sink_queue.data + sent, e->sink_queue.len - sent);
+	e->sink_queue.len -= sent;
+	memmove(e->sink_sizes.data, e->sink_sizes.data + done * sizeof(size_t),
+		(n - done) * sizeof(size_t));
+	e->sink_sizes.len -= done * sizeof(size_t);
+}
+
 void exporter_free(struct exporter *e)
 {
 	if (!e)
 		return;
 	fflush(e->out);
+	if (e->proto_fd >= 0 && e->proto_socket && e->sink_queue.len)
+		sink_flush(e, true);
 	ct_closep(&e->proto_fd);
 	ct_buf_free(&e->buf);
+	ct_buf_free(&e->sink_queue);
+	ct_buf_free(&e->sink_sizes);
 	free(e);
 }
 
@@ -146,6 +214,16 @@ void exporter_tick(struct exporter *e)
 	e->realtime_offset_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	if (fflush(e->out) != 0)
 		e->errors++;
+	if (e->proto_fd >= 0 && e->proto_socket && e->sink_queue.len)
+		sink_flush(e, false);
+}
+
+int exporter_take_sink_error(struct exporter *e)
+{
+	int error = e->sink_error;
+
+	e->sink_error = 0;
+	return error;
 }
 
 uint64_t exporter_errors(const struct exporter *e)
@@ -182,8 +260,26 @@ static void write_proto(struct exporter *e, const Cleartap__V1__Record *record)
 	packed = ct_buf_extend(&e->buf, len);
 	if (packed)
 		protobuf_c_message_pack(&record->base, packed);
-	if (e->buf.failed || write_all(e->proto_fd, e->buf.data, e->buf.len) < 0)
+	if (e->buf.failed) {
 		e->errors++;
+		return;
+	}
+	if (!e->proto_socket) {
+		if (write_all(e->proto_fd, e->buf.data, e->buf.len) < 0)
+			e->errors++;
+		return;
+	}
+	if (e->sink_queue.len + e->buf.len > SINK_QUEUE_MAX) {
+		e->sink_dropped++; /* the consumer is too slow: this record, whole */
+		return;
+	}
+	ct_buf_put(&e->sink_queue, e->buf.data, e->buf.len);
+	ct_buf_put(&e->sink_sizes, &e->buf.len, sizeof(e->buf.len));
+	if (e->sink_queue.failed || e->sink_sizes.failed) {
+		sink_close(e, ENOMEM);
+		return;
+	}
+	sink_flush(e, false);
 }
 
 /* e->buf to stdout; a short or failed write is counted, never silent. */
@@ -197,6 +293,8 @@ static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
 {
 	if (e->proto_fd >= 0)
 		write_proto(e, record);
+	else if (e->proto_socket)
+		e->sink_dropped++; /* the sink was closed: its consumer went away */
 	if (e->format != EXPORT_JSON)
 		return;
 	ct_buf_reset(&e->buf);
@@ -389,6 +487,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.probed_files = c->probed_files;
 	collector.unprobed_files = c->unprobed_files;
 	collector.malformed_hellos = c->malformed_hellos;
+	collector.sink_dropped_records = e->sink_dropped;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;

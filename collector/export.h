@@ -55,8 +55,14 @@ void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX]
 		    const struct reasm_counters *reasm, const struct http_session_counters *http,
 		    const struct collector_counters *collector, bool final);
 
-/* Re-read the monotonic -> wall clock offset and flush buffered output. */
+/* Re-read the monotonic -> wall clock offset and flush buffered output (and the sink's queue). */
 void exporter_tick(struct exporter *e);
+
+/*
+ * A unix: sink whose consumer went away is closed; from then on its records count as
+ * sinkDroppedRecords. Returns the errno that closed it, once (0: nothing new).
+ */
+int exporter_take_sink_error(struct exporter *e);
 
 /* Records that could not be written (a sink failed or memory ran out). */
 uint64_t exporter_errors(const struct exporter *e);

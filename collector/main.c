@@ -116,9 +116,14 @@ static void drain(struct collector *c)
 static void on_drain_timer(uv_timer_t *t)
 {
 	struct collector *c = t->data;
+	int sink_error;
 
 	drain(c);
 	pipeline_tick(&c->pipe, uv_hrtime());
+	exporter_tick(c->exporter); /* output out, and a slow --proto consumer's queue */
+	if ((sink_error = exporter_take_sink_error(c->exporter)))
+		log_msg("--proto %s: %s; its records are counted as sinkDroppedRecords from now on",
+			c->opt.proto_dest, strerror(sink_error));
 }
 
 static void on_ring_wakeup(uv_poll_t *p, int status, int events)

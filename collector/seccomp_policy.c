@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 /* clang-format off */
 const struct seccomp_rule collector_runtime_rules[] = {
@@ -17,6 +18,7 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW("epoll_ctl", "libuv re-arms the descriptors it watches"),
 	SECCOMP_ALLOW("read", "libuv reads its signal pipe and wakeup eventfd"),
 	SECCOMP_ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
+	SECCOMP_ALLOW_IF_EQ("sendto", 4, 0, "records to a --proto unix: consumer on its connected socket (MSG_DONTWAIT, MSG_NOSIGNAL); no addressed datagrams"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_LINK_CREATE, "attach the handed-over uprobe_multi programs to library files that appear later; nothing else of bpf()"),
 	SECCOMP_ALLOW_IF_CLEAR("openat", 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, "read a newly seen library or executable to find its TLS functions; never for writing"),
@@ -60,6 +62,7 @@ const struct seccomp_rule collector_startup_rules[] = {
 	SECCOMP_ALLOW("socket", "connect to the loader's handoff socket; open a unix protobuf sink"),
 	SECCOMP_ALLOW("connect", "connect to the loader's handoff socket; open a unix protobuf sink"),
 	SECCOMP_ALLOW("sendto", "send the handoff hello"),
+	SECCOMP_ALLOW_IF_EQ("setsockopt", 2, SO_SNDTIMEO, "bound the final flush to a unix protobuf sink"),
 	SECCOMP_ALLOW("recvmsg", "receive the handoff reply and its descriptors"),
 	SECCOMP_ALLOW("readlink", "tell a received bpf-map descriptor from a bpf-prog one"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_OBJ_GET_INFO_BY_FD, "check each received descriptor's type, id and size"),

@@ -47,6 +47,36 @@ def kernel_has_uprobe_multi():
     return kernel_version() >= (6, 6)
 
 
+def decode_delimited(raw, tmp_path):
+    """Length-delimited protobuf Records (the --proto format) as proto3-JSON dicts, with the
+    schema compiled by protoc (an independent decoder, not cleartap's own)."""
+    import sys
+    subprocess.run(["protoc", f"--proto_path={ROOT / 'proto'}", f"--python_out={tmp_path}",
+                    "cleartap.proto"], check=True)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import cleartap_pb2
+        from google.protobuf.json_format import MessageToDict
+    finally:
+        sys.path.pop(0)
+    decoded, pos = [], 0
+    while pos < len(raw):
+        length, shift = 0, 0
+        while True:
+            b = raw[pos]
+            pos += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        assert pos + length <= len(raw), "a record cut short: the framing broke"
+        msg = cleartap_pb2.Record()
+        msg.ParseFromString(raw[pos:pos + length])
+        pos += length
+        decoded.append(MessageToDict(msg))
+    return decoded
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

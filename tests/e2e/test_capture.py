@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 
@@ -146,14 +145,6 @@ def test_call_beyond_cap_is_marked_truncated(cleartap, tls_cert):
 
 @pytest.mark.parametrize("sink", ["file", "unix"])
 def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path, sink):
-    subprocess.run(["protoc", f"--proto_path={harness.ROOT / 'proto'}",
-                    f"--python_out={tmp_path}", "cleartap.proto"], check=True)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import cleartap_pb2
-        from google.protobuf.json_format import MessageToDict
-    finally:
-        sys.path.pop(0)
     cleartap.start_loader()
     if sink == "file":
         proto_file = cleartap.dir / "records.pb"
@@ -177,20 +168,7 @@ def test_protobuf_sink_matches_json(cleartap, tls_cert, tmp_path, sink):
     else:
         reader.join(timeout=10)
         raw = received[0]
-    decoded, pos = [], 0
-    while pos < len(raw):
-        length, shift = 0, 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        msg = cleartap_pb2.Record()
-        msg.ParseFromString(raw[pos:pos + length])
-        pos += length
-        decoded.append(MessageToDict(msg))
+    decoded = harness.decode_delimited(raw, tmp_path)
     if len(decoded) != len(records):
         pytest.fail(f"{len(decoded)} protobuf records vs {len(records)} JSON lines")
     assert decoded == records
