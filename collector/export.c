@@ -115,7 +115,8 @@ static int open_proto_sink(const char *dest, int *ret_fd, bool *ret_socket)
 		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 			return -errno;
 		/* bounds the blocking flush at exit; every other send is MSG_DONTWAIT */
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &exit_timeout, sizeof(exit_timeout)) < 0)
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &exit_timeout, sizeof(exit_timeout)) <
+		    0)
 			return -errno;
 	} else {
 		fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

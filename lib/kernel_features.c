@@ -79,7 +79,8 @@ uint32_t kernel_features_missing_required(uint32_t features)
 	uint32_t missing = ~features & (CLEARTAP_KFEAT_ATTACH_COOKIE | CLEARTAP_KFEAT_BPF_LOOP);
 
 	if (!(features & (CLEARTAP_KFEAT_UPROBE_MULTI | CLEARTAP_KFEAT_PERF_LINK)))
-		missing |= CLEARTAP_KFEAT_PERF_LINK; /* neither link kind: nothing could be pinned */
+		missing |=
+		    CLEARTAP_KFEAT_PERF_LINK; /* neither link kind: nothing could be pinned */
 	return missing;
 }
 

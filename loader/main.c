@@ -659,8 +659,9 @@ int main(int argc, char **argv)
 	};
 	if (kernel_features_missing_required(cfg.kernel_features)) {
 		/* refused before anything is loaded or pinned: a clear word, not a verifier log */
-		log_msg("this kernel cannot run cleartap's programs (see the missing features above); "
-			"cleartap needs Linux 5.17 or later");
+		log_msg(
+		    "this kernel cannot run cleartap's programs (see the missing features above); "
+		    "cleartap needs Linux 5.17 or later");
 		return EXIT_FAILURE;
 	}
 	r = objects_load_or_reuse(&cfg, &objects);
