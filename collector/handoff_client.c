@@ -18,6 +18,8 @@
 void handoff_objects_close(struct handoff_objects *o)
 {
 	handoff_fds_close(&o->fds);
+	ct_closep(&o->lease_fd); /* the loader may serve another collector now */
+	o->lease_fd = -1;
 }
 
 static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
@@ -154,7 +156,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	struct cleartap_handoff_reply reply;
-	struct handoff_objects o = {};
+	struct handoff_objects o = {.lease_fd = -1};
 	_cleanup_close_ int sock = -1;
 	int r, hello_r;
 
@@ -183,6 +185,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 		handoff_objects_close(&o);
 		return r;
 	}
+	o.lease_fd = ct_take_fd(&sock); /* held open: while it is, the rings are ours alone */
 	*ret = o;
 	return 0;
 }
@@ -194,8 +197,9 @@ int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_obje
 	for (unsigned waited = 0;; waited += 100) {
 		int r = fetch_once(socket_path, wait_ms > waited ? wait_ms - waited : 0, ret);
 
-		/* A busy loader closes surplus connections: try again while time is left. */
-		if ((r != -ECONNRESET && r != -EPIPE) || waited >= wait_ms)
+		/* A busy loader closes surplus connections, and a collector being replaced may not
+		 * have let go yet (-EBUSY): try again while time is left. */
+		if ((r != -ECONNRESET && r != -EPIPE && r != -EBUSY) || waited >= wait_ms)
 			return r;
 		nanosleep(&pause, NULL);
 	}

@@ -12,6 +12,7 @@ struct handoff_objects {
 	uint32_t n_counters; /* entries of the counters map */
 	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	size_t n_attachments; /* what the loader probed, or could not */
+	int lease_fd;	      /* the handoff connection, kept: one reader per ring set */
 };
 
 /*

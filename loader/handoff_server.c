@@ -151,6 +151,7 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 		return -E2BIG;
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = listen_fd;
+	s->reader.fd = -1;
 	s->reply = (struct cleartap_handoff_reply){
 	    .magic = CLEARTAP_HANDOFF_MAGIC,
 	    .version = CLEARTAP_HANDOFF_VERSION,
@@ -220,16 +221,27 @@ static size_t waiting_for_uid(const struct handoff_server *s, uid_t uid)
 	return n;
 }
 
-static void refuse(struct handoff_server *s, const struct handoff_client *c)
+static void refuse(struct handoff_server *s, const struct handoff_client *c, int status)
 {
 	struct cleartap_handoff_reply refusal = s->reply;
 
 	refusal.nfds = 0;
 	refusal.n_attachments = 0;
-	refusal.status = -EACCES;
-	/* Told at once, hello or not: refused peers never hold a waiting slot. */
+	refusal.status = status;
 	handoff_send_reply(c->fd, &refusal, s->descs, s->fds, s->attachments);
-	emit(s, HANDOFF_REFUSED, c, -EACCES);
+	if (status == -EBUSY) {
+		struct handoff_event e = {.kind = HANDOFF_BUSY,
+					  .pid = c->pid,
+					  .uid = c->uid,
+					  .gid = c->gid,
+					  .holder_pid = s->reader.pid,
+					  .holder_uid = s->reader.uid};
+
+		if (s->on_event)
+			s->on_event(s->userdata, &e);
+		return;
+	}
+	emit(s, HANDOFF_REFUSED, c, status);
 }
 
 static void accept_clients(struct handoff_server *s)
@@ -251,7 +263,8 @@ static void accept_clients(struct handoff_server *s)
 		c.uid = cred.uid;
 		c.gid = cred.gid;
 		if (!authorised(s, c.uid, c.gid)) {
-			refuse(s, &c);
+			/* Told at once, hello or not: refused peers never hold a waiting slot. */
+			refuse(s, &c, -EACCES);
 			close(c.fd);
 			continue;
 		}
@@ -267,8 +280,11 @@ static void accept_clients(struct handoff_server *s)
 	}
 }
 
-/* Returns true when the client is finished (served, refused or failed). */
-static bool read_hello(struct handoff_server *s, struct handoff_client *c)
+/*
+ * Returns true when the client is finished (refused or failed); a served one becomes the reader
+ * (*ret_reader) and keeps its connection.
+ */
+static bool read_hello(struct handoff_server *s, struct handoff_client *c, bool *ret_reader)
 {
 	const struct cleartap_handoff_hello *hello = (const void *)c->hello;
 	ssize_t n = recv(c->fd, c->hello + c->got, sizeof(c->hello) - c->got, 0);
@@ -288,10 +304,32 @@ static bool read_hello(struct handoff_server *s, struct handoff_client *c)
 		     hello->magic != CLEARTAP_HANDOFF_MAGIC ? -EPROTO : -EPROTONOSUPPORT);
 		return true;
 	}
+	if (s->reader.fd >= 0) {
+		refuse(s, c, -EBUSY);
+		return true;
+	}
 	/* The reply is far smaller than a socket buffer: one non-blocking send suffices. */
 	r = handoff_send_reply(c->fd, &s->reply, s->descs, s->fds, s->attachments);
 	emit(s, r < 0 ? HANDOFF_IO_ERROR : HANDOFF_SERVED, c, r);
+	*ret_reader = r == 0;
 	return true;
+}
+
+/* The reader's connection says nothing until it closes: then the rings are free again. */
+static void watch_reader(struct handoff_server *s, short revents)
+{
+	char byte;
+	ssize_t n;
+
+	if (!revents)
+		return;
+	n = recv(s->reader.fd, &byte, 1, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF, an error, or a byte it should never send: the lease ends either way */
+	emit(s, HANDOFF_RELEASED, &s->reader, 0);
+	close(s->reader.fd);
+	s->reader.fd = -1;
 }
 
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,
@@ -310,26 +348,35 @@ size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfd
 			timeout = left;
 	}
 	*ret_timeout_ms = timeout;
-	return 1 + s->n_clients;
+	/* last, and -1 when there is no reader: poll() ignores negative fds */
+	pfds[1 + s->n_clients] = (struct pollfd){.fd = s->reader.fd, .events = POLLIN};
+	return 2 + s->n_clients;
 }
 
 void handoff_server_process(struct handoff_server *s, const struct pollfd *pfds, size_t n)
 {
 	uint64_t now = now_ms();
 
-	/* Clients first, from the back, so dropping one does not move an unvisited one. */
-	for (size_t i = n - 1; i >= 1; i--) {
+	/* A reader that exited frees the rings before the next hello is answered. */
+	if (s->reader.fd >= 0 && pfds[n - 1].fd == s->reader.fd)
+		watch_reader(s, pfds[n - 1].revents);
+	/* Clients next, from the back, so dropping one does not move an unvisited one. */
+	for (size_t i = n - 2; i >= 1; i--) {
 		struct handoff_client *c = &s->clients[i - 1];
-		bool done = false;
+		bool done = false, reader = false;
 
 		if (pfds[i].revents)
-			done = read_hello(s, c);
+			done = read_hello(s, c, &reader);
 		if (!done && now >= c->deadline_ms) {
 			emit(s, HANDOFF_TIMED_OUT, c, 0);
 			done = true;
 		}
-		if (done)
+		if (reader) {
+			s->reader = *c;
+			s->clients[i - 1] = s->clients[--s->n_clients];
+		} else if (done) {
 			drop_client(s, i - 1);
+		}
 	}
 	if (pfds[0].revents & POLLIN)
 		accept_clients(s);
@@ -337,6 +384,8 @@ void handoff_server_process(struct handoff_server *s, const struct pollfd *pfds,
 
 void handoff_server_close_clients(struct handoff_server *s)
 {
+	ct_closep(&s->reader.fd);
+	s->reader.fd = -1;
 	while (s->n_clients)
 		drop_client(s, s->n_clients - 1);
 }

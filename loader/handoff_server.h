@@ -41,6 +41,8 @@ enum handoff_event_kind {
 	HANDOFF_TIMED_OUT, /* no hello within HANDOFF_CLIENT_TIMEOUT_MS */
 	HANDOFF_TOO_MANY,  /* closed at once: HANDOFF_MAX_CLIENTS already waiting */
 	HANDOFF_IO_ERROR,  /* the client went away or could not take the reply */
+	HANDOFF_BUSY,	   /* refused: another collector reads the rings (pid/uid of the holder) */
+	HANDOFF_RELEASED,  /* the collector that read the rings closed its connection (exited) */
 };
 
 struct handoff_event {
@@ -49,6 +51,8 @@ struct handoff_event {
 	uid_t uid;
 	gid_t gid;
 	int error; /* -errno for HANDOFF_BAD_HELLO / HANDOFF_IO_ERROR */
+	pid_t holder_pid; /* HANDOFF_BUSY: the collector that reads the rings */
+	uid_t holder_uid;
 };
 
 struct handoff_client {
@@ -73,6 +77,11 @@ struct handoff_server {
 	size_t n_allowed_gids;
 	struct handoff_client clients[HANDOFF_MAX_CLIENTS];
 	size_t n_clients;
+	/*
+	 * One reader per ring set: the served collector keeps its connection open, and while it
+	 * does, other collectors are refused with -EBUSY (two readers would split the records).
+	 */
+	struct handoff_client reader; /* fd -1: none */
 	void (*on_event)(void *userdata, const struct handoff_event *event);
 	void *userdata;
 };
@@ -86,7 +95,7 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata);
 
-/* Fill pfds (room for 1 + HANDOFF_MAX_CLIENTS); returns how many, and the poll timeout. */
+/* Fill pfds (room for 2 + HANDOFF_MAX_CLIENTS); returns how many, and the poll timeout. */
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,
 			      int *ret_timeout_ms);
 

@@ -469,6 +469,10 @@ static void on_handoff_event(void *userdata, const struct handoff_event *e)
 		log_msg("handed descriptors to pid %d uid %u", e->pid, e->uid);
 		return;
 	}
+	if (e->kind == HANDOFF_RELEASED) {
+		log_msg("collector pid %d uid %u disconnected: the rings are free", e->pid, e->uid);
+		return;
+	}
 	/* A flood must not become a flood of log lines: the first 20, then one per 100. */
 	if (++troubles > 20 && troubles % 100)
 		return;
@@ -488,7 +492,13 @@ static void on_handoff_event(void *userdata, const struct handoff_event *e)
 	case HANDOFF_TOO_MANY:
 		log_msg("peer pid %d uid %u: too many waiting clients, closed", e->pid, e->uid);
 		break;
+	case HANDOFF_BUSY:
+		log_msg("refused peer pid %d uid %u: collector pid %d uid %u reads the rings (one "
+			"reader per ring set)",
+			e->pid, e->uid, e->holder_pid, e->holder_uid);
+		break;
 	case HANDOFF_SERVED:
+	case HANDOFF_RELEASED:
 		break;
 	}
 	if (troubles == 20)
@@ -528,7 +538,7 @@ static int drop_and_lock_down(const struct options *opt)
 
 static int serve(const struct options *opt, const struct objects *objects)
 {
-	struct pollfd pfds[2 + HANDOFF_MAX_CLIENTS];
+	struct pollfd pfds[3 + HANDOFF_MAX_CLIENTS];
 	static struct handoff_server server;
 	_cleanup_close_ int listen_fd = -1;
 	_cleanup_close_ int sig_fd = -1;

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Pins outlive processes: collector restarts, loader reruns, unload; and clear errors."""
+import base64
 import json
 import os
 import signal
@@ -147,3 +148,30 @@ def test_collector_errors_are_clear(cleartap):
     p = subprocess.run([str(harness.COLLECTOR), "--socket", cleartap.socket, "--wait", "0"],
                        capture_output=True, text=True)
     assert p.returncode == 1 and "refusing to run as root" in p.stderr
+
+
+def test_one_reader_per_ring_set(cleartap, tls_cert):
+    """Two collectors on one loader would split the records, each silently incomplete: while one
+    holds its connection, the loader refuses the next, which says why; when the first exits,
+    a new one is served."""
+    cleartap.start_loader()
+    first = cleartap.start_collector()
+    second = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
+                             cleartap.socket, "--wait", "1"], capture_output=True, text=True,
+                            timeout=30)
+    assert second.returncode == 1
+    assert second.stderr.strip().endswith(
+        "another collector reads the rings (one reader per ring set; the loader's log names it)")
+    assert (f"collector pid {first.pid} uid {harness.NOBODY} reads the rings (one reader per "
+            "ring set)") in cleartap.loader_log()
+    pairs = [run_python_pair(cleartap, tls_cert, 3000 + i, 2000 + i, f"one-reader-{i}")
+             for i in range(5)]
+    records = cleartap.stop_collector(first)
+    for client, server in pairs:  # every byte of every exchange reached the one reader
+        assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
+        assert stream(records, server["pid"], "DIRECTION_WRITE") == base64.b64decode(server["sent"])
+    harness.wait_for(lambda: "disconnected: the rings are free" in cleartap.loader_log(),
+                     what="the loader to see the reader go")
+    third = cleartap.start_collector()
+    run_python_pair(cleartap, tls_cert, 100, 100, "one-reader-after")
+    assert tls_data(cleartap.stop_collector(third))
