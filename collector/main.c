@@ -390,7 +390,8 @@ static const char *fetch_error(int r)
 	case -EACCES:
 		return "the loader refused this user (see cleartap-loader --allow-uid)";
 	case -EBUSY:
-		return "another collector reads the rings (one reader per ring set; the loader's log "
+		return "another collector reads the rings (one reader per ring set; the loader's "
+		       "log "
 		       "names it)";
 	case -EPROTONOSUPPORT:
 		return "the loader speaks another cleartap version";

@@ -50,7 +50,7 @@ struct handoff_event {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	int error; /* -errno for HANDOFF_BAD_HELLO / HANDOFF_IO_ERROR */
+	int error;	  /* -errno for HANDOFF_BAD_HELLO / HANDOFF_IO_ERROR */
 	pid_t holder_pid; /* HANDOFF_BUSY: the collector that reads the rings */
 	uid_t holder_uid;
 };
