@@ -483,6 +483,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.http_malformed = http->malformed;
 	collector.http_desynchronised = http->desynchronised;
 	collector.opaque_sessions = http->opaque_sessions;
+	collector.http_over_budget = http->over_budget;
 	collector.connections = c->connections;
 	collector.processes = c->processes;
 	collector.probed_files = c->probed_files;

@@ -29,10 +29,12 @@ struct direction {
 /* Transactions in arrival order, linked through http_txn.next. */
 struct txn_fifo {
 	struct http_txn *head, *tail;
+	size_t n;
 };
 
 static void txn_fifo_push(struct txn_fifo *f, struct http_txn *t)
 {
+	f->n++;
 	t->next = NULL;
 	if (f->tail)
 		f->tail->next = t;
@@ -46,6 +48,7 @@ static struct http_txn *txn_fifo_pop(struct txn_fifo *f)
 	struct http_txn *t = f->head;
 
 	if (t) {
+		f->n--;
 		f->head = t->next;
 		if (!f->head)
 			f->tail = NULL;
@@ -100,6 +103,8 @@ int http_sessions_new(const struct http_session_config *config,
 	s->config = *config;
 	if (!s->config.body_limit)
 		s->config.body_limit = 64 * 1024;
+	if (!s->config.max_waiting)
+		s->config.max_waiting = HTTP_DEFAULT_MAX_WAITING;
 	s->on_transaction = on_transaction;
 	s->userdata = userdata;
 	s->n_buckets = 1024;
@@ -221,13 +226,44 @@ static enum cleartap_direction request_dir(const struct http_conn *c)
 	return c->server_side ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE;
 }
 
+static void release_held(struct http_conn *c);
+
+/*
+ * A connection over its budget stops being parsed: what it holds is emitted, each saying so, and
+ * its further bytes are only counted (as for an opaque session). Memory stays bounded whatever
+ * a local user pipelines.
+ */
+static void over_budget(struct http_conn *c, const char *why)
+{
+	struct http_txn *t;
+
+	c->owner->counters.over_budget++;
+	while ((t = txn_fifo_pop(&c->queue))) {
+		http_txn_set_error(t, why);
+		emit_txn(c, t);
+	}
+	while ((t = txn_fifo_pop(&c->orphans))) {
+		http_txn_set_error(t, why);
+		emit(c->owner, t);
+	}
+	c->protocol = PROTO_OPAQUE;
+	release_held(c);
+}
+
 static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 {
 	struct http_conn *c = ud;
 	const struct redactor *r = c->owner->config.redactor;
 	struct direction *d = &c->dir[request_dir(c)];
-	struct http_txn *t = new_txn(c);
+	struct http_txn *t;
 
+	if (c->queue.n >= c->owner->config.max_waiting) {
+		over_budget(c,
+			    "connection over its budget: more requests waiting for responses than "
+			    "--max-waiting-requests; no longer parsed");
+		return HTTP1_BODY_TUNNEL;
+	}
+	t = new_txn(c);
 	if (!t)
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
 	emit_orphans(c); /* a new request: earlier unexplained responses stay unexplained */
@@ -381,8 +417,15 @@ static void on_response_end(void *ud, const struct http1_header *trailers, size_
 		/*
 		 * A response with no request waiting: capture began mid-connection, or its
 		 * request was lost in a gap the request side has not reported yet (a hole shows
-		 * only when a later call arrives). Kept until one of those is known.
+		 * only when a later call arrives). Kept until one of those is known, and
+		 * within the connection's budget: the oldest is told as unexplained first.
 		 */
+		if (c->orphans.n >= c->owner->config.max_waiting) {
+			struct http_txn *oldest = txn_fifo_pop(&c->orphans);
+
+			http_txn_set_error(oldest, "no request captured for this response");
+			emit(c->owner, oldest);
+		}
 		txn_fifo_push(&c->orphans, t);
 		return;
 	}

@@ -18,10 +18,14 @@ struct http_sessions;
 
 struct http_session_counters {
 	uint64_t transactions, malformed, desynchronised, opaque_sessions;
+	uint64_t over_budget; /* connections no longer parsed: too many requests waiting */
 };
+
+#define HTTP_DEFAULT_MAX_WAITING 256
 
 struct http_session_config {
 	size_t body_limit;		 /* bytes of each body kept (default 64 KiB) */
+	size_t max_waiting; /* HTTP/1 requests waiting for responses per connection (default 256) */
 	const struct redactor *redactor; /* NULL: no redaction */
 };
 

@@ -52,6 +52,7 @@ struct options {
 	uint64_t max_pending_bytes;
 	bool raw; /* also export the reassembled plaintext segments */
 	uint32_t body_limit;
+	uint32_t max_waiting;
 	bool no_redact;
 	const char *redact[REDACT_MAX_NAMES];
 	size_t n_redact;
@@ -188,6 +189,8 @@ static void usage(FILE *out)
 	    "  --no-loopback            ignore connections to 127.0.0.0/8 and ::1 (default: "
 	    "shown)\n"
 	    "  --body-limit N           body bytes kept per request/response (default 65536)\n"
+	    "  --max-waiting-requests N HTTP/1 requests waiting for responses per connection\n"
+	    "                           before it is no longer parsed (default 256)\n"
 	    "  --redact NAME            also redact this header (repeatable; Authorization,\n"
 	    "                           Proxy-Authorization, Cookie, Set-Cookie always)\n"
 	    "  --no-redact              show sensitive header values as they are\n"
@@ -226,6 +229,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_EXCLUDE_EXE,
 		OPT_NO_LOOPBACK,
 		OPT_BODY_LIMIT,
+		OPT_MAX_WAITING,
 		OPT_REDACT,
 		OPT_NO_REDACT,
 		OPT_USER,
@@ -252,6 +256,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"exclude-exe", required_argument, NULL, OPT_EXCLUDE_EXE},
 	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
 	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
+	    {"max-waiting-requests", required_argument, NULL, OPT_MAX_WAITING},
 	    {"redact", required_argument, NULL, OPT_REDACT},
 	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	    {"user", required_argument, NULL, OPT_USER},
@@ -329,6 +334,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_BODY_LIMIT:
 			if (parse_u32(optarg, 0, 64u << 20, &o->body_limit) < 0)
 				bad = "--body-limit (0 to 67108864)";
+			break;
+		case OPT_MAX_WAITING:
+			if (parse_u32(optarg, 1, 1u << 20, &o->max_waiting) < 0)
+				bad = "--max-waiting-requests (1 to 1048576)";
 			break;
 		case OPT_REDACT:
 			if (o->n_redact == REDACT_MAX_NAMES - 4)
@@ -425,6 +434,7 @@ static int setup(struct collector *c)
 	    .redactor = &c->redactor,
 	    .raw = c->opt.raw,
 	    .body_limit = c->opt.body_limit,
+	    .max_waiting = c->opt.max_waiting,
 	    .max_call_bytes = c->objects.fds.max_call_bytes,
 	    .max_pending_bytes = c->opt.max_pending_bytes,
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,

@@ -213,6 +213,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	exporter_set_connections(exporter, p->conns);
 	exporter_set_processes(exporter, p->procs);
 	r = http_sessions_new(&(struct http_session_config){.body_limit = config->body_limit,
+							    .max_waiting = config->max_waiting,
 							    .redactor = config->redactor},
 			      on_transaction, exporter, &p->http);
 	if (r < 0)

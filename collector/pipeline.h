@@ -31,6 +31,7 @@ struct pipeline_config {
 	const struct redactor *redactor;
 	bool raw; /* also export the reassembled plaintext segments */
 	uint32_t body_limit;
+	uint32_t max_waiting; /* HTTP/1 requests waiting per connection; 0: the default */
 	uint64_t max_call_bytes;
 	uint64_t max_pending_bytes;
 	uint64_t hold_ns;	    /* how long a hole in a stream is waited for */

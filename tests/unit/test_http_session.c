@@ -19,14 +19,20 @@ static void on_txn(void *ud, const struct http_txn *t)
 		 t->resynchronised ? " resync" : "");
 }
 
-static struct http_sessions *fresh(void)
+static struct http_sessions *fresh_with(size_t max_waiting)
 {
 	struct http_sessions *s;
 
 	log_text[0] = '\0';
-	CHECK(http_sessions_new(&(struct http_session_config){.body_limit = 16}, on_txn, NULL,
-				&s) == 0);
+	CHECK(http_sessions_new(
+		  &(struct http_session_config){.body_limit = 16, .max_waiting = max_waiting},
+		  on_txn, NULL, &s) == 0);
 	return s;
+}
+
+static struct http_sessions *fresh(void)
+{
+	return fresh_with(0);
 }
 
 static uint64_t offsets[2];
@@ -108,6 +114,30 @@ static void test_response_without_request(void)
 	http_sessions_free(s);
 }
 
+static void test_waiting_requests_over_budget(void)
+{
+	struct http_sessions *s = fresh_with(2);
+
+	offsets[0] = offsets[1] = 0;
+	seg(s, CLEARTAP_DIR_WRITE, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", 1);
+	CHECK_STR(log_text, ""); /* two waiting: within the budget */
+	seg(s, CLEARTAP_DIR_WRITE, "GET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n", 2);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /1 -> 0 error=connection over its budget: more "
+			    "requests waiting for responses than --max-waiting-requests; no longer "
+			    "parsed][client HTTP/1.1 GET /2 -> 0 error=connection over its budget: "
+			    "more requests waiting for responses than --max-waiting-requests; no "
+			    "longer parsed]");
+	CHECK_U64(http_sessions_counters(s)->over_budget, 1);
+	/* no longer parsed: later bytes, responses included, make nothing */
+	log_text[0] = '\0';
+	seg(s, CLEARTAP_DIR_READ, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3);
+	seg(s, CLEARTAP_DIR_WRITE, "GET /5 HTTP/1.1\r\n\r\n", 4);
+	http_sessions_end(s, 9, 77, 5);
+	CHECK_STR(log_text, "");
+	CHECK_U64(http_sessions_counters(s)->over_budget, 1);
+	http_sessions_free(s);
+}
+
 static void test_opaque_session(void)
 {
 	struct http_sessions *s = fresh();
@@ -127,6 +157,7 @@ int main(void)
 	RUN(test_server_side_detected_from_reads);
 	RUN(test_http2_server_settings_before_preface);
 	RUN(test_response_without_request);
+	RUN(test_waiting_requests_over_budget);
 	RUN(test_opaque_session);
 	return TEST_EXIT();
 }

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A local user cannot grow the collector without bound: 100 000 pipelined HTTP/1.1 POSTs to a
+server that never answers (the flood of issue 10, which took the collector from 36 MB to 1 GB)
+put that connection over its budget; it is no longer parsed, its waiting requests come out
+saying so, it is counted, and every other connection is parsed as before."""
+import json
+import subprocess
+import time
+
+import harness
+from harness import final_stats, counter
+from test_http import transactions
+
+FLOOD = harness.PEERS / "pipeline_flood.py"
+WAITING = 256  # --max-waiting-requests default
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM")).split()[1])
+
+
+def test_pipelined_flood_is_cut_at_the_budget(cleartap):
+    cleartap.start_loader()
+    collector = cleartap.start_collector()
+    flood = subprocess.Popen([*harness.AS_NOBODY, "/usr/bin/python3", str(FLOOD), "100000"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    report = json.loads(flood.stdout.readline())
+    assert report["read"] == report["sent"] == 100000 * 57  # the server really got them all
+    # while the flood's connection is still open, another one is parsed as usual
+    after = subprocess.run([*harness.AS_NOBODY, "/usr/bin/python3", "-c", """
+import http.server, threading, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+print(urllib.request.urlopen(f"http://127.0.0.1:{s.server_port}/after").read().decode())
+"""], capture_output=True, text=True, timeout=30)
+    assert after.stdout.strip() == "ok", after.stderr
+    time.sleep(1)  # a few drain passes over the flood's records
+    peak = peak_rss_kb(collector.pid)
+    flood.stdin.close()
+    flood.wait(timeout=30)
+    records = cleartap.stop_collector()
+
+    flooded = transactions(records, report["pid"])
+    why = ("connection over its budget: more requests waiting for responses than "
+           "--max-waiting-requests; no longer parsed")
+    # both ends of the flood's connection (the client's writes, the server's reads) stopped at
+    # the budget: exactly that many requests each, in order, each saying why
+    assert len(flooded) == 2 * WAITING, len(flooded)
+    assert all((t["method"], t["path"], t.get("error")) == ("POST", "/flood", why)
+               for t in flooded)
+    assert counter(final_stats(records)["collector"], "httpOverBudget") == 2
+    others = [t for t in transactions(records) if t["process"]["pid"] != report["pid"]]
+    assert sorted((t["path"], t["status"]) for t in others) == [("/after", 200)] * 2
+    # bounded: 1 GB before the budget existed (220 MB once bodies grew as they arrived)
+    assert peak < 120 * 1024, f"collector peaked at {peak} kB"
