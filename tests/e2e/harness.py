@@ -128,9 +128,10 @@ class Cleartap:
         return path.read_text() if path.exists() else ""
 
     # --- collector ---
-    def start_collector(self, *args, as_root_with_user=None):
+    def start_collector(self, *args, as_root_with_user=None, launcher=()):
         n = len(self.collectors)
         prefix = AS_NOBODY if as_root_with_user is None else []
+        prefix = [*prefix, *launcher]
         if as_root_with_user:
             args = ("--user", as_root_with_user, *args)
         out = open(self.dir / f"collector{n}.out", "wb")

@@ -2,6 +2,7 @@
 """Deployment artefacts: systemd units (verify, exposure scores), sysusers/tmpfiles, the
 Kubernetes manifest against the "restricted" Pod Security Standard, and the collector's seccomp
 profile equal to what the collector itself generates."""
+import base64
 import json
 import re
 import subprocess
@@ -139,3 +140,23 @@ def test_loader_container_gets_only_the_measured_capabilities():
     unit = (SYSTEMD / "cleartap-loader.service").read_text()
     bounding = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M).group(1).split()
     assert {c.lower().removeprefix("cap_") for c in bounding} == set(NEEDED)
+
+
+def test_seccomp_profile_runs_the_collector_as_a_runtime_applies_it(cleartap, tls_cert):
+    """The drift test above compares the file with its generator; this one compares it with
+    reality: installed before execve, as runc/crun do, so ld.so and libc start-up run under it,
+    through a real capture."""
+    from test_capture import run_python_pair
+    cleartap.start_loader()
+    launcher = ["/usr/bin/python3", str(harness.PEERS / "oci_seccomp_exec.py"),
+                str(K8S / "seccomp" / "cleartap-collector.json")]
+    collector = cleartap.start_collector(launcher=launcher)
+    status = open(f"/proc/{collector.pid}/status").read()
+    # the runtime's filter and the collector's own lock-down, stacked
+    assert re.search(r"^Seccomp_filters:\s+2$", status, re.M), status
+    client, server = run_python_pair(cleartap, tls_cert, 1000, 2000, "oci-seccomp")
+    records = cleartap.stop_collector(collector)  # exited 0: nothing was killed on the way
+    assert harness.stream(records, client["pid"], "DIRECTION_WRITE") == \
+        base64.b64decode(client["sent"])
+    assert harness.stream(records, server["pid"], "DIRECTION_WRITE") == \
+        base64.b64decode(server["sent"])
