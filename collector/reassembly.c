@@ -393,6 +393,37 @@ malformed:
 	return -EBADMSG;
 }
 
+/*
+ * The loss after the last byte a stream released, told as an empty segment at its end:
+ * the untold tail of its last call, and (length, 0 when unknown) what the kernel counted on the
+ * stream past that, lost entirely (ring full after the last captured chunk, say).
+ */
+static void emit_tail_gap(struct reasm *r, struct stream *s, uint64_t length)
+{
+	static const uint8_t nothing[1];
+	uint64_t accounted = s->positioned ? s->next_offset : 0;
+	uint64_t gap = s->carried_gap + (length > accounted ? length - accounted : 0);
+	struct reasm_segment seg = {
+	    .tgid = s->tgid,
+	    .tid = s->end.tid,
+	    .session = s->session,
+	    .direction = s->direction,
+	    .time_ns = s->ending ? s->end.time_ns : s->released_ns,
+	    .stream_offset = length > accounted ? length : accounted,
+	    .data = nothing,
+	    .gap_before = gap,
+	};
+
+	if (!gap)
+		return;
+	s->carried_gap = 0;
+	s->next_offset = seg.stream_offset;
+	s->positioned = true;
+	r->counters.segments++;
+	r->counters.gap_bytes += gap;
+	r->ops.segment(r->userdata, &seg);
+}
+
 /* Flush a stream completely and forget it; the session end goes out with its write stream. */
 static void stream_finish(struct reasm *r, struct stream *s)
 {
@@ -400,6 +431,12 @@ static void stream_finish(struct reasm *r, struct stream *s)
 	struct reasm_session_end end = s->end;
 
 	stream_flush(r, s, true);
+	/* SSL_free's record carries each stream's length as the kernel counted it (plain TCP's
+	 * socket counters include retransmissions: not a stream length) */
+	emit_tail_gap(r, s,
+		      !end.ssl				   ? 0
+		      : s->direction == CLEARTAP_DIR_WRITE ? end.bytes_written
+							   : end.bytes_read);
 	stream_remove(r, s);
 	if (tell_end) {
 		r->counters.sessions_ended++;
@@ -456,8 +493,10 @@ void reasm_tick(struct reasm *r, uint64_t now_ns)
 	for (size_t i = 0; i < r->n_buckets; i++)
 		for (struct stream *t = r->buckets[i], *tn; t; t = tn) {
 			tn = t->hash_next;
-			if (!t->calls && !t->ending && r->now_ns - t->last_ns >= IDLE_EVICT_NS)
+			if (!t->calls && !t->ending && r->now_ns - t->last_ns >= IDLE_EVICT_NS) {
+				emit_tail_gap(r, t, 0);
 				stream_remove(r, t);
+			}
 		}
 }
 
@@ -467,10 +506,12 @@ void reasm_flush_all(struct reasm *r)
 
 	for (s = r->active.active_next; s != &r->active; s = next) {
 		next = s->active_next;
-		if (s->ending)
+		if (s->ending) {
 			stream_finish(r, s);
-		else
+		} else {
 			stream_flush(r, s, true);
+			emit_tail_gap(r, s, 0);
+		}
 	}
 }
 

@@ -301,14 +301,40 @@ static void test_session_end_drained_before_its_last_chunks(void)
 	reasm_free(r);
 }
 
+static void test_loss_after_the_last_chunk_is_told_at_session_end(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	struct cleartap_tls_free end = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = 42, .tid = 43},
+	    .ssl = 0x1000,
+	    .bytes_written = 250, /* the kernel counted 250 bytes written; 150 arrived */
+	    .bytes_read = 0,
+	    .session_id = 0xabc,
+	};
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	add(r, CLEARTAP_DIR_WRITE, 100, 50, 50, 0);
+	reasm_end_session(r, &end);
+	tick(r);
+	tick(r);
+	CHECK_U64(n_segs, 3);
+	check_segment(2, 250, 0, 100, 0);
+	CHECK_U64(reasm_counters(r)->gap_bytes, 100);
+	CHECK_U64(n_ends, 1);
+	reasm_free(r);
+}
+
 static void test_flush_all_emits_incomplete(void)
 {
 	struct reasm *r = fresh(1 << 26);
 
 	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 1);
 	reasm_flush_all(r);
-	CHECK_U64(n_segs, 1);
+	CHECK_U64(n_segs, 2);
 	check_segment(0, CHUNK, CHUNK, CHUNK, 0);
+	/* the missing last chunk is told at exit too, as an empty segment at the stream's end */
+	check_segment(1, 40000, 0, 40000 - 2 * CHUNK, 0);
+	CHECK_U64(reasm_counters(r)->gap_bytes, CHUNK + 40000 - 2 * CHUNK);
 	reasm_free(r);
 }
 
@@ -322,8 +348,9 @@ static void test_pending_memory_limit(void)
 	CHECK_U64(n_segs, 1);
 	check_segment(0, 0, CHUNK, 0, 0);
 	reasm_flush_all(r);
-	CHECK_U64(n_segs, 2);
+	CHECK_U64(n_segs, 3);
 	check_segment(1, 40000, CHUNK, 40000 - CHUNK, 0);
+	check_segment(2, 80000, 0, 40000 - CHUNK, 0);
 	reasm_free(r);
 }
 
@@ -342,6 +369,7 @@ int main(void)
 	RUN(test_duplicate_and_malformed_chunks);
 	RUN(test_session_end_and_reuse);
 	RUN(test_session_end_drained_before_its_last_chunks);
+	RUN(test_loss_after_the_last_chunk_is_told_at_session_end);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
 	for (size_t i = 0; i < n_segs; i++)
