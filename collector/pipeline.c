@@ -133,6 +133,8 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 		const struct proc_info *info;
 
 		if (proc_table_apply(p->procs, data, &info) == 0) {
+			if (info->exited)
+				reasm_end_process(p->reasm, info->pid, info->exit_ns);
 			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
 				examine_file(p, info->exe, sizeof(info->exe), false);
 			if (filter_process(p->config.filter, info->pid, info->comm, info->exe))

@@ -459,6 +459,21 @@ void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end)
 	}
 }
 
+void reasm_end_process(struct reasm *r, uint32_t tgid, uint64_t time_ns)
+{
+	for (size_t i = 0; i < r->n_buckets; i++)
+		for (struct stream *s = r->buckets[i]; s; s = s->hash_next) {
+			if (s->tgid != tgid || s->ending)
+				continue;
+			s->ending = true;
+			s->end_ns = r->now_ns;
+			/* no stream lengths: only SSL_free knows them */
+			s->end = (struct reasm_session_end){
+			    .tgid = tgid, .tid = tgid, .session = s->session, .time_ns = time_ns};
+			active_add(r, s);
+		}
+}
+
 void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 {
 	struct reasm_session_end end = {

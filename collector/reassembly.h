@@ -72,6 +72,12 @@ void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec);
 /* The same for any pair of streams (a plain TCP connection closed: end->ssl is 0). */
 void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end);
 
+/*
+ * The process exited: every session it still had ends (Node, wget and processes that exit call
+ * no SSL_free), so a response framed by the connection's close completes now, not at exit.
+ */
+void reasm_end_process(struct reasm *r, uint32_t tgid, uint64_t time_ns);
+
 /* End of one drain round over every ring (now_ns: CLOCK_MONOTONIC): emit what is complete or
  * has waited hold_ns. Chunks added after this are considered to have arrived at now_ns. */
 void reasm_tick(struct reasm *r, uint64_t now_ns);

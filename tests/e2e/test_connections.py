@@ -2,7 +2,10 @@
 """Who talked to whom: every transaction names its TCP connection (socket cookie, local and
 remote address and port), on both the client's and the server's side, for IPv4 and IPv6, and
 every connection has open and close records with its role and byte counts."""
+import base64
 import ipaddress
+import json
+import subprocess
 
 import pytest
 
@@ -58,3 +61,53 @@ def test_raw_data_names_its_connection(cleartap, nginx):
     assert data and len({d["connectionId"] for d in data}) == 1
     for d in data:
         assert d["remote"] == {"address": "127.0.0.1", "port": port}
+
+
+def test_close_framed_response_completes_when_the_process_exits(cleartap, tls_cert, tmp_path):
+    """A client that exits without SSL_free (as Node and wget do): its HTTP/1.0 response, framed
+    by the connection's close, comes out when the process exits, not when the collector does."""
+    cert, key = tls_cert
+    (tmp_path / "hello.txt").write_text("close-framed body\n")
+    port = harness.free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert", str(cert),
+                               "-key", str(key), "-WWW", "-quiet"], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = """
+import os, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+tls.sendall(b"GET /hello.txt HTTP/1.0\\r\\n\\r\\n")
+got = b""
+try:
+    while chunk := tls.recv(65536):
+        got += chunk
+except ssl.SSLError:
+    pass
+print(os.getpid(), got.endswith(b"close-framed body\\n"), flush=True)
+os._exit(0)  # no SSL_free: the session ends with the process
+"""
+    try:
+        cleartap.start_loader()
+        collector = cleartap.start_collector()
+        harness.wait_for(lambda: subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/"],
+                                                capture_output=True).returncode == 0,
+                         what="s_server")
+        out = subprocess.run(["/usr/bin/python3", "-c", client, str(port)], capture_output=True,
+                             text=True, timeout=30, check=True).stdout.split()
+        pid, complete = int(out[0]), out[1] == "True"
+        assert complete
+
+        def exported():
+            lines = collector.out_path.read_bytes().splitlines()
+            return [t for t in (json.loads(x).get("http") for x in lines)
+                    if t and t["process"]["pid"] == pid]
+        # within the reorder window after the exit, with the collector still running
+        harness.wait_for(lambda: exported(), timeout=5, what="the transaction before shutdown")
+        [t] = exported()
+        assert (t["method"], t["path"], t["status"], t["protocol"]) == ("GET", "/hello.txt", 200,
+                                                                        "HTTP/1.0")
+        assert base64.b64decode(t["responseBody"]) == b"close-framed body\n"
+        cleartap.stop_collector()
+    finally:
+        server.kill()
