@@ -31,7 +31,7 @@ int conn_table_new(struct conn_table **ret)
 {
 	struct conn_table *t = calloc(1, sizeof(*t));
 
-	if (!t || id_table_init(&t->ids) < 0) {
+	if (!t || id_table_init(&t->ids, 1024) < 0) {
 		free(t);
 		return -ENOMEM;
 	}

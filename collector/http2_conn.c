@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "id_table.h"
+
 #define PREFACE	    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define PREFACE_LEN 24
 
@@ -39,7 +41,8 @@ struct grpc_framing {
 };
 
 struct h2_stream {
-	struct h2_stream *next;
+	struct id_node node;	       /* by stream id, in h2_conn.streams */
+	struct h2_stream *prev, *next; /* h2_conn.first: newest first, for the walks */
 	uint32_t id;
 	struct http_txn *txn;
 	bool request_done, response_done, final_response;
@@ -73,8 +76,9 @@ struct h2_conn {
 	void (*emit)(void *userdata, struct http_txn *txn);
 	void *userdata;
 	struct h2_dir dir[2]; /* [0] from client, [1] from server */
-	struct h2_stream *streams;
-	bool desync;
+	struct id_table streams;
+	struct h2_stream *first;
+	bool desync, over_budget;
 	char desync_reason[96];
 };
 
@@ -86,8 +90,14 @@ int h2_conn_new(const struct h2_conn_config *config, void (*emit)(void *, struct
 	if (!h)
 		return -ENOMEM;
 	h->config = *config;
+	if (!h->config.max_streams)
+		h->config.max_streams = H2_DEFAULT_MAX_STREAMS;
 	h->emit = emit;
 	h->userdata = userdata;
+	if (id_table_init(&h->streams, 16) < 0) {
+		free(h);
+		return -ENOMEM;
+	}
 	for (int i = 0; i < 2; i++) {
 		h->dir[i].from_client = i == 0;
 		if (nghttp2_hd_inflate_new(&h->dir[i].inflater) != 0) {
@@ -109,12 +119,13 @@ void h2_conn_free(struct h2_conn *h)
 {
 	if (!h)
 		return;
-	while (h->streams) {
-		struct h2_stream *s = h->streams;
+	while (h->first) {
+		struct h2_stream *s = h->first;
 
-		h->streams = s->next;
+		h->first = s->next;
 		free_stream(s);
 	}
+	free(h->streams.buckets);
 	for (int i = 0; i < 2; i++) {
 		if (h->dir[i].inflater)
 			nghttp2_hd_inflate_del(h->dir[i].inflater);
@@ -129,15 +140,28 @@ bool h2_conn_desynchronised(const struct h2_conn *h)
 	return h->desync;
 }
 
+bool h2_conn_over_budget(const struct h2_conn *h)
+{
+	return h->over_budget;
+}
+
+static void desynchronise(struct h2_conn *h, const char *why);
+
 static struct h2_stream *find_stream(struct h2_conn *h, uint32_t id, bool create)
 {
+	struct id_node *n = id_table_find(&h->streams, id);
 	struct h2_stream *s;
 
-	for (s = h->streams; s; s = s->next)
-		if (s->id == id)
-			return s;
+	if (n)
+		return id_entry(n, struct h2_stream, node);
 	if (!create)
 		return NULL;
+	if (h->streams.n >= h->config.max_streams) {
+		/* a HEADERS flood on one connection: it stops being parsed, the others carry on */
+		h->over_budget = true;
+		desynchronise(h, "over its budget of open streams (--max-waiting-requests)");
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -147,22 +171,27 @@ static struct h2_stream *find_stream(struct h2_conn *h, uint32_t id, bool create
 		return NULL;
 	}
 	s->id = id;
+	s->node.key = id;
 	s->txn->stream_id = id;
 	snprintf(s->txn->protocol, sizeof(s->txn->protocol), "HTTP/2");
-	s->next = h->streams;
-	h->streams = s;
+	id_table_insert(&h->streams, &s->node);
+	s->next = h->first;
+	if (h->first)
+		h->first->prev = s;
+	h->first = s;
 	return s;
 }
 
 /* Hand the stream's transaction out and forget the stream. */
 static void finish_stream(struct h2_conn *h, struct h2_stream *s, const char *error)
 {
-	struct h2_stream **p = &h->streams;
-
-	while (*p && *p != s)
-		p = &(*p)->next;
-	if (*p)
-		*p = s->next;
+	id_table_remove(&h->streams, &s->node);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
 	if (error)
 		http_txn_set_error(s->txn, error);
 	h->emit(h->userdata, s->txn);
@@ -179,16 +208,21 @@ static void desynchronise(struct h2_conn *h, const char *why)
 	h->desync = true;
 	snprintf(h->desync_reason, sizeof(h->desync_reason), "%s", why);
 	snprintf(reason, sizeof(reason), "desynchronised: %s", why);
-	if (!h->streams) {
-		/* nothing open: still say so once */
-		struct h2_stream *s = find_stream(h, 0, true);
+	if (!h->first) {
+		/* nothing open: still say so once (a stream of its own, whatever the budget) */
+		struct h2_stream *s = calloc(1, sizeof(*s));
 
-		if (s)
-			finish_stream(h, s, reason);
+		if (s && (s->txn = http_txn_new())) {
+			snprintf(s->txn->protocol, sizeof(s->txn->protocol), "HTTP/2");
+			http_txn_set_error(s->txn, reason);
+			h->emit(h->userdata, s->txn);
+			s->txn = NULL;
+		}
+		free(s);
 		return;
 	}
-	while (h->streams)
-		finish_stream(h, h->streams, reason);
+	while (h->first)
+		finish_stream(h, h->first, reason);
 }
 
 /*
@@ -215,7 +249,7 @@ static void response_ended(struct h2_conn *h, struct h2_stream *s, uint64_t now_
 /* The client moved on to a later stream: streams waiting after a NO_ERROR reset are done. */
 static void settle_resets(struct h2_conn *h, uint32_t client_stream)
 {
-	struct h2_stream *s = h->streams, *next;
+	struct h2_stream *s = h->first, *next;
 
 	for (; s; s = next) {
 		next = s->next;
@@ -685,8 +719,8 @@ void h2_conn_gap(struct h2_conn *h, bool from_client, uint64_t gap)
 
 void h2_conn_finish(struct h2_conn *h)
 {
-	while (h->streams) {
-		struct h2_stream *s = h->streams;
+	while (h->first) {
+		struct h2_stream *s = h->first;
 		const char *why =
 		    !s->txn->response_started ? "no response captured before the connection ended"
 		    : !s->response_done	      ? "truncated: connection ended inside the response"

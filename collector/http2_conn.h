@@ -17,8 +17,11 @@
 
 #define H2_MAX_HEADER_BLOCK (256 * 1024) /* a larger header block desynchronises */
 
+#define H2_DEFAULT_MAX_STREAMS 256
+
 struct h2_conn_config {
 	size_t body_limit;
+	size_t max_streams; /* open streams kept per connection (default 256) */
 	const struct redactor *redactor;
 };
 
@@ -41,5 +44,8 @@ void h2_conn_gap(struct h2_conn *h, bool from_client, uint64_t gap);
 void h2_conn_finish(struct h2_conn *h);
 
 bool h2_conn_desynchronised(const struct h2_conn *h);
+
+/* More streams opened than config.max_streams: desynchronised for that reason. */
+bool h2_conn_over_budget(const struct h2_conn *h);
 
 #endif

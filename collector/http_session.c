@@ -537,6 +537,7 @@ static int decide(struct http_conn *c)
 	c->server_side = (dir == CLEARTAP_DIR_READ) == requests[dir];
 	if (verdict[dir] == 2) {
 		struct h2_conn_config h2 = {.body_limit = c->owner->config.body_limit,
+					    .max_streams = c->owner->config.max_waiting,
 					    .redactor = c->owner->config.redactor};
 
 		c->protocol = PROTO_HTTP2;
@@ -571,8 +572,15 @@ static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t 
 
 	if (!d->message_start_ns)
 		d->message_start_ns = d->now_ns;
-	if (c->protocol == PROTO_HTTP2)
-		return h2_conn_feed(c->h2, is_request, data, len, d->now_ns);
+	if (c->protocol == PROTO_HTTP2) {
+		int r = h2_conn_feed(c->h2, is_request, data, len, d->now_ns);
+
+		if (h2_conn_over_budget(c->h2)) { /* its streams are out, each saying so */
+			c->owner->counters.over_budget++;
+			c->protocol = PROTO_OPAQUE;
+		}
+		return r;
+	}
 	return http1_feed(is_request ? &c->requests : &c->responses, data, len);
 }
 

@@ -9,9 +9,9 @@ static size_t bucket_of(size_t n_buckets, uint64_t key)
 	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (n_buckets - 1);
 }
 
-int id_table_init(struct id_table *t)
+int id_table_init(struct id_table *t, size_t n_buckets)
 {
-	t->n_buckets = 1024;
+	t->n_buckets = n_buckets;
 	t->n = 0;
 	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
 	return t->buckets ? 0 : -ENOMEM;
@@ -65,6 +65,17 @@ void id_table_insert(struct id_table *t, struct id_node *node)
 	t->buckets[b] = node;
 	if (++t->n > t->n_buckets)
 		grow(t);
+}
+
+void id_table_remove(struct id_table *t, struct id_node *node)
+{
+	for (struct id_node **p = &t->buckets[bucket_of(t->n_buckets, node->key)]; *p;
+	     p = &(*p)->next)
+		if (*p == node) {
+			*p = node->next;
+			t->n--;
+			return;
+		}
 }
 
 void id_table_remove_if(struct id_table *t, bool (*drop)(const struct id_node *, void *),

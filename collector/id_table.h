@@ -19,7 +19,8 @@ struct id_table {
 
 #define id_entry(node, type, member) ((type *)((char *)(node)-offsetof(type, member)))
 
-int id_table_init(struct id_table *t);
+/* n_buckets: the initial size, a power of two (the table doubles as it fills). */
+int id_table_init(struct id_table *t, size_t n_buckets);
 
 /* Frees every node with free_node, then the table. */
 void id_table_free(struct id_table *t, void (*free_node)(struct id_node *node));
@@ -28,6 +29,9 @@ struct id_node *id_table_find(const struct id_table *t, uint64_t key);
 
 /* node->key must be set and not present yet. */
 void id_table_insert(struct id_table *t, struct id_node *node);
+
+/* Take node (present in t) out of t; the caller owns it again. */
+void id_table_remove(struct id_table *t, struct id_node *node);
 
 /* Remove (and free_node) every node for which drop(node, userdata) is true. */
 void id_table_remove_if(struct id_table *t, bool (*drop)(const struct id_node *node, void *ud),

@@ -21,7 +21,7 @@ int proc_table_new(struct proc_table **ret)
 {
 	struct proc_table *t = calloc(1, sizeof(*t));
 
-	if (!t || id_table_init(&t->ids) < 0) {
+	if (!t || id_table_init(&t->ids, 1024) < 0) {
 		free(t);
 		return -ENOMEM;
 	}

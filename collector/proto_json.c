@@ -177,7 +177,7 @@ static const struct json_names *names_of(const ProtobufCMessageDescriptor *d)
 
 	if (found)
 		return id_entry(found, struct json_names, node);
-	if (!json_names.buckets && id_table_init(&json_names) < 0)
+	if (!json_names.buckets && id_table_init(&json_names, 1024) < 0)
 		return NULL;
 	names = malloc(sizeof(*names) + d->n_fields * sizeof(names->field[0]));
 	if (!names)

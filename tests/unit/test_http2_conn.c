@@ -236,10 +236,42 @@ static void test_gap_outside_data_desynchronises(void)
 	    "not captured]\n");
 }
 
+static void test_headers_flood_goes_over_budget(void)
+{
+	static const char *const get[] = {":method", "GET", ":scheme", "https", ":path", "/f"};
+	struct h2_conn_config cfg = {.body_limit = 64, .max_streams = 3};
+	static struct bytes flood;
+	nghttp2_hd_deflater *d;
+	struct h2_conn *h;
+
+	flood.len = 0;
+	CHECK(nghttp2_hd_deflate_new(&d, 4096) == 0);
+	put(&flood, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	frame(&flood, 4, 0, 0, NULL, 0); /* SETTINGS */
+	for (uint32_t id = 1; id <= 9; id += 2)
+		headers(&flood, d, 0x1, id, get, 3); /* requests no one answers */
+	nghttp2_hd_deflate_del(d);
+	log_text[0] = '\0';
+	CHECK(h2_conn_new(&cfg, on_txn, NULL, &h) == 0);
+	h2_conn_feed(h, true, flood.data, flood.len, 1);
+	/* the fourth stream is one too many: the three open ones come out saying why, and the
+	 * connection is no longer parsed (the fifth makes nothing) */
+	CHECK(h2_conn_over_budget(h) && h2_conn_desynchronised(h));
+	CHECK_STR(log_text, "[5 GET - /f HTTP/2 -> 0 req=0 resp=0: error=desynchronised: over its "
+			    "budget of open streams (--max-waiting-requests)]\n"
+			    "[3 GET - /f HTTP/2 -> 0 req=0 resp=0: error=desynchronised: over its "
+			    "budget of open streams (--max-waiting-requests)]\n"
+			    "[1 GET - /f HTTP/2 -> 0 req=0 resp=0: error=desynchronised: over its "
+			    "budget of open streams (--max-waiting-requests)]\n");
+	h2_conn_finish(h);
+	h2_conn_free(h);
+}
+
 int main(void)
 {
 	srand(3);
 	RUN(test_exchange_at_every_split);
 	RUN(test_gap_outside_data_desynchronises);
+	RUN(test_headers_flood_goes_over_budget);
 	return TEST_EXIT();
 }
