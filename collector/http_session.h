@@ -24,7 +24,7 @@ struct http_session_counters {
 #define HTTP_DEFAULT_MAX_WAITING 256
 
 struct http_session_config {
-	size_t body_limit;		 /* bytes of each body kept (default 64 KiB) */
+	size_t body_limit;  /* bytes of each body kept (default 64 KiB) */
 	size_t max_waiting; /* HTTP/1 requests waiting for responses per connection (default 256) */
 	const struct redactor *redactor; /* NULL: no redaction */
 };

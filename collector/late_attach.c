@@ -130,7 +130,9 @@ int late_attach_path(struct late_attach *la, const char *path, bool is_library,
 	 */
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))
 		return 0; /* gone, another mount namespace's path, or known */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a FIFO named like a library must not block the collector (symlinks are followed: the
+	 * collector reads only what its own user may) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return 0;
 	if (!S_ISREG(st.st_mode) || seen_before(la, st.st_dev, st.st_ino))

@@ -606,6 +606,10 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &c.opt) < 0 || become_unprivileged(&c.opt) < 0)
 		return EXIT_FAILURE;
+	if ((r = privileges_forbid_core_dumps()) < 0) { /* before the first captured byte */
+		log_msg("cannot forbid core dumps: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
 	c.opt.filter.self_pid = (uint32_t)getpid(); /* cleartap never reports itself */
 	r = handoff_fetch(c.opt.socket_path, c.opt.wait_s * 1000, &c.objects);
 	if (r < 0) {

@@ -100,7 +100,8 @@ int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
 		return -E2BIG;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ELIBBAD;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* read, not mapped: a file truncated under us must not SIGBUS the reader */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
 	if (elf_kind(elf) != ELF_K_ELF) {

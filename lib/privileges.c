@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "parse_number.h"
@@ -110,6 +111,15 @@ int privileges_shed(bool *ret_bounding_empty)
 	if (privileges_any_capability())
 		return -EPERM;
 	*ret_bounding_empty = bounding_set_empty();
+	return 0;
+}
+
+int privileges_forbid_core_dumps(void)
+{
+	const struct rlimit none = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_CORE, &none) < 0)
+		return -errno;
 	return 0;
 }
 

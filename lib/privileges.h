@@ -22,6 +22,12 @@ int privileges_drop(uid_t uid, gid_t gid);
  */
 int privileges_shed(bool *ret_bounding_empty);
 
+/*
+ * No core dump, ever (one would hold captured plaintext), and no ptrace or /proc access by the
+ * process's own user: PR_SET_DUMPABLE 0 and RLIMIT_CORE 0. Returns 0 or -errno.
+ */
+int privileges_forbid_core_dumps(void);
+
 /* Whether the calling process holds any capability in its effective, permitted or ambient set. */
 bool privileges_any_capability(void);
 

@@ -621,6 +621,10 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &opt) < 0)
 		return EXIT_FAILURE;
+	if ((r = privileges_forbid_core_dumps()) < 0) {
+		log_msg("cannot forbid core dumps: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
 	verbose = opt.verbose;
 	libbpf_set_print(libbpf_log);
 	ncpus = get_nprocs_conf();

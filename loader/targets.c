@@ -197,11 +197,16 @@ int target_attach(const struct objects *objects, const struct planner_kernel *ke
 	_cleanup_close_ int fd = -1;
 	struct tls_probe_plan plan = {};
 	struct tls_links links;
+	struct stat st;
 	int r;
 
-	fd = open(target->path, O_RDONLY | O_CLOEXEC);
+	fd = open(target->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOEXEC; /* a FIFO or device named like a library: never read */
 	r = tls_probe_plan(fd, kernel, &plan);
 	*ret_plan = plan;
 	if (r < 0)

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -206,6 +207,11 @@ def assert_unprivileged(pid):
     assert f["NoNewPrivs"] == ["1"], f
     assert f["Seccomp"] == ["2"], f  # filter mode
     assert "0" not in f["Uid"] and "0" not in f["Gid"], f
+    # not dumpable (a core would hold plaintext): the kernel then gives its /proc files to root
+    # although the process is not root, and refuses it a core file
+    assert os.stat(f"/proc/{pid}/status").st_uid == 0, "dumpable"
+    limits = pathlib.Path(f"/proc/{pid}/limits").read_text()
+    assert re.search(r"^Max core file size\s+0\s+0\s", limits, re.M), limits
 
 
 def map_ids_of(pid):

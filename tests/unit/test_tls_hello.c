@@ -93,7 +93,9 @@ static void test_capped_and_broken(void)
 	CHECK_U64(need, 200);
 	CHECK(tls_hello_parse(buf, 200, &h) == 0);
 	CHECK(h.truncated);
-	CHECK_STR(h.server_name, "localhost"); /* SNI comes first in curl's list */	/* The same bytes claimed to be whole (record and message) are malformed. */
+	CHECK_STR(h.server_name, "localhost");
+	    /* SNI comes first in curl's list */ /* The same bytes claimed to be whole (record and
+						    message) are malformed. */
 	buf[3] = 0, buf[4] = 200 - 5;
 	buf[6] = 0, buf[7] = 0, buf[8] = 200 - 9;
 	CHECK(tls_hello_parse(buf, 200, &h) == -EBADMSG);
@@ -103,7 +105,9 @@ static void test_capped_and_broken(void)
 	CHECK(tls_hello_needed(buf, n, CLEARTAP_HELLO_MAX, &need) == -EBADMSG);
 	CHECK(tls_hello_parse(buf, n, &h) == -EBADMSG);
 	buf[0] = 0x16, buf[5] = 11; /* Certificate */
-	CHECK(tls_hello_parse(buf, n, &h) == -ENOMSG);	/* The extension list running past a message 10 bytes shorter than it says. */
+	CHECK(
+	    tls_hello_parse(buf, n, &h) ==
+	    -ENOMSG); /* The extension list running past a message 10 bytes shorter than it says. */
 	n = load("client13", buf, sizeof(buf));
 	buf[3] = (uint8_t)((n - 15) >> 8), buf[4] = (uint8_t)(n - 15);
 	buf[7] = (uint8_t)((n - 19) >> 8), buf[8] = (uint8_t)(n - 19);

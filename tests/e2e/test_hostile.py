@@ -5,6 +5,8 @@ or 100 000 HTTP/2 streams opened by HEADERS frames, put that connection over its
 no longer parsed, its waiting requests come out saying so, it is counted, and every other
 connection is parsed as before."""
 import json
+import pathlib
+import signal
 import subprocess
 import time
 
@@ -66,3 +68,33 @@ print(urllib.request.urlopen(f"http://127.0.0.1:{s.server_port}/after").read().d
     assert sorted((t["path"], t["status"]) for t in others) == [("/after", 200)] * 2
     # bounded: 1 GB before the budget existed (220 MB once bodies grew as they arrived)
     assert peak < 120 * 1024, f"collector peaked at {peak} kB"
+
+
+def test_truncated_library_is_reported_not_fatal(cleartap, tls_cert):
+    """A local user's truncated ELF named libssl.so.3, opened as a library: the collector reads
+    it (without mapping it), reports it, and goes on capturing."""
+    from test_attachments import attachments
+    from test_capture import run_python_pair
+    lib = cleartap.dir / "trunc"
+    lib.mkdir()
+    lib.chmod(0o755)
+    real = pathlib.Path("/usr/lib/x86_64-linux-gnu/libssl.so.3").read_bytes()
+    (lib / "libssl.so.3").write_bytes(real[:65536])  # the headers; no section table
+    (lib / "libssl.so.3").chmod(0o755)
+    cleartap.start_loader()
+    collector = cleartap.start_collector()
+    opened = subprocess.run([*harness.AS_NOBODY, "/usr/bin/python3", "-c",
+                             f"import ctypes\ntry:\n    ctypes.CDLL('{lib}/libssl.so.3')\n"
+                             "except OSError as e:\n    print('refused', e)"],
+                            capture_output=True, text=True, timeout=30)
+    # ld.so maps it and dies of SIGBUS past the end (here), or refuses it: mapping such a file is
+    # the hazard the collector avoids by reading it
+    assert opened.returncode == -signal.SIGBUS or opened.stdout.startswith("refused"), opened
+    time.sleep(0.5)
+    client, _ = run_python_pair(cleartap, tls_cert, 100, 100, "after-truncated")
+    assert collector.poll() is None
+    records = cleartap.stop_collector()
+    report = attachments(records)[str(lib / "libssl.so.3")]
+    assert (report["status"], report["detail"]) == ("STATUS_SKIPPED",
+                                                    "no OpenSSL or GnuTLS data functions found")
+    assert harness.stream(records, client["pid"], "DIRECTION_WRITE")
