@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Chunk reassembly: order, loss, truncation, duplicates and session ends, byte-exact. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "ct_test.h"
@@ -30,9 +31,23 @@ static void tick(struct reasm *r)
 	reasm_tick(r, clock_ns);
 }
 
+/* Counting mode, for long runs: segments must continue one another, with the right bytes. */
+static bool counting;
+static uint64_t counted_segs, counted_bytes, counted_next;
+static bool counted_ok = true;
+
 static void on_segment(void *ud, const struct reasm_segment *s)
 {
 	(void)ud;
+	if (counting) {
+		counted_ok &= s->stream_offset == counted_next + s->gap_before &&
+			      s->gap_before == 0 &&
+			      memcmp(s->data, pattern + s->stream_offset, s->len) == 0;
+		counted_next = s->stream_offset + s->len;
+		counted_segs++;
+		counted_bytes += s->len;
+		return;
+	}
 	if (n_segs == 64)
 		abort();
 	segs[n_segs].seg = *s;
@@ -324,6 +339,24 @@ static void test_loss_after_the_last_chunk_is_told_at_session_end(void)
 	reasm_free(r);
 }
 
+static void test_hole_followed_by_many_calls(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	const uint64_t calls = 40000, len = 10;
+
+	counting = true;
+	counted_segs = counted_bytes = counted_next = 0;
+	for (uint64_t i = 1; i <= calls; i++) /* call 0 is late: a hole at the start */
+		CHECK(add(r, CLEARTAP_DIR_WRITE, i * len, len, len, 0) == 0);
+	CHECK_U64(counted_segs, 0); /* all wait behind the hole */
+	CHECK(add(r, CLEARTAP_DIR_WRITE, 0, len, len, 0) == 0);
+	CHECK_U64(counted_segs, calls + 1);
+	CHECK_U64(counted_bytes, (calls + 1) * len);
+	CHECK(counted_ok);
+	counting = false;
+	reasm_free(r);
+}
+
 static void test_flush_all_emits_incomplete(void)
 {
 	struct reasm *r = fresh(1 << 26);
@@ -370,6 +403,7 @@ int main(void)
 	RUN(test_session_end_and_reuse);
 	RUN(test_session_end_drained_before_its_last_chunks);
 	RUN(test_loss_after_the_last_chunk_is_told_at_session_end);
+	RUN(test_hole_followed_by_many_calls);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
 	for (size_t i = 0; i < n_segs; i++)
