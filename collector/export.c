@@ -31,9 +31,9 @@ struct exporter {
 	enum export_format format;
 	int proto_fd;
 	bool proto_socket;	  /* unix: never block on it, never die of SIGPIPE from it */
-	struct ct_buf sink_queue; /* whole records not yet taken by the socket */
-	struct ct_buf sink_sizes; /* the size_t length of each record in sink_queue */
-	size_t sink_sent;	  /* bytes of the first queued record already sent */
+	struct ct_buf sink_queue; /* whole length-prefixed records not yet all taken */
+	size_t sink_queued;	  /* records in sink_queue */
+	size_t sink_sent;	  /* bytes at the start of sink_queue already sent */
 	uint64_t sink_dropped;	  /* records the sink did not get */
 	int sink_error;		  /* errno that closed the sink, until taken */
 	struct ct_buf buf;
@@ -147,17 +147,24 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 	return 0;
 }
 
-static size_t sink_queued_records(const struct exporter *e)
+/* Bytes of the queued record at p, its varint length prefix included. */
+static size_t queued_record_size(const uint8_t *p)
 {
-	return e->sink_sizes.len / sizeof(size_t);
+	uint64_t len = 0;
+	size_t i = 0;
+
+	do
+		len |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+	while (p[i++] & 0x80);
+	return i + (size_t)len;
 }
 
 /* The consumer went away (or failed): what it did not get is dropped, the collector goes on. */
 static void sink_close(struct exporter *e, int error)
 {
-	e->sink_dropped += sink_queued_records(e);
+	e->sink_dropped += e->sink_queued;
+	e->sink_queued = 0;
 	ct_buf_reset(&e->sink_queue);
-	ct_buf_reset(&e->sink_sizes);
 	e->sink_sent = 0;
 	e->sink_error = error;
 	ct_closep(&e->proto_fd);
@@ -167,11 +174,11 @@ static void sink_close(struct exporter *e, int error)
 /* Send what the socket takes now (or, when blocking, within SO_SNDTIMEO). */
 static void sink_flush(struct exporter *e, bool blocking)
 {
-	const size_t *sizes = (const size_t *)(void *)e->sink_sizes.data;
-	size_t sent = 0, done = 0, progress, n = sink_queued_records(e);
+	uint8_t *q = e->sink_queue.data;
+	size_t done = 0;
 
-	while (sent < e->sink_queue.len) {
-		ssize_t w = send(e->proto_fd, e->sink_queue.data + sent, e->sink_queue.len - sent,
+	while (e->sink_sent < e->sink_queue.len) {
+		ssize_t w = send(e->proto_fd, q + e->sink_sent, e->sink_queue.len - e->sink_sent,
 				 MSG_NOSIGNAL | (blocking ? 0 : MSG_DONTWAIT));
 
 		if (w < 0 && errno == EINTR)
@@ -182,18 +189,20 @@ static void sink_flush(struct exporter *e, bool blocking)
 			sink_close(e, w < 0 ? errno : EPIPE);
 			return;
 		}
-		sent += (size_t)w;
+		e->sink_sent += (size_t)w;
 	}
 	/* whole records sent leave the queue; a partly sent one stays, with its progress */
-	progress = e->sink_sent + sent;
-	while (done < n && progress >= sizes[done])
-		progress -= sizes[done++];
-	e->sink_sent = progress;
-	memmove(e->sink_queue.data, e->sink_queue.data + sent, e->sink_queue.len - sent);
-	e->sink_queue.len -= sent;
-	memmove(e->sink_sizes.data, e->sink_sizes.data + done * sizeof(size_t),
-		(n - done) * sizeof(size_t));
-	e->sink_sizes.len -= done * sizeof(size_t);
+	while (done < e->sink_sent) {
+		size_t size = queued_record_size(q + done);
+
+		if (done + size > e->sink_sent)
+			break;
+		done += size;
+		e->sink_queued--;
+	}
+	memmove(q, q + done, e->sink_queue.len - done);
+	e->sink_queue.len -= done;
+	e->sink_sent -= done;
 }
 
 void exporter_free(struct exporter *e)
@@ -206,7 +215,6 @@ void exporter_free(struct exporter *e)
 	ct_closep(&e->proto_fd);
 	ct_buf_free(&e->buf);
 	ct_buf_free(&e->sink_queue);
-	ct_buf_free(&e->sink_sizes);
 	free(e);
 }
 
@@ -275,11 +283,11 @@ static void write_proto(struct exporter *e, const Cleartap__V1__Record *record)
 		return;
 	}
 	ct_buf_put(&e->sink_queue, e->buf.data, e->buf.len);
-	ct_buf_put(&e->sink_sizes, &e->buf.len, sizeof(e->buf.len));
-	if (e->sink_queue.failed || e->sink_sizes.failed) {
+	if (e->sink_queue.failed) {
 		sink_close(e, ENOMEM);
 		return;
 	}
+	e->sink_queued++;
 	sink_flush(e, false);
 }
 

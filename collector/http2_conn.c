@@ -209,16 +209,15 @@ static void desynchronise(struct h2_conn *h, const char *why)
 	snprintf(h->desync_reason, sizeof(h->desync_reason), "%s", why);
 	snprintf(reason, sizeof(reason), "desynchronised: %s", why);
 	if (!h->first) {
-		/* nothing open: still say so once (a stream of its own, whatever the budget) */
-		struct h2_stream *s = calloc(1, sizeof(*s));
+		/* nothing open: still say so once (a transaction of its own, whatever the budget)
+		 */
+		struct http_txn *t = http_txn_new();
 
-		if (s && (s->txn = http_txn_new())) {
-			snprintf(s->txn->protocol, sizeof(s->txn->protocol), "HTTP/2");
-			http_txn_set_error(s->txn, reason);
-			h->emit(h->userdata, s->txn);
-			s->txn = NULL;
+		if (t) {
+			snprintf(t->protocol, sizeof(t->protocol), "HTTP/2");
+			http_txn_set_error(t, reason);
+			h->emit(h->userdata, t);
 		}
-		free(s);
 		return;
 	}
 	while (h->first)

@@ -202,6 +202,10 @@ static void emit(struct handoff_server *s, enum handoff_event_kind kind,
 		e.uid = c->uid;
 		e.gid = c->gid;
 	}
+	if (s->reader.fd >= 0) {
+		e.holder_pid = s->reader.pid;
+		e.holder_uid = s->reader.uid;
+	}
 	if (s->on_event)
 		s->on_event(s->userdata, &e);
 }
@@ -229,19 +233,7 @@ static void refuse(struct handoff_server *s, const struct handoff_client *c, int
 	refusal.n_attachments = 0;
 	refusal.status = status;
 	handoff_send_reply(c->fd, &refusal, s->descs, s->fds, s->attachments);
-	if (status == -EBUSY) {
-		struct handoff_event e = {.kind = HANDOFF_BUSY,
-					  .pid = c->pid,
-					  .uid = c->uid,
-					  .gid = c->gid,
-					  .holder_pid = s->reader.pid,
-					  .holder_uid = s->reader.uid};
-
-		if (s->on_event)
-			s->on_event(s->userdata, &e);
-		return;
-	}
-	emit(s, HANDOFF_REFUSED, c, status);
+	emit(s, status == -EBUSY ? HANDOFF_BUSY : HANDOFF_REFUSED, c, status);
 }
 
 static void accept_clients(struct handoff_server *s)

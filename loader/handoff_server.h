@@ -51,7 +51,7 @@ struct handoff_event {
 	uid_t uid;
 	gid_t gid;
 	int error;	  /* -errno for HANDOFF_BAD_HELLO / HANDOFF_IO_ERROR */
-	pid_t holder_pid; /* HANDOFF_BUSY: the collector that reads the rings */
+	pid_t holder_pid; /* the collector that reads the rings (0: none) */
 	uid_t holder_uid;
 };
 
