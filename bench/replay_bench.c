@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 			      .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
 			      .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
 			      .hold_ns = PIPELINE_DEFAULT_REORDER_WINDOW_MS * 1000000ULL},
-			  exporter, NULL, 0) < 0)
+			  exporter, NULL) < 0)
 		return 1;
 
 	/* the clock span of the file, so that repetitions follow each other in time */

@@ -852,7 +852,7 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	ct_copy_field(detail, sizeof(detail), a->detail, sizeof(a->detail));
 	m.path = path;
 	m.library = (char *)(a->library < CT_ARRAY_SIZE(libraries) ? libraries[a->library] : "");
-	m.status = a->status <= CLEARTAP_ATTACH_FAILED
+	m.status = a->status <= CLEARTAP_ATTACH_REFUSED
 		       ? (Cleartap__V1__Attachment__Status)a->status
 		       : CLEARTAP__V1__ATTACHMENT__STATUS__STATUS_UNSPECIFIED;
 	m.functions = a->n_functions;

@@ -77,19 +77,6 @@ static int check_map(int fd, uint32_t id, uint32_t type, uint32_t *ret_max_entri
 	return 0;
 }
 
-static int check_prog(int fd, uint32_t id)
-{
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-	int r = bpf_fd_class(fd, "anon_inode:bpf-prog");
-
-	if (r < 0)
-		return r;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return ct_negative_errno();
-	return info.type == BPF_PROG_TYPE_KPROBE && info.id == id ? 0 : -EBADF;
-}
-
 static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply *reply,
 		 const struct cleartap_handoff_fd *descs, int *fds)
 {
@@ -125,19 +112,9 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 			o->n_counters = max_entries;
 			o->fds.counters = fds[i];
 			break;
-		case CLEARTAP_FD_PROG_TLS_ENTRY:
-		case CLEARTAP_FD_PROG_TLS_RETURN: {
-			int *slot = d->kind == CLEARTAP_FD_PROG_TLS_ENTRY ? &o->fds.prog_tls_enter
-									  : &o->fds.prog_tls_return;
-			if (*slot >= 0)
-				return -EPROTO;
-			if ((r = check_prog(fds[i], d->bpf_id)) < 0)
-				return r;
-			*slot = fds[i];
-			break;
-		}
 		default:
-			close(fds[i]); /* a newer loader's object this collector does not use */
+			close(fds[i]); /* a newer loader's object this collector does not use: never
+					* kept, so no program fd outlives the handoff */
 			break;
 		}
 		fds[i] = -1;

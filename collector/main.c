@@ -24,7 +24,8 @@
 #include "cleartap/events.h"
 #include "conn_table.h"
 #include "filter.h"
-#include "late_attach.h"
+#include "namespaces.h"
+#include "probe_requests.h"
 #include "proc_table.h"
 #include "export.h"
 #include "handoff_client.h"
@@ -69,14 +70,14 @@ struct collector {
 	struct ring_buffer *rings;
 	int record_fd; /* --record-to, -1 without */
 	struct pipeline pipe;
-	struct late_attach *late;
+	struct probe_requests *probes;
 	struct redactor redactor;
 	struct exporter *exporter;
 	uint64_t *percpu_values;
 	int n_cpus;
 	uv_loop_t *loop;
 	uv_timer_t drain_timer, stats_timer;
-	uv_poll_t ring_poll;
+	uv_poll_t ring_poll, lease_poll;
 	uv_signal_t sigint, sigterm;
 };
 
@@ -132,6 +133,29 @@ static void on_ring_wakeup(uv_poll_t *p, int status, int events)
 	(void)status;
 	(void)events;
 	drain(p->data);
+}
+
+static void on_probe_answer(void *userdata, const struct cleartap_handoff_attachment *answer,
+			    bool is_library)
+{
+	pipeline_attachment(userdata, answer, is_library);
+}
+
+/* The loader answers attach requests on the lease connection; its close means it is gone. */
+static void on_lease_readable(uv_poll_t *p, int status, int events)
+{
+	struct collector *c = p->data;
+	int r;
+
+	(void)status;
+	(void)events;
+	r = probe_requests_receive(c->probes, on_probe_answer, &c->pipe);
+	if (r < 0) {
+		log_msg("the loader %s: files that appear from now on are not probed (the rings "
+			"stay readable)",
+			r == -EPROTO ? "sent a malformed answer" : "closed the handoff connection");
+		uv_poll_stop(p);
+	}
 }
 
 static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT__MAX])
@@ -415,18 +439,6 @@ static const char *fetch_error(int r)
 }
 
 /* "mnt:[4026531841]" -> 4026531841; read before lock-down (readlink is not allowed after). */
-static uint32_t own_mount_namespace(void)
-{
-	char link[64];
-	ssize_t n = readlink("/proc/self/ns/mnt", link, sizeof(link) - 1);
-	unsigned long v;
-
-	if (n <= 0)
-		return 0;
-	link[n] = '\0';
-	return sscanf(link, "mnt:[%lu]", &v) == 1 ? (uint32_t)v : 0;
-}
-
 /* Everything the collector will ever need is acquired here, before it serves any data. */
 static int setup(struct collector *c)
 {
@@ -441,7 +453,6 @@ static int setup(struct collector *c)
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
 	    .test_drop_call = c->opt.test_drop_call,
 	};
-	struct planner_kernel kernel;
 	int r;
 
 	c->n_cpus = libbpf_num_possible_cpus();
@@ -466,11 +477,9 @@ static int setup(struct collector *c)
 		}
 	}
 	exporter_set_kernel_features(c->exporter, c->objects.fds.kernel_features);
-	if ((r = planner_kernel_running(&kernel)) < 0)
-		return r;
-	if ((r = late_attach_new(c->objects.fds.prog_tls_enter, c->objects.fds.prog_tls_return,
-				 &kernel, c->objects.fds.kernel_features, c->objects.attachments,
-				 c->objects.n_attachments, &c->late)) < 0)
+	if ((r = probe_requests_new(c->objects.lease_fd, own_mount_namespace(),
+				    c->objects.attachments, c->objects.n_attachments, &c->probes)) <
+	    0)
 		return r;
 	if ((r = redactor_init(&c->redactor)) < 0)
 		return r;
@@ -480,7 +489,7 @@ static int setup(struct collector *c)
 			log_msg("invalid --redact '%s'", c->opt.redact[i]);
 			return r;
 		}
-	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->late, own_mount_namespace())) < 0)
+	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->probes)) < 0)
 		return r;
 	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, &c->pipe, NULL);
 	if (!c->rings)
@@ -494,15 +503,17 @@ static int setup(struct collector *c)
 	uv_timer_init(c->loop, &c->drain_timer);
 	uv_timer_init(c->loop, &c->stats_timer);
 	uv_poll_init(c->loop, &c->ring_poll, ring_buffer__epoll_fd(c->rings));
+	uv_poll_init(c->loop, &c->lease_poll, c->objects.lease_fd);
 	uv_signal_init(c->loop, &c->sigint);
 	uv_signal_init(c->loop, &c->sigterm);
-	c->drain_timer.data = c->stats_timer.data = c->ring_poll.data = c;
+	c->drain_timer.data = c->stats_timer.data = c->ring_poll.data = c->lease_poll.data = c;
 	uv_timer_start(&c->drain_timer, on_drain_timer, c->opt.drain_interval_ms,
 		       c->opt.drain_interval_ms);
 	if (c->opt.stats_interval_s)
 		uv_timer_start(&c->stats_timer, on_stats_timer, c->opt.stats_interval_s * 1000ULL,
 			       c->opt.stats_interval_s * 1000ULL);
 	uv_poll_start(&c->ring_poll, UV_READABLE, on_ring_wakeup);
+	uv_poll_start(&c->lease_poll, UV_READABLE, on_lease_readable);
 	uv_signal_start(&c->sigint, on_signal, SIGINT);
 	uv_signal_start(&c->sigterm, on_signal, SIGTERM);
 	return 0;
@@ -577,6 +588,11 @@ static int attempt_forbidden(const char *what)
 		socket(AF_PACKET, SOCK_RAW, 0);
 	else if (strcmp(what, "open-for-writing") == 0)
 		open("/tmp/cleartap-forbidden", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	else if (strcmp(what, "open-for-reading") == 0)
+		open("/etc/hostname", O_RDONLY | O_CLOEXEC); /* it names files, never reads them */
+	else if (strcmp(what, "bpf-link-create") == 0)
+		syscall(__NR_bpf, BPF_LINK_CREATE, &attr,
+			sizeof(attr)); /* attaching is the loader's */
 	else if (strcmp(what, "exec-memory") == 0)
 		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else
@@ -650,7 +666,7 @@ int main(int argc, char **argv)
 	report_stats(&c, true);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
-	late_attach_free(c.late);
+	probe_requests_free(c.probes);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	if (c.record_fd >= 0)

@@ -17,24 +17,36 @@ static bool process_wanted(const struct pipeline *p, uint32_t pid, const char *c
 	return filter_process(p->config.filter, pid, comm, info ? info->exe : NULL);
 }
 
-/* A file that appeared after the loader ran: probe it if it holds TLS, and say so. */
-static void examine_file(struct pipeline *p, const char *path, size_t size, bool is_library)
+void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attachment *report,
+			 bool is_library)
+{
+	/* most executables have no TLS in them: only what holds TLS, or was not examined, is said
+	 */
+	if (!is_library && report->library == CLEARTAP_LIB_UNKNOWN &&
+	    report->status == CLEARTAP_ATTACH_SKIPPED)
+		return;
+	if (report->status == CLEARTAP_ATTACH_ATTACHED ||
+	    report->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
+		p->counters.probed_files++;
+	else
+		p->counters.unprobed_files++;
+	exporter_attachment(p->exporter, report);
+}
+
+/* A file that appeared after the loader ran: the loader is asked to probe it. */
+static void examine_file(struct pipeline *p, uint32_t pid, const char *path, size_t size,
+			 uint32_t mnt_ns, bool is_library)
 {
 	struct cleartap_handoff_attachment report;
 	char name[CLEARTAP_PATH_LEN + 1];
 	size_t n = strnlen(path, size);
 
-	if (!p->late)
+	if (!p->probes)
 		return; /* replaying records: nothing to attach */
 	memcpy(name, path, n);
 	name[n] = '\0';
-	if (!name[0] || late_attach_path(p->late, name, is_library, &report) <= 0)
-		return;
-	if (report.status == CLEARTAP_ATTACH_ATTACHED)
-		p->counters.probed_files++;
-	else
-		p->counters.unprobed_files++;
-	exporter_attachment(p->exporter, &report);
+	if (probe_requests_file(p->probes, pid, name, mnt_ns, is_library, &report) > 0)
+		pipeline_attachment(p, &report, is_library);
 }
 
 /*
@@ -115,18 +127,8 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 	}
 	case CLEARTAP_REC_LIB_OPEN: {
 		const struct cleartap_lib_open *rec = data;
-		struct cleartap_handoff_attachment report;
-		char path[CLEARTAP_PATH_LEN + 1] = {};
 
-		if (!p->mnt_ns || rec->mnt_ns == p->mnt_ns) {
-			examine_file(p, rec->path, sizeof(rec->path), true);
-			break;
-		}
-		memcpy(path, rec->path, CLEARTAP_PATH_LEN);
-		if (p->late && late_attach_foreign(p->late, path, rec->mnt_ns, &report) > 0) {
-			p->counters.unprobed_files++;
-			exporter_attachment(p->exporter, &report);
-		}
+		examine_file(p, rec->hdr.tgid, rec->path, sizeof(rec->path), rec->mnt_ns, true);
 		break;
 	}
 	case CLEARTAP_REC_PROC: {
@@ -136,7 +138,7 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 			if (info->exited)
 				reasm_end_process(p->reasm, info->pid, info->exit_ns);
 			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
-				examine_file(p, info->exe, sizeof(info->exe), false);
+				examine_file(p, info->pid, info->exe, sizeof(info->exe), 0, false);
 			if (filter_process(p->config.filter, info->pid, info->comm, info->exe))
 				exporter_process(p->exporter, info);
 		} else
@@ -195,7 +197,7 @@ static void on_transaction(void *userdata, const struct http_txn *txn)
 }
 
 int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
-		  struct exporter *exporter, struct late_attach *late, uint32_t mnt_ns)
+		  struct exporter *exporter, struct probe_requests *probes)
 {
 	struct reasm_config rc = {
 	    .max_call_bytes = config->max_call_bytes,
@@ -208,8 +210,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	memset(p, 0, sizeof(*p));
 	p->config = *config;
 	p->exporter = exporter;
-	p->late = late;
-	p->mnt_ns = mnt_ns;
+	p->probes = probes;
 	if ((r = conn_table_new(&p->conns)) < 0 || (r = proc_table_new(&p->procs)) < 0)
 		return r;
 	exporter_set_connections(exporter, p->conns);

@@ -15,7 +15,7 @@
 #include "export.h"
 #include "filter.h"
 #include "http_session.h"
-#include "late_attach.h"
+#include "probe_requests.h"
 #include "proc_table.h"
 #include "reassembly.h"
 #include "record_batch.h"
@@ -45,16 +45,19 @@ struct pipeline {
 	struct http_sessions *http;
 	struct conn_table *conns;
 	struct proc_table *procs;
-	struct late_attach *late; /* NULL: files that appear later are not examined */
-	uint32_t mnt_ns;	  /* the collector's own mount namespace, 0 when unknown */
+	struct probe_requests *probes; /* NULL: files that appear later are not asked for */
 	struct exporter *exporter;
 	struct collector_counters counters;
 	uint64_t ticks;
 };
 
-/* exporter and late (may be NULL) stay the caller's. Returns 0 or -errno. */
+/* exporter and probes (may be NULL) stay the caller's. Returns 0 or -errno. */
 int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
-		  struct exporter *exporter, struct late_attach *late, uint32_t mnt_ns);
+		  struct exporter *exporter, struct probe_requests *probes);
+
+/* Count and export what became of a file (the loader's answer, or the collector's own). */
+void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attachment *report,
+			 bool is_library);
 void pipeline_free(struct pipeline *p);
 
 /* One record as a ring gave it: kept for this drain pass. */

@@ -9,13 +9,13 @@
 
 #define CT_MAX_RINGS 32 /* plus 3 more fds must fit CLEARTAP_HANDOFF_MAX_FDS */
 
-/* The descriptors the loader hands over and the collector receives. */
+/* The descriptors the loader holds; it hands over the rings and the counters. */
 struct handoff_fds {
 	int rings[CT_MAX_RINGS];
 	uint32_t n_rings;
 	int counters;
-	int prog_tls_enter;
-	int prog_tls_return;
+	int prog_tls_enter;	  /* the loader's alone: never handed over */
+	int prog_tls_return;	  /* the loader's alone: never handed over */
 	uint32_t ring_size;	  /* bytes per ring shard */
 	uint32_t max_call_bytes;  /* per-call capture cap of the loaded programs */
 	uint32_t kernel_features; /* enum cleartap_kernel_feature the loader probed */

@@ -318,6 +318,41 @@ int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe
 	return r;
 }
 
+int tls_probe_plan_rebuild(struct tls_probe_plan *plan)
+{
+	struct tls_probe_plan rebuilt = {.library = plan->library};
+	size_t k = 0;
+	uint32_t seen = 0;
+
+	while (k < CT_ARRAY_SIZE(libraries) && libraries[k].library != plan->library)
+		k++;
+	if (k == CT_ARRAY_SIZE(libraries) || plan->n_functions > CT_TLS_PROBES_MAX ||
+	    !memchr(plan->missing, '\0', sizeof(plan->missing)))
+		return -EBADMSG;
+	rebuilt.library_name = libraries[k].name;
+	memcpy(rebuilt.missing, plan->missing, sizeof(plan->missing));
+	for (size_t i = 0; i < plan->n_functions; i++) {
+		const struct tls_function_plan *fp = &plan->functions[i];
+		const struct probed_function *f = NULL;
+		const struct elf_function sym = {.offset = fp->offset};
+
+		for (size_t j = 0; j < libraries[k].n; j++)
+			if (libraries[k].functions[j].func == fp->func)
+				f = &libraries[k].functions[j];
+		if (!f || (seen & (1u << fp->func)) ||
+		    fp->sites.exit > PLANNER_EXIT_FIRST_URETPROBE)
+			return -EBADMSG; /* not this library's, or twice */
+		seen |= 1u << fp->func;
+		for (size_t a = 0; a < f->n_args; a++)
+			if (fp->sites.entry_regs[a] >= PLANNER_REG_COUNT)
+				return -EBADMSG;
+		if (add_function(&rebuilt, f, &sym, &fp->sites) < 0)
+			return -EBADMSG;
+	}
+	*plan = rebuilt;
+	return 0;
+}
+
 void tls_links_close(struct tls_links *links)
 {
 	for (int l = 0; l < TLS_LINK__MAX; l++) {

@@ -54,6 +54,13 @@ struct tls_probe_plan {
  */
 int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe_plan *ret_plan);
 
+/*
+ * Derive everything of a plan that follows from its library and its functions' sites (names,
+ * links, cookies): a plan received from a planner child is trusted for nothing else.
+ * -EBADMSG when a function is not the library's, appears twice, or names no register.
+ */
+int tls_probe_plan_rebuild(struct tls_probe_plan *plan);
+
 /* The links of one file: per kind, one uprobe_multi link, or one perf-event link per site. */
 struct tls_links {
 	size_t n[TLS_LINK__MAX];

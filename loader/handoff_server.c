@@ -166,10 +166,7 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 		r = add_fd(s, CLEARTAP_FD_RING, i, fds->rings[i]);
 	if (r == 0)
 		r = add_fd(s, CLEARTAP_FD_COUNTERS, 0, fds->counters);
-	if (r == 0)
-		r = add_fd(s, CLEARTAP_FD_PROG_TLS_ENTRY, 0, fds->prog_tls_enter);
-	if (r == 0)
-		r = add_fd(s, CLEARTAP_FD_PROG_TLS_RETURN, 0, fds->prog_tls_return);
+	/* never the programs: holding one is the power to attach it */
 	memcpy(s->allowed_uids, uids, n_uids * sizeof(*uids));
 	s->n_allowed_uids = n_uids;
 	memcpy(s->allowed_gids, gids, n_gids * sizeof(*gids));
@@ -307,21 +304,60 @@ static bool read_hello(struct handoff_server *s, struct handoff_client *c, bool 
 	return true;
 }
 
-/* The reader's connection says nothing until it closes: then the rings are free again. */
+void handoff_server_on_request(struct handoff_server *s,
+			       void (*on_request)(void *,
+						  const struct cleartap_handoff_attach_request *,
+						  struct cleartap_handoff_attachment *))
+{
+	s->on_request = on_request;
+}
+
+static void end_lease(struct handoff_server *s, enum handoff_event_kind why, int error)
+{
+	emit(s, why, &s->reader, error);
+	close(s->reader.fd);
+	s->reader.fd = -1;
+	s->request_got = 0;
+}
+
+/*
+ * The reader's connection carries its attach requests, answered in order, and its close ends
+ * the lease (the rings are free again). One request per wake-up: a busy reader cannot starve
+ * the clients waiting for a refusal.
+ */
 static void watch_reader(struct handoff_server *s, short revents)
 {
-	char byte;
+	const struct cleartap_handoff_attach_request *req = (const void *)s->request;
+	struct cleartap_handoff_attach_answer answer = {.magic = CLEARTAP_ATTACH_ANSWER_MAGIC};
 	ssize_t n;
 
 	if (!revents)
 		return;
-	n = recv(s->reader.fd, &byte, 1, MSG_DONTWAIT);
+	n = recv(s->reader.fd, s->request + s->request_got, sizeof(s->request) - s->request_got,
+		 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	/* EOF, an error, or a byte it should never send: the lease ends either way */
-	emit(s, HANDOFF_RELEASED, &s->reader, 0);
-	close(s->reader.fd);
-	s->reader.fd = -1;
+	if (n <= 0) {
+		end_lease(s, HANDOFF_RELEASED, 0);
+		return;
+	}
+	s->request_got += (size_t)n;
+	if (s->request_got < sizeof(s->request))
+		return;
+	s->request_got = 0;
+	if (req->magic != CLEARTAP_ATTACH_REQUEST_MAGIC || !s->on_request) {
+		end_lease(s, HANDOFF_BAD_REQUEST, -EPROTO);
+		return;
+	}
+	answer.pid = req->pid;
+	s->on_request(s->userdata, req, &answer.attachment);
+	/* A reader keeps at most CLEARTAP_HANDOFF_MAX_IN_FLIGHT requests unanswered, far less than
+	 * a socket buffer holds: one that does not read its answers loses its lease. */
+	n = send(s->reader.fd, &answer, sizeof(answer), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		end_lease(s, HANDOFF_RELEASED, 0); /* it exited with requests unanswered */
+	else if (n != (ssize_t)sizeof(answer))
+		end_lease(s, HANDOFF_BAD_REQUEST, n < 0 ? -errno : -EAGAIN);
 }
 
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,

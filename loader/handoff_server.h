@@ -43,6 +43,8 @@ enum handoff_event_kind {
 	HANDOFF_IO_ERROR,  /* the client went away or could not take the reply */
 	HANDOFF_BUSY,	   /* refused: another collector reads the rings (pid/uid of the holder) */
 	HANDOFF_RELEASED,  /* the collector that read the rings closed its connection (exited) */
+	HANDOFF_BAD_REQUEST, /* the reader sent garbage, or more than CLEARTAP_HANDOFF_MAX_IN_FLIGHT
+			      * unanswered requests: its lease ends */
 };
 
 struct handoff_event {
@@ -82,6 +84,10 @@ struct handoff_server {
 	 * does, other collectors are refused with -EBUSY (two readers would split the records).
 	 */
 	struct handoff_client reader; /* fd -1: none */
+	uint8_t request[sizeof(struct cleartap_handoff_attach_request)];
+	size_t request_got;
+	void (*on_request)(void *userdata, const struct cleartap_handoff_attach_request *request,
+			   struct cleartap_handoff_attachment *ret_answer);
 	void (*on_event)(void *userdata, const struct handoff_event *event);
 	void *userdata;
 };
@@ -94,6 +100,15 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 			const struct cleartap_handoff_attachment *attachments, size_t n_attachments,
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata);
+
+/*
+ * Serve the reader's attach requests with on_request (called with the same userdata); without
+ * it, a request ends the lease.
+ */
+void handoff_server_on_request(struct handoff_server *s,
+			       void (*on_request)(void *,
+						  const struct cleartap_handoff_attach_request *,
+						  struct cleartap_handoff_attachment *));
 
 /* Fill pfds (room for 2 + HANDOFF_MAX_CLIENTS); returns how many, and the poll timeout. */
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,

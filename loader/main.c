@@ -18,13 +18,16 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpffs.h"
 #include "cleartap/events.h"
 #include "ct_macro.h"
+#include "attach_requests.h"
 #include "handoff_server.h"
 #include "kernel_features.h"
+#include "namespaces.h"
 #include "objects.h"
 #include "parse_number.h"
 #include "privileges.h"
@@ -401,20 +404,16 @@ static void log_sites(const struct cleartap_handoff_attachment *a)
 	}
 }
 
-static void attach_targets(const struct options *opt, const struct objects *objects)
+static void attach_targets(const struct options *opt, const struct objects *objects,
+			   const struct plan_sandbox *sandbox)
 {
 	struct tls_target_list list = {};
-	struct planner_kernel kernel;
 	unsigned attached = 0, present = 0;
 	int r;
 
-	r = planner_kernel_running(&kernel);
-	if (r < 0) {
-		log_msg("cannot tell the running kernel: %s", strerror(-r));
-		return;
-	}
-	log_msg("probe sites for kernel %u.%u: call, jmp, jcc and nop emulated%s", kernel.major,
-		kernel.minor, kernel.push_emulated ? ", push emulated" : "; push single-stepped");
+	log_msg("probe sites for kernel %u.%u: call, jmp, jcc and nop emulated%s",
+		sandbox->kernel.major, sandbox->kernel.minor,
+		sandbox->kernel.push_emulated ? ", push emulated" : "; push single-stepped");
 	r = targets_discover(opt->proc_root, opt->extra_targets, opt->n_extra_targets, &list);
 	if (r < 0) {
 		log_msg("could not list TLS libraries: %s", strerror(-r));
@@ -426,13 +425,11 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 		struct tls_probe_plan plan = {};
 		enum target_result result;
 
-		r = target_attach(objects, &kernel, opt->pin_dir, t, &result, &plan);
-		if (r == -ENOENT || r == -ENOEXEC) {
+		r = target_attach(objects, sandbox, opt->pin_dir, t, &result, &plan);
+		if (r == -ENOENT || r == -ENOEXEC || r == -ECHILD || r == -EBADMSG) {
 			char why[256];
 
-			snprintf(why, sizeof(why), "%s%s%s",
-				 r == -ENOEXEC ? "not an ELF file"
-					       : "no OpenSSL or GnuTLS data functions found",
+			snprintf(why, sizeof(why), "%s%s%s", plan_error_text(r),
 				 plan.missing[0] ? "; missing " : "", plan.missing);
 			log_msg("skipped %s: %s", t->path, why);
 			report_attachment(t, &plan, CLEARTAP_ATTACH_SKIPPED, why);
@@ -497,6 +494,10 @@ static void on_handoff_event(void *userdata, const struct handoff_event *e)
 			"reader per ring set)",
 			e->pid, e->uid, e->holder_pid, e->holder_uid);
 		break;
+	case HANDOFF_BAD_REQUEST:
+		log_msg("collector pid %d uid %u broke the request protocol (%s): its lease ends",
+			e->pid, e->uid, strerror(-e->error));
+		break;
 	case HANDOFF_SERVED:
 	case HANDOFF_RELEASED:
 		break;
@@ -505,25 +506,34 @@ static void on_handoff_event(void *userdata, const struct handoff_event *e)
 		log_msg("(further peer problems are logged once per 100)");
 }
 
-/* From here on the loader holds nothing but descriptors, and can only hand them out. */
-static int drop_and_lock_down(const struct options *opt)
+/* Who the loader becomes (and its planner children run as): never root. */
+static int lookup_user(const struct options *opt, uid_t *ret_uid, gid_t *ret_gid)
 {
-	uid_t uid;
-	gid_t gid;
-	int r;
+	int r = privileges_lookup_user(opt->user, ret_uid, ret_gid);
 
-	if ((r = privileges_lookup_user(opt->user, &uid, &gid)) < 0) {
+	if (r < 0) {
 		log_msg("user '%s' does not exist: create it (systemd/sysusers.d/cleartap.conf) or "
 			"choose one with --user",
 			opt->user);
 		return r;
 	}
-	if (uid == 0) {
+	if (*ret_uid == 0) {
 		log_msg("--user '%s' is root: the loader must not keep root", opt->user);
 		return -EPERM;
 	}
+	return 0;
+}
+
+/*
+ * From here on the loader holds nothing but descriptors: it hands out the rings, and attaches
+ * its own programs to files collectors name, at sites it plans itself.
+ */
+static int drop_and_lock_down(uid_t uid, gid_t gid)
+{
+	int r;
+
 	if ((r = privileges_drop(uid, gid)) < 0) {
-		log_msg("cannot drop privileges to '%s': %s", opt->user, strerror(-r));
+		log_msg("cannot drop privileges to uid %u: %s", uid, strerror(-r));
 		return r;
 	}
 	if ((r = seccomp_install(loader_serving_rules, loader_serving_rules_count)) < 0) {
@@ -536,8 +546,57 @@ static int drop_and_lock_down(const struct options *opt)
 	return 0;
 }
 
-static int serve(const struct options *opt, const struct objects *objects)
+struct attach_context {
+	struct attach_requests *requests;
+};
+
+static uint64_t monotonic_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_attach_request(void *userdata, const struct cleartap_handoff_attach_request *req,
+			      struct cleartap_handoff_attachment *ret_answer)
+{
+	static const char *const verdicts[] = {
+	    [CLEARTAP_ATTACH_ATTACHED] = "attached",
+	    [CLEARTAP_ATTACH_ALREADY_ATTACHED] = "already attached",
+	    [CLEARTAP_ATTACH_SKIPPED] = "skipped",
+	    [CLEARTAP_ATTACH_FAILED] = "failed",
+	    [CLEARTAP_ATTACH_REFUSED] = "refused",
+	};
+	struct attach_context *ctx = userdata;
+	static unsigned long logged;
+	char path[sizeof(req->path) + 1] = {};
+
+	attach_requests_answer(ctx->requests, req, monotonic_ms(), ret_answer);
+	/* a collector asking in a loop must not become a loop of log lines */
+	if (++logged > 100 && logged % 1000)
+		return;
+	memcpy(path, ret_answer->path, sizeof(ret_answer->path));
+	log_msg("collector asked for %s (pid %u): %s%s%.128s", path, req->pid,
+		verdicts[ret_answer->status], ret_answer->detail[0] ? ": " : "",
+		ret_answer->detail);
+	if (ret_answer->status == CLEARTAP_ATTACH_ATTACHED)
+		log_sites(ret_answer);
+}
+
+static int serve(const struct options *opt, const struct objects *objects,
+		 const struct plan_sandbox *sandbox)
+{
+	struct attach_context ctx = {};
+	struct attach_requests_config arc = {
+	    .prog_enter = objects->fds.prog_tls_enter,
+	    .prog_return = objects->fds.prog_tls_return,
+	    .kernel_features = objects->fds.kernel_features,
+	    .mnt_ns = own_mount_namespace(),
+	    .sandbox = *sandbox,
+	    .known = attachments,
+	    .n_known = n_attachments,
+	};
 	struct pollfd pfds[3 + HANDOFF_MAX_CLIENTS];
 	static struct handoff_server server;
 	_cleanup_close_ int listen_fd = -1;
@@ -565,11 +624,14 @@ static int serve(const struct options *opt, const struct objects *objects)
 	}
 	r = handoff_server_init(&server, listen_fd, &objects->fds, attachments, n_attachments,
 				opt->allowed_uids, opt->n_allowed_uids, opt->allowed_gids,
-				opt->n_allowed_gids, on_handoff_event, NULL);
+				opt->n_allowed_gids, on_handoff_event, &ctx);
 	if (r < 0) {
 		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;
 	}
+	if ((r = attach_requests_new(&arc, &ctx.requests)) < 0)
+		return r;
+	handoff_server_on_request(&server, on_attach_request);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -578,8 +640,10 @@ static int serve(const struct options *opt, const struct objects *objects)
 	if (sig_fd < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = drop_and_lock_down(opt)) < 0)
+	if ((r = drop_and_lock_down(sandbox->uid, sandbox->gid)) < 0) {
+		attach_requests_free(ctx.requests);
 		return r;
+	}
 	log_msg("serving descriptors on %s",
 		activated ? "the socket-activated socket" : opt->socket_path);
 	for (;;) {
@@ -600,6 +664,7 @@ static int serve(const struct options *opt, const struct objects *objects)
 		handoff_server_process(&server, pfds + 1, n);
 	}
 	handoff_server_close_clients(&server);
+	attach_requests_free(ctx.requests);
 	if (!activated)
 		unlink(opt->socket_path); /* best effort: the directory may not be ours any more */
 	return r;
@@ -617,6 +682,7 @@ int main(int argc, char **argv)
 	};
 	struct objects objects;
 	struct objects_config cfg;
+	struct plan_sandbox sandbox;
 	int r, ncpus;
 
 	if (parse_options(argc, argv, &opt) < 0)
@@ -664,6 +730,12 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 
+	if (lookup_user(&opt, &sandbox.uid, &sandbox.gid) < 0)
+		return EXIT_FAILURE;
+	if ((r = planner_kernel_running(&sandbox.kernel)) < 0) {
+		log_msg("cannot tell the running kernel: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
 	cfg = (struct objects_config){
 	    .kernel_features = probe_kernel_features(),
 	    .pin_dir = opt.pin_dir,
@@ -700,9 +772,9 @@ int main(int argc, char **argv)
 	log_msg("%s programs under %s", objects.reused ? "reusing pinned" : "loaded and pinned",
 		opt.pin_dir);
 
-	attach_targets(&opt, &objects);
+	attach_targets(&opt, &objects, &sandbox);
 
-	r = opt.attach_only ? 0 : serve(&opt, &objects);
+	r = opt.attach_only ? 0 : serve(&opt, &objects, &sandbox);
 	objects_close(&objects);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,4 +10,8 @@
 extern const struct seccomp_rule loader_serving_rules[];
 extern const size_t loader_serving_rules_count;
 
+/* What the planner child may do once it parses an untrusted file. */
+extern const struct seccomp_rule planner_child_rules[];
+extern const size_t planner_child_rules_count;
+
 #endif

@@ -189,7 +189,7 @@ static int pin_link(const char *path, int kind, size_t i, void *ctx)
 	return bpf_obj_pin(links->fd[kind][i], path) < 0 ? ct_negative_errno() : 0;
 }
 
-int target_attach(const struct objects *objects, const struct planner_kernel *kernel,
+int target_attach(const struct objects *objects, const struct plan_sandbox *sandbox,
 		  const char *pin_dir, const struct tls_target *target,
 		  enum target_result *ret_result, struct tls_probe_plan *ret_plan)
 {
@@ -207,7 +207,7 @@ int target_attach(const struct objects *objects, const struct planner_kernel *ke
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -ENOEXEC; /* a FIFO or device named like a library: never read */
-	r = tls_probe_plan(fd, kernel, &plan);
+	r = plan_sandboxed(sandbox, fd, &plan);
 	*ret_plan = plan;
 	if (r < 0)
 		return r;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "objects.h"
+#include "plan_sandbox.h"
 #include "tls_probes.h"
 
 /* One library file to probe, named by a path this process can open. */
@@ -37,12 +38,13 @@ enum target_result {
 };
 
 /*
- * Attach the TLS programs to one target at the sites the attach planner chooses for kernel,
+ * Attach the TLS programs to one target at the sites the attach planner chooses (in a sandboxed
+ * child: the file may be any process's),
  * and pin the links as links/tls_<dev>_<ino>_{enter,exit,return} (the set a plan needs present
  * means it is attached: never twice). ret_plan says what was probed, where, and what is missing.
  * Returns 0, -ENOENT when required symbols are missing, -ENOEXEC when not ELF, or -errno.
  */
-int target_attach(const struct objects *objects, const struct planner_kernel *kernel,
+int target_attach(const struct objects *objects, const struct plan_sandbox *sandbox,
 		  const char *pin_dir, const struct tls_target *target,
 		  enum target_result *ret_result, struct tls_probe_plan *ret_plan);
 

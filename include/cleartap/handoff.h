@@ -7,6 +7,16 @@
  *              n_attachments x struct cleartap_handoff_attachment, in one sendmsg() whose
  *              SCM_RIGHTS control message carries the nfds descriptors in order.
  *
+ * The served collector keeps the connection (its lease on the rings). On it, it may then ask
+ * for files that appeared later to be probed:
+ *
+ *   collector: struct cleartap_handoff_attach_request, any number, at most
+ *              CLEARTAP_HANDOFF_MAX_IN_FLIGHT unanswered
+ *   loader:    struct cleartap_handoff_attach_answer, one per request, in order
+ *
+ * The collector names a file; the loader checks it, plans the sites itself and attaches. The
+ * collector never holds a program descriptor.
+ *
  * A refused peer gets a reply with status = -errno and no descriptors. All integers are in host
  * byte order: both ends run on the same machine.
  */
@@ -16,15 +26,15 @@
 #include <linux/types.h>
 
 #define CLEARTAP_HANDOFF_MAGIC		 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION	 4 /* 2: attachments, 3: probe sites, 4: kernel features */
+#define CLEARTAP_HANDOFF_VERSION	 5 /* 2: attachments, 3: probe sites, 4: kernel features,
+					    * 5: attach requests, no program fds */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
 enum cleartap_handoff_kind {
 	CLEARTAP_FD_RING = 1,	  /* BPF_MAP_TYPE_RINGBUF, index = shard */
 	CLEARTAP_FD_COUNTERS = 2, /* BPF_MAP_TYPE_PERCPU_ARRAY of __u64, enum cleartap_counter */
-	CLEARTAP_FD_PROG_TLS_ENTRY = 3,	 /* uprobe_multi program for TLS function entry */
-	CLEARTAP_FD_PROG_TLS_RETURN = 4, /* uprobe_multi program for TLS function return */
+	/* 3 and 4 were the TLS programs (version 4 and before): never handed out any more */
 };
 
 struct cleartap_handoff_hello {
@@ -67,6 +77,7 @@ enum cleartap_attach_status {
 	CLEARTAP_ATTACH_ALREADY_ATTACHED = 2, /* pinned links of an earlier run */
 	CLEARTAP_ATTACH_SKIPPED = 3,	      /* not a TLS library we can probe: detail says why */
 	CLEARTAP_ATTACH_FAILED = 4,	      /* the attach itself failed: detail says why */
+	CLEARTAP_ATTACH_REFUSED = 5, /* a request the loader would not serve: detail says why */
 };
 
 enum cleartap_attach_library {
@@ -113,7 +124,34 @@ struct cleartap_handoff_attachment {
 	struct cleartap_handoff_site sites[CLEARTAP_HANDOFF_MAX_SITES];
 };
 
+#define CLEARTAP_ATTACH_REQUEST_MAGIC 0x51525443u /* "CTRQ" */
+#define CLEARTAP_ATTACH_ANSWER_MAGIC  0x53415443u /* "CTAS" */
+#define CLEARTAP_HANDOFF_MAX_IN_FLIGHT 16
+
+enum cleartap_attach_request_flags {
+	CLEARTAP_REQUEST_LIBRARY = 1 << 0, /* a library the process opened, else its executable */
+};
+
+/* "Please probe this file": what the collector saw. The loader trusts none of it. */
+struct cleartap_handoff_attach_request {
+	__u32 magic;  /* CLEARTAP_ATTACH_REQUEST_MAGIC */
+	__u32 pid;    /* a process that maps the file */
+	__u64 dev;    /* as the collector's stat() saw it; 0 in another mount namespace */
+	__u64 ino;
+	__u32 mnt_ns; /* the process's mount namespace (inode of /proc/PID/ns/mnt) */
+	__u32 flags;  /* enum cleartap_attach_request_flags */
+	char path[256]; /* in the process's mount namespace, NUL-terminated */
+};
+
+struct cleartap_handoff_attach_answer {
+	__u32 magic; /* CLEARTAP_ATTACH_ANSWER_MAGIC */
+	__u32 pid;   /* the request's */
+	struct cleartap_handoff_attachment attachment;
+};
+
 _Static_assert(sizeof(struct cleartap_handoff_hello) == 8, "hello layout");
+_Static_assert(sizeof(struct cleartap_handoff_attach_request) == 288, "request layout");
+_Static_assert(sizeof(struct cleartap_handoff_attach_answer) == 8 + 416 + 8 * 104, "answer layout");
 _Static_assert(sizeof(struct cleartap_handoff_reply) == 32, "reply layout");
 _Static_assert(sizeof(struct cleartap_handoff_site) == 104, "site layout");
 _Static_assert(sizeof(struct cleartap_handoff_attachment) == 416 + 8 * 104, "attachment layout");

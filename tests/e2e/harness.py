@@ -214,13 +214,14 @@ def assert_unprivileged(pid):
     assert re.search(r"^Max core file size\s+0\s+0\s", limits, re.M), limits
 
 
-def map_ids_of(pid):
-    """BPF map ids behind a process's descriptors (/proc/PID/fdinfo)."""
+def bpf_ids_of(pid, kind="map"):
+    """Ids of the BPF objects of one kind ("map", "prog", "link") behind a process's
+    descriptors, as the kernel tells them (/proc/PID/fdinfo)."""
     ids = set()
     for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
         try:
             for line in info.read_text().splitlines():
-                if line.startswith("map_id:"):
+                if line.startswith(f"{kind}_id:"):
                     ids.add(int(line.split()[1]))
         except OSError:
             pass

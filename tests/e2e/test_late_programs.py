@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Programs that start after cleartap with TLS the loader never saw are probed by the
-collector itself, unprivileged, with the program descriptors it holds: a libssl copy loaded
-through LD_LIBRARY_PATH by an unprivileged user, and Node.js with OpenSSL built in."""
+"""Programs that start after cleartap with TLS the loader never saw are probed: the collector
+names the file, the loader (unprivileged by then) checks it, plans it in a sandboxed child and
+attaches its own programs. A libssl copy loaded through LD_LIBRARY_PATH by an unprivileged user,
+and Node.js with OpenSSL built in."""
 import shutil
 import subprocess
 
@@ -40,7 +41,7 @@ assert c.getresponse().read() == b"hello from nginx\\n"
         return
     assert (copy["status"], copy["library"], copy["functions"]) == ("STATUS_ATTACHED",
                                                                       "openssl", 6)
-    assert copy["detail"] == "attached by the collector after start"
+    assert copy["detail"] == "attached by the loader at the collector's request"
     [t] = transactions(records, p.pid)
     assert (t["path"], t["status"], t["process"]["uid"]) == ("/hello.txt?late", 200,
                                                             harness.NOBODY)
@@ -68,8 +69,8 @@ setTimeout(() => require("https").get(
 
 def test_process_in_its_own_mount_and_pid_namespace(cleartap, nginx):
     """A "container": own mount and pid namespace, its own copy of libssl at the system path.
-    The collector cannot reach that namespace's files (the broker of DESIGN.md would): it says
-    so once, with the reason, and the connection is still recorded."""
+    Without a broker the loader cannot reach that namespace's files: it says so once, with the
+    reason, and the connection is still recorded."""
     port, _ = nginx
     copy = cleartap.dir / "container-libssl.so.3"
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", copy)

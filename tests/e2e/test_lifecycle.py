@@ -16,7 +16,7 @@ def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
     cleartap.start_loader()
     first = cleartap.start_collector()
     pins, links = cleartap.pins(), cleartap.link_count()
-    maps_first = harness.map_ids_of(first.pid)
+    maps_first = harness.bpf_ids_of(first.pid)
     assert len(maps_first) >= 3  # rings and counters
 
     cert, key = tls_cert
@@ -32,7 +32,7 @@ def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
     first.send_signal(signal.SIGKILL)
     first.wait()
     second = cleartap.start_collector()
-    second_maps = harness.map_ids_of(second.pid)
+    second_maps = harness.bpf_ids_of(second.pid)
     report = json.loads(client.stdout.read())
     assert client.wait(timeout=30) == 0
     server.wait(timeout=10)
@@ -56,10 +56,10 @@ def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
 def test_collector_receives_same_objects(cleartap):
     cleartap.start_loader()
     a = cleartap.start_collector()
-    ids_a = harness.map_ids_of(a.pid)
+    ids_a = harness.bpf_ids_of(a.pid)
     cleartap.stop_collector(a)
     b = cleartap.start_collector()
-    assert harness.map_ids_of(b.pid) == ids_a
+    assert harness.bpf_ids_of(b.pid) == ids_a
     cleartap.stop_collector(b)
 
 

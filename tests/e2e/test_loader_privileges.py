@@ -137,7 +137,7 @@ sys.stdin.read()
 def test_fault_drill_loader_killed_and_restarted(cleartap, tls_cert):
     cleartap.start_loader()
     first = cleartap.start_collector()
-    maps = harness.map_ids_of(first.pid)
+    maps = harness.bpf_ids_of(first.pid)
     pins, links = cleartap.pins(), cleartap.link_count()
     cleartap.loader.send_signal(signal.SIGKILL)
     cleartap.loader.wait()
@@ -150,7 +150,7 @@ def test_fault_drill_loader_killed_and_restarted(cleartap, tls_cert):
     assert "reusing pinned programs" in cleartap.loader_log()
     assert cleartap.pins() == pins and cleartap.link_count() == links
     second = cleartap.start_collector()
-    assert harness.map_ids_of(second.pid) == maps
+    assert harness.bpf_ids_of(second.pid) == maps
     cleartap.stop_collector(second)
 
 

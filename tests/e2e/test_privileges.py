@@ -11,7 +11,8 @@ import harness
 from harness import assert_unprivileged, stream
 from test_capture import run_python_pair
 
-FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing"]
+FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing",
+             "open-for-reading", "bpf-link-create"]
 
 
 def test_collector_holds_nothing(cleartap, tls_cert):
@@ -19,6 +20,12 @@ def test_collector_holds_nothing(cleartap, tls_cert):
     collector = cleartap.start_collector()
     assert_unprivileged(collector.pid)
     assert harness.privileges_of(collector.pid)["Uid"] == [str(harness.NOBODY)] * 4
+    # no program and no link: it cannot attach anything (the kernel's view of its descriptors);
+    # the loader holds the programs
+    assert harness.bpf_ids_of(collector.pid, "prog") == set()
+    assert harness.bpf_ids_of(collector.pid, "link") == set()
+    assert len(harness.bpf_ids_of(collector.pid, "map")) >= 2  # rings and counters
+    assert len(harness.bpf_ids_of(cleartap.loader.pid, "prog")) >= 2
     # ... and works like that, through a capture and a clean stop.
     client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "sandboxed")
     assert_unprivileged(collector.pid)

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						    .max_call_bytes = 1 << 20,
 						    .max_pending_bytes = 1 << 22,
 						    .hold_ns = 1000},
-			  exporter, NULL, 0) < 0) {
+			  exporter, NULL) < 0) {
 		pipeline_free(&p);
 		exporter_free(exporter);
 		return 0;

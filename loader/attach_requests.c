@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "attach_requests.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ct_macro.h"
+
+struct examined {
+	uint64_t dev, ino;
+	uint32_t status; /* enum cleartap_attach_status */
+};
+
+struct attach_requests {
+	struct attach_requests_config config;
+	struct examined *files;
+	size_t n_files;
+	int *links;
+	size_t n_links, cap_links;
+	double tokens;
+	uint64_t last_ms;
+};
+
+static struct examined *find(struct attach_requests *ar, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < ar->n_files; i++)
+		if (ar->files[i].dev == dev && ar->files[i].ino == ino)
+			return &ar->files[i];
+	return NULL;
+}
+
+static void remember(struct attach_requests *ar, uint64_t dev, uint64_t ino, uint32_t status)
+{
+	if (ar->n_files < ATTACH_FILES_MAX)
+		ar->files[ar->n_files++] = (struct examined){dev, ino, status};
+}
+
+int attach_requests_new(const struct attach_requests_config *config, struct attach_requests **ret)
+{
+	struct attach_requests *ar = calloc(1, sizeof(*ar));
+
+	if (!ar)
+		return -ENOMEM;
+	ar->files = calloc(ATTACH_FILES_MAX, sizeof(*ar->files));
+	if (!ar->files) {
+		free(ar);
+		return -ENOMEM;
+	}
+	ar->config = *config;
+	ar->tokens = ATTACH_PLANS_BURST;
+	for (size_t i = 0; i < config->n_known; i++)
+		remember(ar, config->known[i].dev, config->known[i].ino, config->known[i].status);
+	ar->config.known = NULL;
+	*ret = ar;
+	return 0;
+}
+
+void attach_requests_free(struct attach_requests *ar)
+{
+	if (!ar)
+		return;
+	for (size_t i = 0; i < ar->n_links; i++)
+		close(ar->links[i]); /* closing a link detaches it */
+	free(ar->links);
+	free(ar->files);
+	free(ar);
+}
+
+/* A token per plan, ATTACH_PLANS_PER_S of them a second, at most ATTACH_PLANS_BURST saved. */
+static bool take_token(struct attach_requests *ar, uint64_t now_ms)
+{
+	if (now_ms > ar->last_ms) {
+		ar->tokens += (double)(now_ms - ar->last_ms) * ATTACH_PLANS_PER_S / 1000.0;
+		if (ar->tokens > ATTACH_PLANS_BURST)
+			ar->tokens = ATTACH_PLANS_BURST;
+	}
+	ar->last_ms = now_ms;
+	if (ar->tokens < 1)
+		return false;
+	ar->tokens -= 1;
+	return true;
+}
+
+static int keep_links(struct attach_requests *ar, struct tls_links *links)
+{
+	size_t need = ar->n_links + TLS_LINK__MAX;
+
+	if (need > ar->cap_links) {
+		size_t cap = ar->cap_links ? ar->cap_links * 2 : 16;
+		int *grown = realloc(ar->links, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		ar->links = grown;
+		ar->cap_links = cap;
+	}
+	for (int l = 0; l < TLS_LINK__MAX; l++)
+		if (links->n[l]) /* uprobe_multi: one link per kind */
+			ar->links[ar->n_links++] = links->fd[l][0];
+	return 0;
+}
+
+/* Open, check, plan and attach one file of the loader's own mount namespace. */
+static void examine(struct attach_requests *ar, const struct cleartap_handoff_attach_request *req,
+		    const char *path, uint64_t now_ms, struct cleartap_handoff_attachment *ret)
+{
+	static const struct tls_probe_plan none = {.library_name = ""};
+	struct tls_probe_plan plan = none;
+	_cleanup_close_ int fd = -1;
+	char detail[256], by_fd[32];
+	struct tls_links links;
+	struct examined *known;
+	struct stat st;
+	int r;
+
+	/* as the loader's own unprivileged user: it reads nothing that user may not; a FIFO
+	 * named like a library must not block it */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(detail, sizeof(detail), "the loader cannot open it: %s", strerror(errno));
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path, detail,
+				 ret);
+		return;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_dev != req->dev || st.st_ino != req->ino) {
+		tls_probe_report(
+		    &none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path,
+		    "not the file the collector named (not a regular file, or replaced)", ret);
+		return;
+	}
+	/* known by what was opened, never by what the request claims */
+	if ((known = find(ar, req->dev, req->ino))) {
+		tls_probe_report(&none,
+				 known->status == CLEARTAP_ATTACH_ATTACHED ||
+					 known->status == CLEARTAP_ATTACH_ALREADY_ATTACHED
+				     ? CLEARTAP_ATTACH_ALREADY_ATTACHED
+				     : CLEARTAP_ATTACH_SKIPPED,
+				 req->dev, req->ino, path, "examined already", ret);
+		return;
+	}
+	if (!take_token(ar, now_ms)) {
+		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path,
+				 "rate limit: the loader plans at most 10 new files per second",
+				 ret);
+		return; /* not remembered: asked again, it may be planned later */
+	}
+	r = plan_sandboxed(&ar->config.sandbox, fd, &plan);
+	if (r < 0) {
+		const char *why = plan_error_text(r);
+
+		snprintf(detail, sizeof(detail), "%s%s%s", why, plan.missing[0] ? "; missing " : "",
+			 plan.missing);
+		remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_SKIPPED);
+		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path, detail,
+				 ret);
+		return;
+	}
+	if (!(ar->config.kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI)) {
+		remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_SKIPPED);
+		tls_probe_report(
+		    &plan, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path,
+		    "appeared after start-up: attaching it needs uprobe_multi links (Linux 6.6); "
+		    "a loader restart probes it",
+		    ret);
+		return;
+	}
+	/* the file checked above, not whatever the path names by now */
+	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
+	r = tls_probe_attach(ar->config.prog_enter, ar->config.prog_return, by_fd, &plan, false,
+			     &links);
+	if (r == 0 && (r = keep_links(ar, &links)) < 0)
+		tls_links_close(&links);
+	if (r < 0) {
+		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, req->dev, req->ino, path,
+				 strerror(-r), ret);
+		return;
+	}
+	remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_ATTACHED);
+	tls_probe_report(&plan, CLEARTAP_ATTACH_ATTACHED, req->dev, req->ino, path,
+			 "attached by the loader at the collector's request", ret);
+}
+
+void attach_requests_answer(struct attach_requests *ar,
+			    const struct cleartap_handoff_attach_request *req, uint64_t now_ms,
+			    struct cleartap_handoff_attachment *ret)
+{
+	static const struct tls_probe_plan none = {.library_name = ""};
+	char path[sizeof(req->path)], detail[128];
+	size_t n = strnlen(req->path, sizeof(req->path));
+
+	memcpy(path, req->path, n < sizeof(path) ? n : sizeof(path) - 1);
+	path[n < sizeof(path) ? n : sizeof(path) - 1] = '\0';
+	if (n == sizeof(req->path) || path[0] != '/' || req->flags & ~CLEARTAP_REQUEST_LIBRARY) {
+		tls_probe_report(
+		    &none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path,
+		    "malformed request (path not absolute or not terminated, unknown flags)", ret);
+		return;
+	}
+	if (req->mnt_ns != ar->config.mnt_ns) {
+		snprintf(detail, sizeof(detail),
+			 "opened in another mount namespace (mnt:[%u]): not attachable without a "
+			 "broker",
+			 req->mnt_ns);
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, req->mnt_ns, path, detail, ret);
+		return;
+	}
+	examine(ar, req, path, now_ms, ret);
+}
