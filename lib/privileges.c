@@ -51,15 +51,56 @@ bool privileges_any_capability(void)
 	return any;
 }
 
-static bool bounding_set_empty(void)
+/* Is the bounding set empty but for keep (-1: nothing)? */
+static bool bounding_set_only(int keep)
 {
 	for (int c = 0; c <= last_cap(); c++)
-		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+		if ((prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0) != (c == keep))
 			return false;
 	return true;
 }
 
+static bool bounding_set_empty(void)
+{
+	return bounding_set_only(-1);
+}
+
+/* Effective and permitted exactly {keep}, inheritable and ambient empty. */
+static int set_only(cap_value_t keep)
+{
+	cap_t caps = cap_init();
+	int r = 0;
+
+	if (!caps)
+		return -errno;
+	if (cap_set_flag(caps, CAP_PERMITTED, 1, &keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, &keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+		r = -errno;
+	cap_free(caps);
+	return r;
+}
+
+static bool holds_only(cap_value_t keep)
+{
+	cap_t caps = cap_get_proc(), want = cap_init();
+	bool only = false;
+
+	if (caps && want && cap_set_flag(want, CAP_PERMITTED, 1, &keep, CAP_SET) == 0 &&
+	    cap_set_flag(want, CAP_EFFECTIVE, 1, &keep, CAP_SET) == 0)
+		only = cap_compare(caps, want) == 0;
+	cap_free(caps);
+	cap_free(want);
+	for (int c = 0; only && c <= last_cap(); c++)
+		only = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) <= 0;
+	return only;
+}
+
 int privileges_drop(uid_t uid, gid_t gid)
+{
+	return privileges_drop_keeping(uid, gid, -1);
+}
+
+int privileges_drop_keeping(uid_t uid, gid_t gid, int keep)
 {
 	const unsigned long securebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 					 SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
@@ -75,14 +116,14 @@ int privileges_drop(uid_t uid, gid_t gid)
 		return -errno;
 	/* Needs CAP_SETPCAP, which the bounding set still has until the last of these calls. */
 	for (int c = 0; c <= last_cap(); c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+		if (c != keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
 			return -errno;
 	if (prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) < 0)
 		return -errno;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;
 	/* SECBIT_NO_SETUID_FIXUP kept the sets across setresuid; empty them explicitly. */
-	if ((r = clear_capability_sets()) < 0)
+	if ((r = keep < 0 ? clear_capability_sets() : set_only(keep)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
@@ -90,8 +131,8 @@ int privileges_drop(uid_t uid, gid_t gid)
 	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
 		return -errno;
 	if (ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
-	    sgid != gid || privileges_any_capability() || !bounding_set_empty() ||
-	    getgroups(0, NULL) != 0)
+	    sgid != gid || (keep < 0 ? privileges_any_capability() : !holds_only(keep)) ||
+	    !bounding_set_only(keep) || getgroups(0, NULL) != 0)
 		return -EPERM;
 	if (setuid(0) == 0 || setgid(0) == 0)
 		return -EPERM; /* must be impossible now */

@@ -16,6 +16,12 @@
 int privileges_drop(uid_t uid, gid_t gid);
 
 /*
+ * The same, but capability keep (a CAP_* value) stays in the effective, permitted and bounding
+ * sets: the one privilege a helper such as the broker needs. Still no_new_privs, no ambient.
+ */
+int privileges_drop_keeping(uid_t uid, gid_t gid, int keep);
+
+/*
  * For a process that starts unprivileged: clear whatever capabilities it still holds (lowering
  * needs no privilege) and set no_new_privs. The bounding set can only be emptied with
  * CAP_SETPCAP, so it is left to whoever starts the process; *ret_bounding_empty says.

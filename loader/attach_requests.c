@@ -105,18 +105,80 @@ static int keep_links(struct attach_requests *ar, struct tls_links *links)
 	return 0;
 }
 
-/* Open, check, plan and attach one file of the loader's own mount namespace. */
-static void examine(struct attach_requests *ar, const struct cleartap_handoff_attach_request *req,
-		    const char *path, uint64_t now_ms, struct cleartap_handoff_attachment *ret)
+static const struct tls_probe_plan none = {.library_name = ""};
+
+/* Plan and attach one opened regular file, known by what was opened (st), never by what the
+ * request claims. how: how it was reached, for the report. */
+static void examine(struct attach_requests *ar, int fd, const struct stat *st, const char *path,
+		    const char *how, uint64_t now_ms, struct cleartap_handoff_attachment *ret)
 {
-	static const struct tls_probe_plan none = {.library_name = ""};
 	struct tls_probe_plan plan = none;
-	_cleanup_close_ int fd = -1;
 	char detail[256], by_fd[32];
 	struct tls_links links;
 	struct examined *known;
-	struct stat st;
 	int r;
+
+	if ((known = find(ar, st->st_dev, st->st_ino))) {
+		tls_probe_report(&none,
+				 known->status == CLEARTAP_ATTACH_ATTACHED ||
+					 known->status == CLEARTAP_ATTACH_ALREADY_ATTACHED
+				     ? CLEARTAP_ATTACH_ALREADY_ATTACHED
+				     : CLEARTAP_ATTACH_SKIPPED,
+				 st->st_dev, st->st_ino, path, "examined already", ret);
+		return;
+	}
+	if (!take_token(ar, now_ms)) {
+		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, st->st_dev, st->st_ino, path,
+				 "rate limit: the loader plans at most 10 new files per second",
+				 ret);
+		return; /* not remembered: asked again, it may be planned later */
+	}
+	r = plan_sandboxed(&ar->config.sandbox, fd, &plan);
+	if (r < 0) {
+		const char *why = plan_error_text(r);
+
+		snprintf(detail, sizeof(detail), "%s%s%s", why, plan.missing[0] ? "; missing " : "",
+			 plan.missing);
+		remember(ar, st->st_dev, st->st_ino, CLEARTAP_ATTACH_SKIPPED);
+		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, st->st_dev, st->st_ino, path,
+				 detail, ret);
+		return;
+	}
+	if (!(ar->config.kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI)) {
+		remember(ar, st->st_dev, st->st_ino, CLEARTAP_ATTACH_SKIPPED);
+		tls_probe_report(
+		    &plan, CLEARTAP_ATTACH_SKIPPED, st->st_dev, st->st_ino, path,
+		    "appeared after start-up: attaching it needs uprobe_multi links (Linux 6.6); "
+		    "a loader restart probes it",
+		    ret);
+		return;
+	}
+	/* the file checked above, not whatever the path names by now */
+	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
+	r = tls_probe_attach(ar->config.prog_enter, ar->config.prog_return, by_fd, &plan, false,
+			     &links);
+	if (r == 0 && (r = keep_links(ar, &links)) < 0)
+		tls_links_close(&links);
+	if (r < 0) {
+		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, st->st_dev, st->st_ino, path,
+				 strerror(-r), ret);
+		return;
+	}
+	remember(ar, st->st_dev, st->st_ino, CLEARTAP_ATTACH_ATTACHED);
+	snprintf(detail, sizeof(detail), "attached by the loader at the collector's request%s",
+		 how);
+	tls_probe_report(&plan, CLEARTAP_ATTACH_ATTACHED, st->st_dev, st->st_ino, path, detail,
+			 ret);
+}
+
+/* A file of the loader's own mount namespace: opened, and checked to be the one named. */
+static void examine_own(struct attach_requests *ar,
+			const struct cleartap_handoff_attach_request *req, const char *path,
+			uint64_t now_ms, struct cleartap_handoff_attachment *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char detail[128];
+	struct stat st;
 
 	/* as the loader's own unprivileged user: it reads nothing that user may not; a FIFO
 	 * named like a library must not block it */
@@ -133,64 +195,45 @@ static void examine(struct attach_requests *ar, const struct cleartap_handoff_at
 		    "not the file the collector named (not a regular file, or replaced)", ret);
 		return;
 	}
-	/* known by what was opened, never by what the request claims */
-	if ((known = find(ar, req->dev, req->ino))) {
-		tls_probe_report(&none,
-				 known->status == CLEARTAP_ATTACH_ATTACHED ||
-					 known->status == CLEARTAP_ATTACH_ALREADY_ATTACHED
-				     ? CLEARTAP_ATTACH_ALREADY_ATTACHED
-				     : CLEARTAP_ATTACH_SKIPPED,
-				 req->dev, req->ino, path, "examined already", ret);
-		return;
-	}
-	if (!take_token(ar, now_ms)) {
-		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path,
-				 "rate limit: the loader plans at most 10 new files per second",
-				 ret);
-		return; /* not remembered: asked again, it may be planned later */
-	}
-	r = plan_sandboxed(&ar->config.sandbox, fd, &plan);
-	if (r < 0) {
-		const char *why = plan_error_text(r);
+	examine(ar, fd, &st, path, "", now_ms, ret);
+}
 
-		snprintf(detail, sizeof(detail), "%s%s%s", why, plan.missing[0] ? "; missing " : "",
-			 plan.missing);
-		remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_SKIPPED);
-		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path, detail,
-				 ret);
+/* A file of another mount namespace: only the broker can open it, and only if pid maps it. */
+static void examine_foreign(struct attach_requests *ar,
+			    const struct cleartap_handoff_attach_request *req, const char *path,
+			    uint64_t now_ms, struct cleartap_handoff_attachment *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char detail[256], why[128], how[64];
+	struct stat st;
+
+	if (!ar->config.broker || !ar->config.broker->pid) {
+		snprintf(detail, sizeof(detail),
+			 "opened in another mount namespace (mnt:[%u]): not attachable without a "
+			 "broker%s",
+			 req->mnt_ns, ar->config.no_broker_reason);
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, req->mnt_ns, path, detail, ret);
 		return;
 	}
-	if (!(ar->config.kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI)) {
-		remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_SKIPPED);
-		tls_probe_report(
-		    &plan, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path,
-		    "appeared after start-up: attaching it needs uprobe_multi links (Linux 6.6); "
-		    "a loader restart probes it",
-		    ret);
+	if (broker_open(ar->config.broker, req->pid, path, &fd, why, sizeof(why)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		snprintf(
+		    detail, sizeof(detail),
+		    "opened in another mount namespace (mnt:[%u]); the broker did not open it: "
+		    "%s",
+		    req->mnt_ns, why);
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, req->mnt_ns, path, detail, ret);
 		return;
 	}
-	/* the file checked above, not whatever the path names by now */
-	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
-	r = tls_probe_attach(ar->config.prog_enter, ar->config.prog_return, by_fd, &plan, false,
-			     &links);
-	if (r == 0 && (r = keep_links(ar, &links)) < 0)
-		tls_links_close(&links);
-	if (r < 0) {
-		tls_probe_report(&plan, CLEARTAP_ATTACH_FAILED, req->dev, req->ino, path,
-				 strerror(-r), ret);
-		return;
-	}
-	remember(ar, req->dev, req->ino, CLEARTAP_ATTACH_ATTACHED);
-	tls_probe_report(&plan, CLEARTAP_ATTACH_ATTACHED, req->dev, req->ino, path,
-			 "attached by the loader at the collector's request", ret);
+	snprintf(how, sizeof(how), ", opened by the broker in mnt:[%u]", req->mnt_ns);
+	examine(ar, fd, &st, path, how, now_ms, ret);
 }
 
 void attach_requests_answer(struct attach_requests *ar,
 			    const struct cleartap_handoff_attach_request *req, uint64_t now_ms,
 			    struct cleartap_handoff_attachment *ret)
 {
-	static const struct tls_probe_plan none = {.library_name = ""};
-	char path[sizeof(req->path)], detail[128];
+	char path[sizeof(req->path)];
 	size_t n = strnlen(req->path, sizeof(req->path));
 
 	memcpy(path, req->path, n < sizeof(path) ? n : sizeof(path) - 1);
@@ -201,13 +244,8 @@ void attach_requests_answer(struct attach_requests *ar,
 		    "malformed request (path not absolute or not terminated, unknown flags)", ret);
 		return;
 	}
-	if (req->mnt_ns != ar->config.mnt_ns) {
-		snprintf(detail, sizeof(detail),
-			 "opened in another mount namespace (mnt:[%u]): not attachable without a "
-			 "broker",
-			 req->mnt_ns);
-		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, req->mnt_ns, path, detail, ret);
-		return;
-	}
-	examine(ar, req, path, now_ms, ret);
+	if (req->mnt_ns != ar->config.mnt_ns)
+		examine_foreign(ar, req, path, now_ms, ret);
+	else
+		examine_own(ar, req, path, now_ms, ret);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Files that appear after start-up, probed at the collector's request. The collector only names
- * a file (pid, path, device, inode); the loader, unprivileged by now, opens it as its own user,
- * checks it is the file named, plans its sites in a sandboxed child and attaches its own program
+ * a file (pid, path, device, inode); the loader, unprivileged by now, opens it as its own user
+ * and checks it is the file named (in another mount namespace the broker opens it, if pid maps
+ * it), plans its sites in a sandboxed child and attaches its own program
  * fds. Each file is examined once; new plans are rate-limited. The links live as long as the
  * loader, so a restarted collector keeps them.
  */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "cleartap/handoff.h"
+#include "broker.h"
 #include "plan_sandbox.h"
 
 #define ATTACH_PLANS_PER_S 10 /* sustained; a planner child costs a fork and an ELF read */
@@ -26,6 +28,8 @@ struct attach_requests_config {
 	uint32_t kernel_features; /* without uprobe_multi, new files are only reported */
 	uint32_t mnt_ns;	  /* the loader's own mount namespace */
 	struct plan_sandbox sandbox;
+	struct broker *broker;	      /* other mount namespaces' files; NULL or stopped: none */
+	const char *no_broker_reason; /* " (--strict)", ...: said when there is none */
 	const struct cleartap_handoff_attachment *known; /* what start-up examined */
 	size_t n_known;
 };

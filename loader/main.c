@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bpffs.h"
+#include "broker.h"
 #include "cleartap/events.h"
 #include "ct_macro.h"
 #include "attach_requests.h"
@@ -38,6 +39,7 @@
 #define DEFAULT_PIN_DIR	    BPFFS_ROOT "/cleartap"
 #define DEFAULT_SOCKET	    "/run/cleartap/handoff.sock"
 #define DEFAULT_USER	    "cleartap"
+#define DEFAULT_BROKER_USER "cleartap-broker"
 #define DEFAULT_RING_SIZE   (8u << 20)
 #define DEFAULT_RING_SHARDS 8
 #define MAX_EXTRA_TARGETS   64
@@ -66,6 +68,7 @@ struct options {
 	const char *pin_dir;
 	const char *socket_path;
 	const char *user;
+	const char *broker_user;
 	const char *proc_root;
 	const char *extra_targets[MAX_EXTRA_TARGETS];
 	size_t n_extra_targets;
@@ -79,6 +82,7 @@ struct options {
 	bool unload;
 	bool attach_only;
 	bool strict_caps;
+	bool strict; /* no broker: containers are reported, not covered */
 	bool verbose;
 };
 
@@ -115,6 +119,9 @@ static void usage(FILE *out)
 	    "  --socket PATH          handoff socket (default %s; systemd socket activation\n"
 	    "                         is used instead when present)\n"
 	    "  --user NAME            user to become after start-up (default %s)\n"
+	    "  --broker-user NAME     user of the broker that opens files of other mount\n"
+	    "                         namespaces (containers) for the loader (default %s)\n"
+	    "  --strict               no broker: files in containers are reported, not probed\n"
 	    "  --allow-uid UID        collector uid allowed to receive descriptors (repeatable)\n"
 	    "  --allow-gid GID        collector gid allowed to receive descriptors (repeatable)\n"
 	    "                         root is always allowed\n"
@@ -130,8 +137,8 @@ static void usage(FILE *out)
 	    "  --unload               remove everything pinned under --pin-dir and exit\n"
 	    "  --verbose              libbpf debug output\n"
 	    "  --help, --version\n",
-	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_RING_SIZE, DEFAULT_RING_SHARDS,
-	    CLEARTAP_DEFAULT_MAX_CALL_BYTES);
+	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_BROKER_USER, DEFAULT_RING_SIZE,
+	    DEFAULT_RING_SHARDS, CLEARTAP_DEFAULT_MAX_CALL_BYTES);
 }
 
 static int parse_u32_option(const char *arg, const char *name, uint32_t min, uint32_t max,
@@ -176,6 +183,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_PIN_DIR = 256,
 		OPT_SOCKET,
 		OPT_USER,
+		OPT_BROKER_USER,
+		OPT_STRICT,
 		OPT_PROC_ROOT,
 		OPT_ALLOW_UID,
 		OPT_ALLOW_GID,
@@ -193,6 +202,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
 	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"user", required_argument, NULL, OPT_USER},
+	    {"broker-user", required_argument, NULL, OPT_BROKER_USER},
+	    {"strict", no_argument, NULL, OPT_STRICT},
 	    {"proc-root", required_argument, NULL, OPT_PROC_ROOT},
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
@@ -220,6 +231,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_USER:
 			o->user = optarg;
+			break;
+		case OPT_BROKER_USER:
+			o->broker_user = optarg;
+			break;
+		case OPT_STRICT:
+			o->strict = true;
 			break;
 		case OPT_PROC_ROOT:
 			o->proc_root = optarg;
@@ -584,10 +601,44 @@ static void on_attach_request(void *userdata, const struct cleartap_handoff_atta
 		log_sites(ret_answer);
 }
 
+/*
+ * The broker, forked while the loader is still root: without it (--strict, or no such user)
+ * files in containers are reported, not probed, and *ret_reason says why.
+ */
+static void start_broker(const struct options *opt, struct broker *ret, const char **ret_reason)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	*ret = (struct broker){.sock = -1};
+	if (opt->strict) {
+		*ret_reason = " (--strict)";
+		return;
+	}
+	if (privileges_lookup_user(opt->broker_user, &uid, &gid) < 0 || uid == 0) {
+		log_msg("no broker: user '%s' does not exist (systemd/sysusers.d/cleartap.conf) or "
+			"is root; files in containers are reported, not probed",
+			opt->broker_user);
+		*ret_reason = " (its user does not exist)";
+		return;
+	}
+	if ((r = broker_start(uid, gid, opt->proc_root, ret)) < 0) {
+		log_msg("no broker: %s; files in containers are reported, not probed",
+			strerror(-r));
+		*ret_reason = " (it could not start)";
+		return;
+	}
+	log_msg("broker pid %d as uid %u: CAP_SYS_PTRACE alone, seccomp allowlist of %zu rules",
+		ret->pid, uid, broker_rules_count);
+	*ret_reason = "";
+}
+
 static int serve(const struct options *opt, const struct objects *objects,
 		 const struct plan_sandbox *sandbox)
 {
 	struct attach_context ctx = {};
+	struct broker broker = {.sock = -1};
 	struct attach_requests_config arc = {
 	    .prog_enter = objects->fds.prog_tls_enter,
 	    .prog_return = objects->fds.prog_tls_return,
@@ -629,6 +680,8 @@ static int serve(const struct options *opt, const struct objects *objects,
 		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;
 	}
+	start_broker(opt, &broker, &arc.no_broker_reason); /* while still root */
+	arc.broker = &broker;
 	if ((r = attach_requests_new(&arc, &ctx.requests)) < 0)
 		return r;
 	handoff_server_on_request(&server, on_attach_request);
@@ -642,6 +695,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = drop_and_lock_down(sandbox->uid, sandbox->gid)) < 0) {
 		attach_requests_free(ctx.requests);
+		broker_stop(&broker);
 		return r;
 	}
 	log_msg("serving descriptors on %s",
@@ -665,6 +719,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 	}
 	handoff_server_close_clients(&server);
 	attach_requests_free(ctx.requests);
+	broker_stop(&broker);
 	if (!activated)
 		unlink(opt->socket_path); /* best effort: the directory may not be ours any more */
 	return r;
@@ -676,6 +731,7 @@ int main(int argc, char **argv)
 	    .pin_dir = DEFAULT_PIN_DIR,
 	    .socket_path = DEFAULT_SOCKET,
 	    .user = DEFAULT_USER,
+	    .broker_user = DEFAULT_BROKER_USER,
 	    .proc_root = "/proc",
 	    .ring_size = DEFAULT_RING_SIZE,
 	    .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,

@@ -12,6 +12,11 @@
 #include <sched.h>
 #include <sys/mman.h>
 
+/* Any of these flags in an open is refused. glibc's __O_TMPFILE includes O_DIRECTORY: only its
+ * own bit here, or opening a directory (O_PATH of /proc/PID) would be refused too. */
+#define OPEN_FOR_WRITING                                                                           \
+	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | (__O_TMPFILE & ~O_DIRECTORY))
+
 /* clang-format off */
 const struct seccomp_rule loader_serving_rules[] = {
 	SECCOMP_ALLOW("poll", "wait for collectors, client data, deadlines and signals"),
@@ -20,13 +25,14 @@ const struct seccomp_rule loader_serving_rules[] = {
 	SECCOMP_ALLOW("getsockopt", "SO_PEERCRED: who is asking"),
 	SECCOMP_ALLOW("recvfrom", "read the collector's hello and attach requests"),
 	SECCOMP_ALLOW("sendmsg", "send the reply and the descriptors (SCM_RIGHTS)"),
+	SECCOMP_ALLOW("recvmsg", "a file the broker opened (SCM_RIGHTS)"),
 	SECCOMP_ALLOW_IF_EQ("sendto", 4, 0, "answer an attach request on the collector's connection"),
 	SECCOMP_ALLOW("close", "done with a client, a file, a pipe"),
 	SECCOMP_ALLOW("read", "signalfd: SIGTERM/SIGINT; a planner child's plan from its pipe"),
 	SECCOMP_ALLOW("write", "log lines to stderr"),
 	SECCOMP_ALLOW("unlink", "remove its own socket file at exit (fails harmlessly if not its own)"),
 	SECCOMP_ALLOW("clock_gettime", "client deadlines and the request rate, when the vDSO is unavailable"),
-	SECCOMP_ALLOW_IF_CLEAR("openat", 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, "open a file a collector named, as the unprivileged user; never for writing"),
+	SECCOMP_ALLOW_IF_CLEAR("openat", 2, OPEN_FOR_WRITING, "open a file a collector named, as the unprivileged user; never for writing"),
 	SECCOMP_ALLOW("fstat", "check the opened file is the one named (device, inode, regular)"),
 	SECCOMP_ALLOW("newfstatat", "the same, as glibc spells fstat"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_LINK_CREATE, "attach its own uprobe_multi programs to a planned file; nothing else of bpf()"),
@@ -75,9 +81,25 @@ const struct seccomp_rule planner_child_rules[] = {
 	SECCOMP_ALLOW("brk", "malloc"),
 	SECCOMP_ALLOW("exit_group", "done (or killed by its limits)"),
 };
+/* The broker, once it holds CAP_SYS_PTRACE alone: fd 3 is its socket to the loader. */
+const struct seccomp_rule broker_rules[] = {
+	SECCOMP_ALLOW_IF_EQ("recvfrom", 0, 3, "a request from the loader"),
+	SECCOMP_ALLOW_IF_EQ("sendmsg", 0, 3, "the answer, and the opened file (SCM_RIGHTS)"),
+	SECCOMP_ALLOW_IF_CLEAR("openat", 2, OPEN_FOR_WRITING, "/proc/PID, its root and its maps; never for writing"),
+	SECCOMP_ALLOW("openat2", "the file, resolved inside the process's root (RESOLVE_IN_ROOT); the flags it is given are read-only"),
+	SECCOMP_ALLOW("read", "/proc/PID/maps"),
+	SECCOMP_ALLOW("fstat", "is the opened file regular, which device and inode"),
+	SECCOMP_ALLOW("newfstatat", "the same, as glibc spells fstat"),
+	SECCOMP_ALLOW("fstatfs", "an overlayfs file shows its layer's inode in maps"),
+	SECCOMP_ALLOW("close", "done with a file"),
+	SECCOMP_ALLOW("clock_nanosleep", "wait for ld.so to map a file just opened"),
+	SECCOMP_ALLOW("restart_syscall", "an interrupted wait resumes"),
+	SECCOMP_ALLOW("exit_group", "the loader is gone"),
+};
 /* clang-format on */
 
 const size_t loader_serving_rules_count =
     sizeof(loader_serving_rules) / sizeof(loader_serving_rules[0]);
 const size_t planner_child_rules_count =
     sizeof(planner_child_rules) / sizeof(planner_child_rules[0]);
+const size_t broker_rules_count = sizeof(broker_rules) / sizeof(broker_rules[0]);

@@ -14,4 +14,8 @@ extern const size_t loader_serving_rules_count;
 extern const struct seccomp_rule planner_child_rules[];
 extern const size_t planner_child_rules_count;
 
+/* What the broker may do once it serves the loader. */
+extern const struct seccomp_rule broker_rules[];
+extern const size_t broker_rules_count;
+
 #endif

@@ -34,7 +34,7 @@ ensure_packages() {
 # The loader's user after start-up and the collector's user (systemd/sysusers.d/cleartap.conf).
 ensure_users() {
 	local user
-	for user in cleartap cleartap-collector; do
+	for user in cleartap cleartap-collector cleartap-broker; do
 		id -u "$user" >/dev/null 2>&1 && continue
 		if command -v systemd-sysusers >/dev/null; then
 			systemd-sysusers "$CLEARTAP_ROOT/systemd/sysusers.d/cleartap.conf" && continue

@@ -126,12 +126,56 @@ def test_loader_attaches_what_it_plans_and_nothing_else(cleartap):
 
 
 def test_other_mount_namespace_without_broker(cleartap):
-    cleartap.start_loader()
+    cleartap.start_loader("--strict")
     c = StandInCollector(cleartap)
     a = c.ask(LIBSSL, dev=0, ino=0, mnt_ns=4026000001)
     assert a["status"] == "skipped"
     assert a["detail"] == ("opened in another mount namespace (mnt:[4026000001]): not "
-                           "attachable without a broker")
+                           "attachable without a broker (--strict)")
+
+
+def test_broker_opens_only_what_the_process_maps(cleartap):
+    """A compromised collector names files of another namespace: the broker opens nothing the
+    named process does not map executable, and nothing of a process that is gone."""
+    cleartap.start_loader()
+    broker = int(cleartap.loader_log().split("broker pid ", 1)[1].split()[0])
+    assert_broker_privileges(broker)
+    c = StandInCollector(cleartap)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        harness.wait_for(lambda: "/usr/bin/sleep" in open(f"/proc/{sleeper.pid}/maps").read())
+        # /etc/shadow: readable by nobody but root, mapped by no one
+        a = c.ask("/etc/shadow", pid=sleeper.pid, dev=0, ino=0, mnt_ns=4026000002)
+        assert a["status"] == "skipped", a
+        assert "the broker did not open it: cannot open it" in a["detail"], a
+        # libssl: readable, but sleep does not map it
+        a = c.ask(LIBSSL, pid=sleeper.pid, dev=0, ino=0, mnt_ns=4026000002)
+        assert a["status"] == "skipped", a
+        assert a["detail"].endswith(f"the broker did not open it: pid {sleeper.pid} does not "
+                                    "map it executable"), a
+        # sleep maps libc: opened by the broker, planned by the loader, no TLS in it
+        a = c.ask("/usr/lib/x86_64-linux-gnu/libc.so.6", pid=sleeper.pid, dev=0, ino=0,
+                  mnt_ns=4026000002)
+        assert a["detail"] == "no OpenSSL or GnuTLS data functions found", a
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    a = c.ask("/usr/lib/x86_64-linux-gnu/libc.so.6", pid=sleeper.pid, dev=0, ino=0,
+              mnt_ns=4026000002)
+    assert f"cannot reach pid {sleeper.pid}'s root" in a["detail"], a
+    assert link_count(cleartap.loader.pid) == 0
+
+
+def assert_broker_privileges(pid):
+    """Its own user, CAP_SYS_PTRACE alone in every set it has, no_new_privs, a filter."""
+    f = harness.privileges_of(pid)
+    broker_uid = subprocess.run(["id", "-u", "cleartap-broker"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    assert f["Uid"] == [broker_uid] * 4, f
+    ptrace = 1 << 19  # CAP_SYS_PTRACE
+    assert [int(f[k][0], 16) for k in ("CapPrm", "CapEff", "CapBnd")] == [ptrace] * 3, f
+    assert [int(f[k][0], 16) for k in ("CapInh", "CapAmb")] == [0, 0], f
+    assert f["NoNewPrivs"] == ["1"] and f["Seccomp"] == ["2"], f
 
 
 def test_new_plans_are_rate_limited(cleartap):
@@ -211,3 +255,30 @@ def test_planner_runs_sandboxed(cleartap):
                    for c in before), before
         # no file is opened in the child at all
         assert not [c for c in calls if c.startswith("openat(")]
+
+
+def test_broker_needs_sys_ptrace_and_nothing_else():
+    """Measured, as the broker's user: another user's /proc/PID/maps and /proc/PID/root open
+    with CAP_SYS_PTRACE, not with CAP_DAC_READ_SEARCH, not with nothing."""
+    target = subprocess.Popen(["sleep", "60"])
+    probe = f"""
+import sys
+for p in ("/proc/{target.pid}/maps", "/proc/{target.pid}/root{LIBSSL}"):
+    try:
+        open(p, "rb").read(1)
+    except PermissionError:
+        sys.exit(1)
+"""
+    try:
+        harness.wait_for(lambda: "/usr/bin/sleep" in open(f"/proc/{target.pid}/maps").read())
+        results = {}
+        for cap in ("sys_ptrace", "dac_read_search", None):
+            caps = [f"--inh-caps=+{cap}", f"--ambient-caps=+{cap}"] if cap else []
+            results[cap] = subprocess.run(
+                ["setpriv", "--reuid=cleartap-broker", "--regid=cleartap-broker",
+                 "--clear-groups", *caps, "/usr/bin/python3", "-c", probe],
+                timeout=30).returncode
+    finally:
+        target.kill()
+        target.wait()
+    assert results == {"sys_ptrace": 0, "dac_read_search": 1, None: 1}

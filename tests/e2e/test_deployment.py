@@ -52,7 +52,7 @@ def test_sysusers_and_tmpfiles(tmp_path):
     subprocess.run(["systemd-sysusers", f"--root={tmp_path}",
                     str(SYSTEMD / "sysusers.d" / "cleartap.conf")], check=True)
     users = {line.split(":")[0]: line for line in (tmp_path / "etc/passwd").read_text().splitlines()}
-    for user in ("cleartap", "cleartap-collector"):
+    for user in ("cleartap", "cleartap-collector", "cleartap-broker"):
         assert user in users and users[user].endswith(":/:/usr/sbin/nologin"), users
     subprocess.run(["systemd-tmpfiles", f"--root={tmp_path}", "--create",
                     str(SYSTEMD / "tmpfiles.d" / "cleartap.conf")], check=True)

@@ -67,40 +67,80 @@ setTimeout(() => require("https").get(
     assert t["process"]["comm"] == "node"
 
 
-def test_process_in_its_own_mount_and_pid_namespace(cleartap, nginx):
-    """A "container": own mount and pid namespace, its own copy of libssl at the system path.
-    Without a broker the loader cannot reach that namespace's files: it says so once, with the
-    reason, and the connection is still recorded."""
-    port, _ = nginx
+def run_in_container(cleartap, port, query):
+    """A "container": own mount and pid namespace, its own copy of libssl at the system path
+    (another inode than the host's), a root-owned client. Returns the copy's path and inode."""
     copy = cleartap.dir / "container-libssl.so.3"
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", copy)
-    cleartap.start_loader()
-    cleartap.start_collector()
     script = f"""
 import http.client, ssl, time
-time.sleep(0.5)
+time.sleep(0.5)  # the library is probed when it is opened, at import
 c = http.client.HTTPSConnection("127.0.0.1", {port}, context=ssl._create_unverified_context())
-c.request("GET", "/hello.txt?ns")
+c.request("GET", "/hello.txt?{query}")
 assert c.getresponse().read() == b"hello from nginx\\n"
 """
     p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
                         f"mount --bind {copy} /usr/lib/x86_64-linux-gnu/libssl.so.3 && "
                         f'exec /usr/bin/python3 -c "$0"', script], timeout=60)
     assert p.returncode == 0
+    return copy.stat().st_ino
+
+
+def client_and_server_side(records, query):
+    client = [t for t in transactions(records)
+              if t.get("path") == f"/hello.txt?{query}" and not t.get("serverSide")]
+    served = [t for t in transactions(records)
+              if t.get("path") == f"/hello.txt?{query}" and t.get("serverSide")]
+    return client, served
+
+
+def test_container_library_probed_through_the_broker(cleartap, nginx):
+    """The broker opens the container's own libssl (it checks the process maps that very
+    file), the loader plans and attaches it: the client's side is captured too."""
+    port, _ = nginx
+    cleartap.start_loader()
+    assert "broker pid" in cleartap.loader_log()
+    cleartap.start_collector()
+    inode = run_in_container(cleartap, port, "broker")
+    records = cleartap.stop_collector()
+    # the container's copy (its inode), named as the container names it
+    [lib] = [a for a in records if "attachment" in a
+             and int(a["attachment"].get("inode", 0)) == inode]
+    lib = lib["attachment"]
+    assert lib["path"].endswith("/x86_64-linux-gnu/libssl.so.3")
+    if not harness.kernel_has_uprobe_multi():
+        assert lib["status"] == "STATUS_SKIPPED"
+        return
+    assert (lib["status"], lib["library"], lib["functions"]) == ("STATUS_ATTACHED", "openssl",
+                                                                 6)
+    assert lib["detail"].startswith("attached by the loader at the collector's request, opened "
+                                    "by the broker in mnt:[")
+    client, served = client_and_server_side(records, "broker")
+    assert len(client) == 1 and len(served) == 1
+    assert client[0]["status"] == 200
+    assert client[0]["process"]["comm"] == "python3"
+    # the two sides are the two ends of one connection
+    assert client[0]["local"]["port"] == served[0]["remote"]["port"]
+
+
+def test_container_without_broker_is_reported(cleartap, nginx):
+    """--strict: no broker. The loader cannot reach that namespace's files: it says so once,
+    with the reason, and the connection is still recorded."""
+    port, _ = nginx
+    cleartap.start_loader("--strict")
+    assert "broker pid" not in cleartap.loader_log()
+    cleartap.start_collector()
+    run_in_container(cleartap, port, "ns")
     records = cleartap.stop_collector()
     foreign = [a for a in attachments(records).values()
                if a.get("detail", "").startswith("opened in another mount namespace")]
     assert len(foreign) == 1
     assert foreign[0]["path"].endswith("/x86_64-linux-gnu/libssl.so.3")  # /lib is /usr/lib
     assert foreign[0]["status"] == "STATUS_SKIPPED"
-    # Not captured on the client's side...
-    client_side = [t for t in transactions(records)
-                   if t.get("path") == "/hello.txt?ns" and not t.get("serverSide")]
-    assert client_side == []
-    # ...but its connection is recorded, and nginx's side of the exchange is captured.
-    served = [t for t in transactions(records)
-              if t.get("path") == "/hello.txt?ns" and t.get("serverSide")]
-    assert len(served) == 1
+    assert foreign[0]["detail"].endswith("not attachable without a broker (--strict)")
+    client, served = client_and_server_side(records, "ns")
+    # not captured on the client's side, but nginx's side of the exchange is
+    assert client == [] and len(served) == 1
     opens = [r["connection"] for r in records if "connection" in r
              and r["connection"].get("role") == "ROLE_CLIENT"
              and r["connection"].get("remote", {}).get("port") == port
