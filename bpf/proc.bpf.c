@@ -30,6 +30,8 @@ static __always_inline struct cleartap_proc *reserve(__u8 event, void **ret_ring
 	__builtin_memset(rec, 0, sizeof(*rec));
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_PROC, sizeof(*rec), bpf_get_current_pid_tgid());
 	rec->event = event;
+	rec->mnt_ns =
+	    BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns, ns.inum);
 	*ret_ring = ring;
 	return rec;
 }

@@ -836,7 +836,8 @@ struct site_text {
 	char description[256];
 };
 
-void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a)
+void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a,
+			 uint32_t pid, const struct proc_info *proc)
 {
 	static const char *const libraries[] = {"", "openssl", "gnutls"};
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
@@ -859,6 +860,8 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	m.detail = detail;
 	m.device = a->dev;
 	m.inode = a->ino;
+	m.pid = pid;
+	m.container_id = (char *)(proc ? proc->container_id : "");
 	for (size_t i = 0; i < n_sites; i++) {
 		const struct cleartap_handoff_site *s = &a->sites[i];
 		Cleartap__V1__ProbeSite *p = &sites[i];

@@ -41,7 +41,9 @@ void exporter_transaction(struct exporter *e, const struct http_txn *txn);
 /* An open or close, or (handshake) the moment both TLS hellos were parsed. */
 void exporter_connection(struct exporter *e, const struct conn_info *conn, bool handshake);
 void exporter_process(struct exporter *e, const struct proc_info *proc);
-void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a);
+/* proc: the process a later file was asked for (NULL for start-up's files, or unknown). */
+void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a,
+			 uint32_t pid, const struct proc_info *proc);
 
 /* Where records find their process's executable, container and uid (may be NULL). */
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs);

@@ -136,9 +136,9 @@ static void on_ring_wakeup(uv_poll_t *p, int status, int events)
 }
 
 static void on_probe_answer(void *userdata, const struct cleartap_handoff_attachment *answer,
-			    bool is_library)
+			    uint32_t pid, bool is_library)
 {
-	pipeline_attachment(userdata, answer, is_library);
+	pipeline_attachment(userdata, answer, pid, is_library);
 }
 
 /* The loader answers attach requests on the lease connection; its close means it is gone. */
@@ -647,7 +647,7 @@ int main(int argc, char **argv)
 			c.pipe.counters.probed_files++;
 		else
 			c.pipe.counters.unprobed_files++;
-		exporter_attachment(c.exporter, a);
+		exporter_attachment(c.exporter, a, 0, NULL);
 	}
 	uid = getuid();
 	if (lock_down() < 0)

@@ -18,7 +18,7 @@ static bool process_wanted(const struct pipeline *p, uint32_t pid, const char *c
 }
 
 void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attachment *report,
-			 bool is_library)
+			 uint32_t pid, bool is_library)
 {
 	/* most executables have no TLS in them: only what holds TLS, or was not examined, is said
 	 */
@@ -30,7 +30,7 @@ void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attac
 		p->counters.probed_files++;
 	else
 		p->counters.unprobed_files++;
-	exporter_attachment(p->exporter, report);
+	exporter_attachment(p->exporter, report, pid, proc_table_get(p->procs, pid));
 }
 
 /* A file that appeared after the loader ran: the loader is asked to probe it. */
@@ -46,7 +46,7 @@ static void examine_file(struct pipeline *p, uint32_t pid, const char *path, siz
 	memcpy(name, path, n);
 	name[n] = '\0';
 	if (probe_requests_file(p->probes, pid, name, mnt_ns, is_library, &report) > 0)
-		pipeline_attachment(p, &report, is_library);
+		pipeline_attachment(p, &report, pid, is_library);
 }
 
 /*
@@ -138,7 +138,8 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 			if (info->exited)
 				reasm_end_process(p->reasm, info->pid, info->exit_ns);
 			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
-				examine_file(p, info->pid, info->exe, sizeof(info->exe), 0, false);
+				examine_file(p, info->pid, info->exe, sizeof(info->exe),
+					     info->mnt_ns, false);
 			if (filter_process(p->config.filter, info->pid, info->comm, info->exe))
 				exporter_process(p->exporter, info);
 		} else

@@ -57,7 +57,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 
 /* Count and export what became of a file (the loader's answer, or the collector's own). */
 void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attachment *report,
-			 bool is_library);
+			 uint32_t pid, bool is_library);
 void pipeline_free(struct pipeline *p);
 
 /* One record as a ring gave it: kept for this drain pass. */

@@ -166,7 +166,7 @@ int probe_requests_file(struct probe_requests *pr, uint32_t pid, const char *pat
 
 int probe_requests_receive(struct probe_requests *pr,
 			   void (*on_answer)(void *, const struct cleartap_handoff_attachment *,
-					     bool),
+					     uint32_t, bool),
 			   void *userdata)
 {
 	const struct cleartap_handoff_attach_answer *a = (const void *)pr->answer;
@@ -196,7 +196,8 @@ int probe_requests_receive(struct probe_requests *pr,
 		pr->in_flight--;
 		if (a->attachment.status == CLEARTAP_ATTACH_REFUSED)
 			forget(pr, p->key); /* for now: asked again when next seen */
-		on_answer(userdata, &a->attachment, p->request.flags & CLEARTAP_REQUEST_LIBRARY);
+		on_answer(userdata, &a->attachment, p->request.pid,
+			  p->request.flags & CLEARTAP_REQUEST_LIBRARY);
 		send_queued(pr);
 	}
 	return -ECONNRESET;

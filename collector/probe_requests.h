@@ -35,14 +35,14 @@ int probe_requests_file(struct probe_requests *pr, uint32_t pid, const char *pat
 			bool is_library, struct cleartap_handoff_attachment *ret_report);
 
 /*
- * The lease connection is readable: take the loader's answers, on_answer for each (is_library
- * as asked). Returns 0, or -ECONNRESET once the loader is gone (later files are then answered
- * FAILED at once) or -EPROTO on a malformed answer (likewise).
+ * The lease connection is readable: take the loader's answers, on_answer for each (pid and
+ * is_library as asked). Returns 0, or -ECONNRESET once the loader is gone (later files are then
+ * answered FAILED at once) or -EPROTO on a malformed answer (likewise).
  */
 int probe_requests_receive(struct probe_requests *pr,
 			   void (*on_answer)(void *userdata,
 					     const struct cleartap_handoff_attachment *,
-					     bool is_library),
+					     uint32_t pid, bool is_library),
 			   void *userdata);
 
 #endif

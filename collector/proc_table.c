@@ -128,6 +128,7 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 		e->info.exit_code = 0;
 		e->info.uid = rec->uid;
 		e->info.gid = rec->gid;
+		e->info.mnt_ns = rec->mnt_ns;
 		copy_string(e->info.exe, sizeof(e->info.exe), rec->filename, sizeof(rec->filename));
 		memcpy(e->info.args, rec->args, rec->args_len);
 		e->info.args[rec->args_len] = '\0';

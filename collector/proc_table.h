@@ -15,7 +15,8 @@
 struct proc_info {
 	uint32_t pid, ppid, uid, gid;
 	char comm[CLEARTAP_COMM_LEN + 1];
-	char exe[CLEARTAP_PATH_LEN + 1];
+	char exe[CLEARTAP_PATH_LEN + 1];  /* a path in mount namespace mnt_ns */
+	uint32_t mnt_ns;		  /* 0: unknown */
 	char args[CLEARTAP_ARGS_LEN + 1]; /* NUL-separated, args_len bytes */
 	size_t args_len;
 	bool args_truncated;

@@ -20,8 +20,9 @@
  *    records; socket counters.
  * 7: probe sites from the attach planner: attach cookies carry the call contract and the
  *    registers the arguments are in (CLEARTAP_COOKIE_*).
+ * 8: mnt_ns on proc records (was reserved): executables exec'd in a container are named there.
  */
-#define CLEARTAP_SCHEMA_VERSION 7
+#define CLEARTAP_SCHEMA_VERSION 8
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -223,7 +224,7 @@ struct cleartap_proc {
 	__u16 args_len;	 /* bytes of args, NUL-separated, <= CLEARTAP_ARGS_LEN */
 	__u8 event;	 /* enum cleartap_proc_event */
 	__u8 args_truncated;
-	__u32 reserved;
+	__u32 mnt_ns; /* inode of its mount namespace: filename is a path in there (schema 8) */
 	char comm[CLEARTAP_COMM_LEN];
 	char filename[CLEARTAP_PATH_LEN]; /* exec: the path that was executed */
 	char cgroup[CLEARTAP_CGROUP_LEN]; /* leaf cgroup name: v2, else the memory controller's */

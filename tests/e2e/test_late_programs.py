@@ -116,7 +116,10 @@ def test_container_library_probed_through_the_broker(cleartap, nginx):
     assert lib["detail"].startswith("attached by the loader at the collector's request, opened "
                                     "by the broker in mnt:[")
     client, served = client_and_server_side(records, "broker")
-    assert len(client) == 1 and len(served) == 1
+    # the process it was asked for, as the kernel attributed the capture
+    assert len(client) == 1 and lib["pid"] == client[0]["process"]["pid"]
+    assert lib["containerId"] == "host"  # same cgroup: a namespace, not a runtime's container
+    assert len(served) == 1
     assert client[0]["status"] == 200
     assert client[0]["process"]["comm"] == "python3"
     # the two sides are the two ends of one connection
@@ -146,3 +149,36 @@ def test_container_without_broker_is_reported(cleartap, nginx):
              and r["connection"].get("remote", {}).get("port") == port
              and harness.is_open(r["connection"])]
     assert [c["local"]["port"] for c in opens] == [served[0]["remote"]["port"]]
+
+
+def test_container_executable_with_builtin_tls(cleartap, nginx):
+    """An executable exec'd in another mount namespace, its own file there (node with OpenSSL
+    built in): the exec record names its namespace, the broker opens the container's file."""
+    port, _ = nginx
+    copy = cleartap.dir / "container-node"
+    shutil.copy(shutil.which("node"), copy)
+    cleartap.start_loader()
+    cleartap.start_collector()
+    script = f"""
+setTimeout(() => require("https").get(
+  {{host: "127.0.0.1", port: {port}, path: "/hello.txt?nodens", rejectUnauthorized: false}},
+  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
+  1000);
+"""
+    node = shutil.which("node")
+    p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
+                        f'mount --bind {copy} {node} && exec {node} -e "$0"', script],
+                       timeout=60)
+    assert p.returncode == 0
+    records = cleartap.stop_collector()
+    [att] = [r["attachment"] for r in records if "attachment" in r
+             and int(r["attachment"].get("inode", 0)) == copy.stat().st_ino]
+    assert att["path"] == node
+    if not harness.kernel_has_uprobe_multi():
+        assert att["status"] == "STATUS_SKIPPED"
+        return
+    assert (att["status"], att["library"]) == ("STATUS_ATTACHED", "openssl")
+    assert "opened by the broker in mnt:[" in att["detail"]
+    [t] = [t for t in transactions(records)
+           if t.get("path") == "/hello.txt?nodens" and not t.get("serverSide")]
+    assert (t["status"], t["process"]["comm"], t["process"]["pid"]) == (200, "node", att["pid"])
