@@ -4,8 +4,10 @@
 #define CT_MACRO_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,6 +50,15 @@ static inline void ct_copy_field(char *dst, size_t dst_size, const char *src, si
 }
 
 /* -errno of the last failure, never 0 (some libraries fail without setting errno). */
+/* Milliseconds of CLOCK_MONOTONIC: deadlines and rates. */
+static inline uint64_t ct_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static inline int ct_negative_errno(void)
 {
 	return errno > 0 ? -errno : -EIO;

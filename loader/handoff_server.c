@@ -106,14 +106,6 @@ int handoff_listen_from_systemd(int *ret_fd)
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint32_t object_id(int fd)
 {
 	/* bpf_prog_info and bpf_map_info both start with type, id. */
@@ -264,7 +256,7 @@ static void accept_clients(struct handoff_server *s)
 			close(c.fd);
 			continue;
 		}
-		c.deadline_ms = now_ms() + HANDOFF_CLIENT_TIMEOUT_MS;
+		c.deadline_ms = ct_monotonic_ms() + HANDOFF_CLIENT_TIMEOUT_MS;
 		s->clients[s->n_clients++] = c;
 	}
 }
@@ -307,9 +299,11 @@ static bool read_hello(struct handoff_server *s, struct handoff_client *c, bool 
 void handoff_server_on_request(struct handoff_server *s,
 			       void (*on_request)(void *,
 						  const struct cleartap_handoff_attach_request *,
-						  struct cleartap_handoff_attachment *))
+						  struct cleartap_handoff_attachment *),
+			       void *userdata)
 {
 	s->on_request = on_request;
+	s->request_userdata = userdata;
 }
 
 static void end_lease(struct handoff_server *s, enum handoff_event_kind why, int error)
@@ -350,7 +344,7 @@ static void watch_reader(struct handoff_server *s, short revents)
 		return;
 	}
 	answer.pid = req->pid;
-	s->on_request(s->userdata, req, &answer.attachment);
+	s->on_request(s->request_userdata, req, &answer.attachment);
 	/* A reader keeps at most CLEARTAP_HANDOFF_MAX_IN_FLIGHT requests unanswered, far less than
 	 * a socket buffer holds: one that does not read its answers loses its lease. */
 	n = send(s->reader.fd, &answer, sizeof(answer), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -363,7 +357,7 @@ static void watch_reader(struct handoff_server *s, short revents)
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,
 			      int *ret_timeout_ms)
 {
-	uint64_t now = now_ms();
+	uint64_t now = ct_monotonic_ms();
 	int timeout = -1;
 
 	pfds[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
@@ -383,7 +377,7 @@ size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfd
 
 void handoff_server_process(struct handoff_server *s, const struct pollfd *pfds, size_t n)
 {
-	uint64_t now = now_ms();
+	uint64_t now = ct_monotonic_ms();
 
 	/* A reader that exited frees the rings before the next hello is answered. */
 	if (s->reader.fd >= 0 && pfds[n - 1].fd == s->reader.fd)

@@ -88,6 +88,7 @@ struct handoff_server {
 	size_t request_got;
 	void (*on_request)(void *userdata, const struct cleartap_handoff_attach_request *request,
 			   struct cleartap_handoff_attachment *ret_answer);
+	void *request_userdata;
 	void (*on_event)(void *userdata, const struct handoff_event *event);
 	void *userdata;
 };
@@ -101,14 +102,13 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata);
 
-/*
- * Serve the reader's attach requests with on_request (called with the same userdata); without
- * it, a request ends the lease.
- */
+/* Serve the reader's attach requests with on_request(userdata, ...); without it, a request
+ * ends the lease. */
 void handoff_server_on_request(struct handoff_server *s,
 			       void (*on_request)(void *,
 						  const struct cleartap_handoff_attach_request *,
-						  struct cleartap_handoff_attachment *));
+						  struct cleartap_handoff_attachment *),
+			       void *userdata);
 
 /* Fill pfds (room for 2 + HANDOFF_MAX_CLIENTS); returns how many, and the poll timeout. */
 size_t handoff_server_pollfds(const struct handoff_server *s, struct pollfd *pfds,

@@ -563,18 +563,6 @@ static int drop_and_lock_down(uid_t uid, gid_t gid)
 	return 0;
 }
 
-struct attach_context {
-	struct attach_requests *requests;
-};
-
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void on_attach_request(void *userdata, const struct cleartap_handoff_attach_request *req,
 			      struct cleartap_handoff_attachment *ret_answer)
 {
@@ -585,11 +573,11 @@ static void on_attach_request(void *userdata, const struct cleartap_handoff_atta
 	    [CLEARTAP_ATTACH_FAILED] = "failed",
 	    [CLEARTAP_ATTACH_REFUSED] = "refused",
 	};
-	struct attach_context *ctx = userdata;
+	struct attach_requests *requests = userdata;
 	static unsigned long logged;
 	char path[sizeof(req->path) + 1] = {};
 
-	attach_requests_answer(ctx->requests, req, monotonic_ms(), ret_answer);
+	attach_requests_answer(requests, req, ct_monotonic_ms(), ret_answer);
 	/* a collector asking in a loop must not become a loop of log lines */
 	if (++logged > 100 && logged % 1000)
 		return;
@@ -637,7 +625,7 @@ static void start_broker(const struct options *opt, struct broker *ret, const ch
 static int serve(const struct options *opt, const struct objects *objects,
 		 const struct plan_sandbox *sandbox)
 {
-	struct attach_context ctx = {};
+	struct attach_requests *requests = NULL;
 	struct broker broker = {.sock = -1};
 	struct attach_requests_config arc = {
 	    .prog_enter = objects->fds.prog_tls_enter,
@@ -675,16 +663,16 @@ static int serve(const struct options *opt, const struct objects *objects,
 	}
 	r = handoff_server_init(&server, listen_fd, &objects->fds, attachments, n_attachments,
 				opt->allowed_uids, opt->n_allowed_uids, opt->allowed_gids,
-				opt->n_allowed_gids, on_handoff_event, &ctx);
+				opt->n_allowed_gids, on_handoff_event, NULL);
 	if (r < 0) {
 		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;
 	}
 	start_broker(opt, &broker, &arc.no_broker_reason); /* while still root */
 	arc.broker = &broker;
-	if ((r = attach_requests_new(&arc, &ctx.requests)) < 0)
+	if ((r = attach_requests_new(&arc, &requests)) < 0)
 		return r;
-	handoff_server_on_request(&server, on_attach_request);
+	handoff_server_on_request(&server, on_attach_request, requests);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -694,7 +682,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = drop_and_lock_down(sandbox->uid, sandbox->gid)) < 0) {
-		attach_requests_free(ctx.requests);
+		attach_requests_free(requests);
 		broker_stop(&broker);
 		return r;
 	}
@@ -718,7 +706,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 		handoff_server_process(&server, pfds + 1, n);
 	}
 	handoff_server_close_clients(&server);
-	attach_requests_free(ctx.requests);
+	attach_requests_free(requests);
 	broker_stop(&broker);
 	if (!activated)
 		unlink(opt->socket_path); /* best effort: the directory may not be ours any more */

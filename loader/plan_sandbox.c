@@ -69,24 +69,16 @@ static void __attribute__((noreturn)) run_child(const struct plan_sandbox *sb, i
 	_exit(0);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The whole message, or -ECHILD when the child stops short or overruns its time. */
 static int read_message(int fd, struct plan_message *msg)
 {
 	uint8_t *p = (uint8_t *)msg;
 	size_t got = 0;
-	const uint64_t deadline = now_ms() + CHILD_WAIT_MS;
+	const uint64_t deadline = ct_monotonic_ms() + CHILD_WAIT_MS;
 
 	while (got < sizeof(*msg)) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		uint64_t now = now_ms();
+		uint64_t now = ct_monotonic_ms();
 		ssize_t n;
 
 		if (now >= deadline)
