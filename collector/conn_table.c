@@ -202,6 +202,25 @@ void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid)
 	}
 }
 
+void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie)
+{
+	struct entry *e = find(t, cookie);
+
+	if (e)
+		e->info.tls_plaintext = true;
+}
+
+const struct conn_info *conn_table_set_plaintext_missed(struct conn_table *t, uint64_t cookie,
+							const char *reason)
+{
+	struct entry *e = find(t, cookie);
+
+	if (!e)
+		return NULL;
+	e->info.plaintext_missed = reason;
+	return &e->info;
+}
+
 struct expiry {
 	uint64_t now_ns, keep_ns;
 };

@@ -35,6 +35,8 @@ struct conn_info {
 	uint32_t plain_pid;	    /* the last process that moved it: whose streams end at close */
 	uint64_t handshake_ns;	    /* when the second hello completed */
 	const struct conn_tls *tls; /* NULL until a hello was seen */
+	bool tls_plaintext;	    /* TLS plaintext was captured on it */
+	const char *plaintext_missed; /* a TLS connection no probe saw: why (see tls_coverage) */
 };
 
 struct conn_table;
@@ -55,6 +57,13 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 
 /* Plain TCP data moved by process pid on the connection. */
 void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
+
+/* TLS plaintext was captured on the connection (nothing when it is not known). */
+void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie);
+
+/* Say why none of a known connection's plaintext was captured (a static string, or NULL). */
+const struct conn_info *conn_table_set_plaintext_missed(struct conn_table *t, uint64_t cookie,
+							const char *reason);
 
 const struct conn_info *conn_table_get(const struct conn_table *t, uint64_t cookie);
 

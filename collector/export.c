@@ -497,6 +497,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.probed_files = c->probed_files;
 	collector.unprobed_files = c->unprobed_files;
 	collector.malformed_hellos = c->malformed_hellos;
+	collector.plaintext_missed = c->plaintext_missed;
 	collector.sink_dropped_records = e->sink_dropped;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
@@ -784,6 +785,7 @@ void exporter_connection(struct exporter *e, const struct conn_info *c, bool han
 	m.bytes_received = c->bytes_received;
 	m.handshake = handshake;
 	m.plaintext = c->plain;
+	m.plaintext_missed = (char *)(c->plaintext_missed ? c->plaintext_missed : "");
 	if (c->tls)
 		connection_tls(&m, c->tls, names, versions, alpn);
 	if (endpoints_of(e, c->cookie, &ep)) {

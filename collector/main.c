@@ -661,8 +661,7 @@ int main(int argc, char **argv)
 
 	/* Stopped by a signal: drain what is left, flush every pending call, report. */
 	drain(&c);
-	reasm_flush_all(c.pipe.reasm);
-	http_sessions_flush(c.pipe.http);
+	pipeline_finish(&c.pipe);
 	report_stats(&c, true);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleartap/events.h"
+#include "ct_macro.h"
 #include "record_decode.h"
 
 static bool process_wanted(const struct pipeline *p, uint32_t pid, const char *comm)
@@ -26,9 +27,10 @@ void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attac
 	    report->status == CLEARTAP_ATTACH_SKIPPED)
 		return;
 	if (report->status == CLEARTAP_ATTACH_ATTACHED ||
-	    report->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
+	    report->status == CLEARTAP_ATTACH_ALREADY_ATTACHED) {
 		p->counters.probed_files++;
-	else
+		tls_coverage_probed(p->coverage, pid, ct_monotonic_ns());
+	} else
 		p->counters.unprobed_files++;
 	exporter_attachment(p->exporter, report, pid, proc_table_get(p->procs, pid));
 }
@@ -99,12 +101,23 @@ static void end_plain_streams(struct pipeline *p, const struct conn_info *info)
 	reasm_end_streams(p->reasm, &end);
 }
 
+static void export_connection(void *userdata, const struct conn_info *info)
+{
+	struct pipeline *p = userdata;
+
+	if (filter_connection(p->config.filter, info) &&
+	    (!info->pid || process_wanted(p, info->pid, NULL)))
+		exporter_connection(p->exporter, info, false);
+}
+
 static void dispatch(struct pipeline *p, const void *data, size_t size)
 {
 	switch (record_validate(data, size)) {
 	case CLEARTAP_REC_TLS_DATA:
 		if (test_drop(p, data))
 			break;
+		if (!(((const struct cleartap_tls_data *)data)->flags & CLEARTAP_DATA_PLAIN))
+			tls_coverage_data(p->coverage, p->conns, data);
 		if (reasm_add_chunk(p->reasm, data) == -ENOMEM)
 			p->counters.output_errors++;
 		break;
@@ -152,9 +165,9 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 		if (conn_table_apply(p->conns, data, &info) == 0) {
 			if (info->closed && info->plain)
 				end_plain_streams(p, info);
-			if (filter_connection(p->config.filter, info) &&
-			    (!info->pid || process_wanted(p, info->pid, NULL)))
-				exporter_connection(p->exporter, info, false);
+			/* a TLS connection nothing was captured of: said why once judged */
+			if (!info->closed || !tls_coverage_closed(p->coverage, info))
+				export_connection(p, info);
 		} else
 			p->counters.malformed_records++;
 		break;
@@ -212,7 +225,8 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	p->config = *config;
 	p->exporter = exporter;
 	p->probes = probes;
-	if ((r = conn_table_new(&p->conns)) < 0 || (r = proc_table_new(&p->procs)) < 0)
+	if ((r = conn_table_new(&p->conns)) < 0 || (r = proc_table_new(&p->procs)) < 0 ||
+	    (r = tls_coverage_new(&p->coverage)) < 0)
 		return r;
 	exporter_set_connections(exporter, p->conns);
 	exporter_set_processes(exporter, p->procs);
@@ -229,6 +243,7 @@ void pipeline_free(struct pipeline *p)
 {
 	reasm_free(p->reasm);
 	http_sessions_free(p->http);
+	tls_coverage_free(p->coverage);
 	conn_table_free(p->conns);
 	proc_table_free(p->procs);
 	record_batch_free(&p->batch);
@@ -259,10 +274,21 @@ void pipeline_run_pass(struct pipeline *p)
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 {
 	reasm_tick(p->reasm, now_ns);
+	p->counters.plaintext_missed +=
+	    tls_coverage_due(p->coverage, p->conns, now_ns, export_connection, p);
 	/* closed connections stay a minute: their last exchanges are often reported later */
 	if (++p->ticks % 100 == 0) {
 		conn_table_expire(p->conns, now_ns, 60ULL * 1000000000);
 		proc_table_expire(p->procs, now_ns, 60ULL * 1000000000);
+		tls_coverage_expire(p->coverage, now_ns, 600ULL * 1000000000);
 	}
 	exporter_tick(p->exporter);
+}
+
+void pipeline_finish(struct pipeline *p)
+{
+	reasm_flush_all(p->reasm);
+	http_sessions_flush(p->http);
+	p->counters.plaintext_missed +=
+	    tls_coverage_due(p->coverage, p->conns, UINT64_MAX, export_connection, p);
 }

@@ -20,6 +20,7 @@
 #include "reassembly.h"
 #include "record_batch.h"
 #include "redact.h"
+#include "tls_coverage.h"
 
 /* The collector's defaults (its --body-limit, --max-pending-bytes, --reorder-window-ms). */
 #define PIPELINE_DEFAULT_BODY_LIMIT	   (64 * 1024)
@@ -46,6 +47,7 @@ struct pipeline {
 	struct conn_table *conns;
 	struct proc_table *procs;
 	struct probe_requests *probes; /* NULL: files that appear later are not asked for */
+	struct tls_coverage *coverage;
 	struct exporter *exporter;
 	struct collector_counters counters;
 	uint64_t ticks;
@@ -68,5 +70,8 @@ void pipeline_run_pass(struct pipeline *p);
 
 /* The periodic work after each pass: holes given up on, old connections and processes. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+
+/* At exit, after the last pass: every pending call, transaction and verdict out. */
+void pipeline_finish(struct pipeline *p);
 
 #endif

@@ -49,16 +49,22 @@ static inline void ct_copy_field(char *dst, size_t dst_size, const char *src, si
 	dst[n] = '\0';
 }
 
-/* -errno of the last failure, never 0 (some libraries fail without setting errno). */
-/* Milliseconds of CLOCK_MONOTONIC: deadlines and rates. */
-static inline uint64_t ct_monotonic_ms(void)
+/* CLOCK_MONOTONIC, the kernel records' clock (bpf_ktime_get_ns). */
+static inline uint64_t ct_monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+/* Milliseconds of CLOCK_MONOTONIC: deadlines and rates. */
+static inline uint64_t ct_monotonic_ms(void)
+{
+	return ct_monotonic_ns() / 1000000;
+}
+
+/* -errno of the last failure, never 0 (some libraries fail without setting errno). */
 static inline int ct_negative_errno(void)
 {
 	return errno > 0 ? -errno : -EIO;

@@ -11,14 +11,21 @@ from test_attachments import attachments
 from test_http import nginx, transactions  # noqa: F401 (fixture)
 
 
-def test_libssl_copy_loaded_later_by_an_unprivileged_user(cleartap, nginx):
-    port, _ = nginx
+def libssl_copy_with_cleartap(cleartap, name="libssl.so.3"):
+    """A directory of the unprivileged user's own libssl copy (an inode the loader never saw),
+    and cleartap started."""
     lib = cleartap.dir / "lib"
     lib.mkdir()
-    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", lib)
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", lib / name)
     lib.chmod(0o755)
     cleartap.start_loader()
     cleartap.start_collector()
+    return lib
+
+
+def test_libssl_copy_loaded_later_by_an_unprivileged_user(cleartap, nginx):
+    port, _ = nginx
+    lib = libssl_copy_with_cleartap(cleartap)
     script = f"""
 import http.client, ssl, time
 time.sleep(1)  # the collector probes the copy when it is opened, at import
@@ -47,6 +54,110 @@ assert c.getresponse().read() == b"hello from nginx\\n"
                                                             harness.NOBODY)
 
 
+def closes_to(records, port):
+    """Close records of client connections to port, by local port."""
+    return {r["connection"]["local"]["port"]: r["connection"] for r in records
+            if "connection" in r and r["connection"].get("closed")
+            and r["connection"].get("role") == "ROLE_CLIENT"
+            and r["connection"].get("remote", {}).get("port") == port}
+
+
+def test_client_racing_the_attach_is_captured_or_reported_missed(cleartap, nginx):
+    """A client on a fresh libssl copy talks at once, one connection per request, before and
+    while its copy is being probed. Each request (the client's own list, with its local port)
+    is either captured or its connection's close says why it was not; once probed, every later
+    one is captured. Never silently absent."""
+    port, _ = nginx
+    lib = libssl_copy_with_cleartap(cleartap)
+    script = f"""
+import http.client, ssl, time
+ctx = ssl._create_unverified_context()
+end = time.monotonic() + 1.5
+k = 0
+while time.monotonic() < end:
+    c = http.client.HTTPSConnection("127.0.0.1", {port}, context=ctx)
+    c.connect()
+    print(k, c.sock.getsockname()[1], flush=True)
+    c.request("GET", f"/hello.txt?race{{k}}")
+    assert c.getresponse().read() == b"hello from nginx\\n"
+    c.close()
+    k += 1
+"""
+    out = subprocess.run([*harness.AS_NOBODY, "env", f"LD_LIBRARY_PATH={lib}",
+                          "/usr/bin/python3", "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    sent = [tuple(map(int, line.split())) for line in out.split("\n") if line]
+    records = cleartap.stop_collector()
+    captured = {t["path"] for t in transactions(records) if not t.get("serverSide")}
+    closes = closes_to(records, port)
+    fates = []
+    for k, local_port in sent:
+        close = closes[local_port]  # every connection's close is reported
+        if not harness.kernel_has_uprobe_multi():  # the copy is never probed: each says so
+            assert close["plaintextMissed"] == ("plaintext not captured: no probe on this "
+                                                "process's TLS library")
+            fates.append("missed")
+        elif f"/hello.txt?race{k}" in captured:
+            assert "plaintextMissed" not in close
+            fates.append("captured")
+        else:
+            assert close["plaintextMissed"] == ("plaintext not captured: library probed "
+                                                "after the connection started")
+            fates.append("missed")
+    # probed once: everything after is captured
+    assert fates == sorted(fates, key=lambda f: f == "captured")
+    assert ("captured" in fates) == harness.kernel_has_uprobe_multi()
+    missed = [c for c in closes_to(records, port).values() if "plaintextMissed" in c]
+    assert harness.counter(harness.final_stats(records)["collector"],
+                           "plaintextMissed") == fates.count("missed") == len(missed)
+
+
+def test_connection_older_than_its_probe_says_so(cleartap, nginx):
+    """Deterministic half of the race: the copy is preloaded under a name the library-open probe
+    does not know, an exchange made on it, and only then opened as libssl.so.3 (which gets it
+    probed). The first connection, open since before, is reported missed with that reason; a
+    connection made after the probe is captured."""
+    port, _ = nginx
+    lib = libssl_copy_with_cleartap(cleartap, "preloaded-ssl")
+    (lib / "libssl.so.3").symlink_to("preloaded-ssl")
+    script = f"""
+import http.client, os, ssl, time
+ctx = ssl._create_unverified_context()
+def get(c, query):
+    c.request("GET", "/hello.txt?" + query)
+    assert c.getresponse().read() == b"hello from nginx\\n"
+before = http.client.HTTPSConnection("127.0.0.1", {port}, context=ctx)
+get(before, "before")
+os.close(os.open("{lib}/libssl.so.3", os.O_RDONLY))  # now the collector asks for it
+time.sleep(1)
+after = http.client.HTTPSConnection("127.0.0.1", {port}, context=ctx)
+get(after, "after")
+print(before.sock.getsockname()[1], after.sock.getsockname()[1], flush=True)
+before.close()
+after.close()
+"""
+    out = subprocess.run([*harness.AS_NOBODY, "env", f"LD_PRELOAD={lib}/preloaded-ssl",
+                          "/usr/bin/python3", "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    before, after = map(int, out.split())
+    records = cleartap.stop_collector()
+    copy = attachments(records)[str(lib / "libssl.so.3")]
+    closes = closes_to(records, port)
+    captured = [t["path"] for t in transactions(records) if not t.get("serverSide")]
+    if not harness.kernel_has_uprobe_multi():
+        assert copy["status"] == "STATUS_SKIPPED" and captured == []
+        reason = "plaintext not captured: no probe on this process's TLS library"
+        assert closes[before]["plaintextMissed"] == closes[after]["plaintextMissed"] == reason
+        return
+    assert copy["status"] == "STATUS_ATTACHED"
+    assert captured == ["/hello.txt?after"]
+    assert closes[before]["plaintextMissed"] == ("plaintext not captured: library probed after "
+                                                 "the connection started")
+    assert "plaintextMissed" not in closes[after]
+    stats = harness.final_stats(records)["collector"]
+    assert harness.counter(stats, "plaintextMissed") == 1
+
+
 def test_node_with_builtin_openssl_started_later(cleartap, nginx):
     port, _ = nginx
     cleartap.start_loader()
@@ -65,6 +176,9 @@ setTimeout(() => require("https").get(
     [t] = transactions(records, p.pid)
     assert (t["method"], t["path"], t["status"]) == ("GET", "/hello.txt?node", 200)
     assert t["process"]["comm"] == "node"
+    # Node's plaintext is not tied to its socket (memory BIOs): never judged missed
+    [close] = closes_to(records, port).values()
+    assert "plaintextMissed" not in close
 
 
 def run_in_container(cleartap, port, query):
@@ -144,6 +258,9 @@ def test_container_without_broker_is_reported(cleartap, nginx):
     client, served = client_and_server_side(records, "ns")
     # not captured on the client's side, but nginx's side of the exchange is
     assert client == [] and len(served) == 1
+    close = closes_to(records, port)[served[0]["remote"]["port"]]
+    assert close["plaintextMissed"] == ("plaintext not captured: no probe on this process's "
+                                        "TLS library")
     opens = [r["connection"] for r in records if "connection" in r
              and r["connection"].get("role") == "ROLE_CLIENT"
              and r["connection"].get("remote", {}).get("port") == port

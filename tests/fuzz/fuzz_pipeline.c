@@ -55,8 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pipeline_tick(&p, now += 600);
 		}
 	}
-	reasm_flush_all(p.reasm);
-	http_sessions_flush(p.http);
+	pipeline_finish(&p);
 	pipeline_free(&p);
 	exporter_free(exporter);
 	return 0;
