@@ -124,7 +124,8 @@ static __always_inline void ct_library_open(struct pt_regs *regs, __u64 pid_tgid
 	rec->mnt_ns =
 	    BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, mnt_ns, ns.inum);
 	rec->reserved = 0;
-	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
+	/* the collector wakes at once: the library is probed before its first call if it can be */
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 }
 
 /* The part of struct user_msghdr that names the data. */
