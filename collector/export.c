@@ -809,6 +809,7 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	m.pid = p->pid;
 	m.ppid = p->ppid;
 	m.uid = p->uid;
+	m.snapshot = p->snapshot;
 	m.comm = (char *)p->comm;
 	m.exe = (char *)p->exe;
 	for (size_t at = 0; at < p->args_len && n < CT_ARRAY_SIZE(argv);) {

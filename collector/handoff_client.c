@@ -3,9 +3,11 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@ void handoff_objects_close(struct handoff_objects *o)
 	handoff_fds_close(&o->fds);
 	ct_closep(&o->lease_fd); /* the loader may serve another collector now */
 	o->lease_fd = -1;
+	ct_closep(&o->processes_fd);
+	o->processes_fd = -1;
 }
 
 static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
@@ -77,6 +81,22 @@ static int check_map(int fd, uint32_t id, uint32_t type, uint32_t *ret_max_entri
 	return 0;
 }
 
+/* A file nobody can change any more, of whole process records. */
+static int check_snapshot(int fd)
+{
+	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	struct stat st;
+	int have;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	have = fcntl(fd, F_GET_SEALS);
+	if (!S_ISREG(st.st_mode) || have < 0 || (have & seals) != seals ||
+	    st.st_size % sizeof(struct cleartap_proc))
+		return -EBADF;
+	return 0;
+}
+
 static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply *reply,
 		 const struct cleartap_handoff_fd *descs, int *fds)
 {
@@ -112,6 +132,13 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 			o->n_counters = max_entries;
 			o->fds.counters = fds[i];
 			break;
+		case CLEARTAP_FD_PROCESSES:
+			if (o->processes_fd >= 0)
+				return -EPROTO;
+			if ((r = check_snapshot(fds[i])) < 0)
+				return r;
+			o->processes_fd = fds[i];
+			break;
 		default:
 			close(fds[i]); /* a newer loader's object this collector does not use: never
 					* kept, so no program fd outlives the handoff */
@@ -133,7 +160,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	struct cleartap_handoff_reply reply;
-	struct handoff_objects o = {.lease_fd = -1};
+	struct handoff_objects o = {.lease_fd = -1, .processes_fd = -1};
 	_cleanup_close_ int sock = -1;
 	int r, hello_r;
 

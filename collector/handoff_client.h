@@ -13,6 +13,7 @@ struct handoff_objects {
 	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	size_t n_attachments; /* what the loader probed, or could not */
 	int lease_fd;	      /* the handoff connection, kept: one reader per ring set */
+	int processes_fd;     /* the loader's process snapshot (sealed memfd), -1 if none */
 };
 
 /*

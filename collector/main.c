@@ -557,6 +557,27 @@ static int become_unprivileged(const struct options *opt)
 	return 0;
 }
 
+/*
+ * The processes running when the loader started: records of the first pass, so they are
+ * ordered with the rings' (an exec or exit read there is newer than the snapshot).
+ */
+static void add_snapshot(struct collector *c)
+{
+	struct cleartap_proc rec;
+	size_t n = 0;
+
+	if (c->objects.processes_fd < 0)
+		return;
+	while (pread(c->objects.processes_fd, &rec, sizeof(rec), (off_t)(n * sizeof(rec))) ==
+	       (ssize_t)sizeof(rec)) {
+		pipeline_add(&c->pipe, &rec, sizeof(rec));
+		n++;
+	}
+	close(c->objects.processes_fd);
+	c->objects.processes_fd = -1;
+	log_msg("%zu processes from the loader's snapshot", n);
+}
+
 /* Last step of start-up: from here on only collector_runtime_rules. */
 static int lock_down(void)
 {
@@ -639,16 +660,9 @@ int main(int argc, char **argv)
 		log_msg("setup failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
-	for (size_t i = 0; i < c.objects.n_attachments; i++) {
-		const struct cleartap_handoff_attachment *a = &c.objects.attachments[i];
-
-		if (a->status == CLEARTAP_ATTACH_ATTACHED ||
-		    a->status == CLEARTAP_ATTACH_ALREADY_ATTACHED)
-			c.pipe.counters.probed_files++;
-		else
-			c.pipe.counters.unprobed_files++;
-		exporter_attachment(c.exporter, a, 0, NULL);
-	}
+	for (size_t i = 0; i < c.objects.n_attachments; i++)
+		pipeline_attachment(&c.pipe, &c.objects.attachments[i], 0, true);
+	add_snapshot(&c);
 	uid = getuid();
 	if (lock_down() < 0)
 		return EXIT_FAILURE;

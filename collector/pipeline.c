@@ -146,16 +146,18 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 	}
 	case CLEARTAP_REC_PROC: {
 		const struct proc_info *info;
+		int r = proc_table_apply(p->procs, data, &info);
 
-		if (proc_table_apply(p->procs, data, &info) == 0) {
+		if (r == 0) {
 			if (info->exited)
 				reasm_end_process(p->reasm, info->pid, info->exit_ns);
-			if (!info->exited && info->exe[0]) /* an executable with TLS built in */
+			/* an executable with TLS built in (one already running, the loader saw) */
+			if (!info->exited && !info->snapshot && info->exe[0])
 				examine_file(p, info->pid, info->exe, sizeof(info->exe),
 					     info->mnt_ns, false);
 			if (filter_process(p->config.filter, info->pid, info->comm, info->exe))
 				exporter_process(p->exporter, info);
-		} else
+		} else if (r != -EEXIST)
 			p->counters.malformed_records++;
 		break;
 	}

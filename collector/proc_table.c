@@ -106,10 +106,14 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 	struct entry *e;
 	char cgroup[CLEARTAP_CGROUP_LEN + 1];
 
-	if (!pid || (rec->event != CLEARTAP_PROC_EXEC && rec->event != CLEARTAP_PROC_EXIT) ||
+	if (!pid ||
+	    (rec->event != CLEARTAP_PROC_EXEC && rec->event != CLEARTAP_PROC_EXIT &&
+	     rec->event != CLEARTAP_PROC_SNAPSHOT) ||
 	    rec->args_len > CLEARTAP_ARGS_LEN)
 		return -EBADMSG;
 	e = find(t, pid);
+	if (e && rec->event == CLEARTAP_PROC_SNAPSHOT)
+		return -EEXIST; /* an exec or exit the rings gave is newer */
 	if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e)
@@ -122,8 +126,9 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 	e->info.start_ns = rec->start_ns;
 	e->info.cgroup_id = rec->cgroup_id;
 	copy_string(e->info.comm, sizeof(e->info.comm), rec->comm, sizeof(rec->comm));
-	if (rec->event == CLEARTAP_PROC_EXEC) {
-		/* a new image: whatever was known of the old one goes */
+	if (rec->event != CLEARTAP_PROC_EXIT) {
+		/* a new image (or the first known): whatever was known of the old one goes */
+		e->info.snapshot = rec->event == CLEARTAP_PROC_SNAPSHOT;
 		e->info.exited = false;
 		e->info.exit_code = 0;
 		e->info.uid = rec->uid;

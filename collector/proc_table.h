@@ -22,6 +22,7 @@ struct proc_info {
 	bool args_truncated;
 	uint64_t start_ns, cgroup_id;
 	char container_id[65]; /* "host" when not in a container */
+	bool snapshot;	       /* known from the loader's /proc snapshot: it predates cleartap */
 	bool exited;
 	int32_t exit_code;
 	uint64_t exit_ns;
@@ -32,7 +33,10 @@ struct proc_table;
 int proc_table_new(struct proc_table **ret);
 void proc_table_free(struct proc_table *t);
 
-/* Apply an exec or exit record; *ret_info is the updated entry. -ENOMEM, -EBADMSG. */
+/*
+ * Apply an exec, exit or snapshot record; *ret_info is the updated entry. -ENOMEM, -EBADMSG;
+ * -EEXIST for a snapshot of a process already known (the rings' records are newer).
+ */
 int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 		     const struct proc_info **ret_info);
 

@@ -8,4 +8,7 @@
  * /proc does not say. */
 uint32_t own_mount_namespace(void);
 
+/* The same from a /proc/PID/ns/mnt link (0: gone, or not readable by the caller). */
+uint32_t mount_namespace_at(const char *ns_link);
+
 #endif

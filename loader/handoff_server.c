@@ -168,6 +168,15 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 	return r;
 }
 
+int handoff_server_add_snapshot(struct handoff_server *s, int memfd)
+{
+	if (s->reply.nfds >= CLEARTAP_HANDOFF_MAX_FDS)
+		return -E2BIG;
+	s->descs[s->reply.nfds] = (struct cleartap_handoff_fd){.kind = CLEARTAP_FD_PROCESSES};
+	s->fds[s->reply.nfds++] = memfd;
+	return 0;
+}
+
 static bool authorised(const struct handoff_server *s, uid_t uid, gid_t gid)
 {
 	if (uid == 0)

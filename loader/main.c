@@ -32,6 +32,7 @@
 #include "objects.h"
 #include "parse_number.h"
 #include "privileges.h"
+#include "proc_snapshot.h"
 #include "seccomp_policy.h"
 #include "targets.h"
 
@@ -622,6 +623,27 @@ static void start_broker(const struct options *opt, struct broker *ret, const ch
 	*ret_reason = "";
 }
 
+/* A collector without the snapshot still works: its processes are known from their execs. */
+static void take_snapshot(const struct options *opt, struct handoff_server *server, int *ret_fd)
+{
+	size_t count, left_out;
+	int r = proc_snapshot_take(opt->proc_root, ret_fd, &count, &left_out);
+
+	if (r == 0)
+		r = handoff_server_add_snapshot(server, *ret_fd);
+	if (r < 0) {
+		log_msg("no process snapshot for the collector (%s): processes already running are "
+			"known only by their pids",
+			strerror(-r));
+		return;
+	}
+	if (left_out)
+		log_msg("process snapshot: %zu processes running, %zu more left out (at most %d)",
+			count, left_out, PROC_SNAPSHOT_MAX);
+	else
+		log_msg("process snapshot: %zu processes running", count);
+}
+
 static int serve(const struct options *opt, const struct objects *objects,
 		 const struct plan_sandbox *sandbox)
 {
@@ -640,6 +662,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 	static struct handoff_server server;
 	_cleanup_close_ int listen_fd = -1;
 	_cleanup_close_ int sig_fd = -1;
+	_cleanup_close_ int snapshot_fd = -1;
 	bool activated = false;
 	sigset_t mask;
 	int r;
@@ -668,6 +691,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 		log_msg("cannot describe the pinned objects: %s", strerror(-r));
 		return r;
 	}
+	take_snapshot(opt, &server, &snapshot_fd); /* while still root: every executable shown */
 	start_broker(opt, &broker, &arc.no_broker_reason); /* while still root */
 	arc.broker = &broker;
 	if ((r = attach_requests_new(&arc, &requests)) < 0)

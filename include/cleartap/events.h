@@ -203,6 +203,11 @@ struct cleartap_conn {
 enum cleartap_proc_event {
 	CLEARTAP_PROC_EXEC = 1, /* a process image started (execve) */
 	CLEARTAP_PROC_EXIT = 2, /* a process (its thread group leader) exited */
+	/*
+	 * Never from the kernel: the loader's /proc snapshot of a process running when it started
+	 * (hdr.timestamp_ns: when it was read; filename: its executable, args: its cmdline).
+	 */
+	CLEARTAP_PROC_SNAPSHOT = 3,
 };
 
 #define CLEARTAP_PATH_LEN   256

@@ -35,6 +35,8 @@ enum cleartap_handoff_kind {
 	CLEARTAP_FD_RING = 1,	  /* BPF_MAP_TYPE_RINGBUF, index = shard */
 	CLEARTAP_FD_COUNTERS = 2, /* BPF_MAP_TYPE_PERCPU_ARRAY of __u64, enum cleartap_counter */
 	/* 3 and 4 were the TLS programs (version 4 and before): never handed out any more */
+	CLEARTAP_FD_PROCESSES = 5, /* a sealed memfd of struct cleartap_proc, event SNAPSHOT: the
+				    * processes running when the loader started (bpf_id 0) */
 };
 
 struct cleartap_handoff_hello {

@@ -5,6 +5,7 @@ attributed, since nothing is read from /proc."""
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -85,3 +86,51 @@ def test_exit_status_and_signal(cleartap):
     assert start["exe"] == "/usr/bin/sleep" and start["argv"] == ["sleep", "30"]
     assert start["containerId"] == "host"
     assert int(harness.final_stats(records)["collector"]["processes"]) >= 2
+
+
+def proc_start_unix_ns(pid):
+    """When /proc says pid started (field 22 of stat: clock ticks since boot), as Unix time."""
+    with open(f"/proc/{pid}/stat") as f:
+        ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    since_boot = ticks * 10**9 // os.sysconf("SC_CLK_TCK")
+    return since_boot + time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+def test_processes_that_predate_cleartap(cleartap, nginx, docker_cgroup):
+    """The loader's /proc snapshot at start: a process record for a process already running (an
+    unprivileged user's, in a container's cgroup), as /proc shows it; its exit is still seen;
+    traffic of nginx's worker (forked before cleartap, never exec'd) names its executable."""
+    port, _ = nginx
+    nginx_pid = int((cleartap.dir / "nginx.pid").read_text())
+    argv = ["sleep", "300"]
+    older = subprocess.Popen(["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"',
+                              "sh", *harness.AS_NOBODY, *argv])
+    harness.wait_for(lambda: in_syscall(older.pid, NANOSLEEP), what="sleep to be sleeping")
+    started = proc_start_unix_ns(older.pid)
+    cleartap.start_loader()
+    assert "process snapshot: " in cleartap.loader_log()
+    cleartap.start_collector()
+    subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/hello.txt", "-o", os.devnull],
+                   check=True, timeout=30)
+    # a sibling in the same cgroup, exec'd after: the kernel's own account of that cgroup
+    subprocess.run(["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec true'],
+                             check=True, timeout=30)
+    older.kill()
+    older.wait()
+    records = cleartap.stop_collector()
+    [seen, end] = [p for p in processes(records) if p["pid"] == older.pid]
+    [kernel] = [p for p in processes(records, "true")
+                if p["containerId"] == CONTAINER and not p.get("exited")]
+    assert seen.pop("cgroupId", None) == kernel.get("cgroupId")  # 1, the root, on hybrid hosts
+    assert seen == {"timeUnixNano": seen["timeUnixNano"], "pid": older.pid, "ppid": os.getpid(),
+                    "uid": harness.NOBODY, "comm": "sleep", "exe": "/usr/bin/sleep",
+                    "argv": argv, "startUnixNano": seen["startUnixNano"],
+                    "containerId": CONTAINER, "snapshot": True}
+    # /proc's start time (boot-based, clock ticks) against the exporter's (monotonic + offset)
+    assert abs(int(seen["startUnixNano"]) - started) < 20_000_000  # a tick is 10 ms
+    assert end["exited"] and end["exitSignal"] == signal.SIGKILL
+    served = [t for t in transactions(records) if t.get("serverSide")]
+    assert [t["process"]["exe"] for t in served] == ["/usr/sbin/nginx"]
+    worker = served[0]["process"]["pid"]
+    [w] = [p for p in processes(records) if p["pid"] == worker]
+    assert w["snapshot"] and w["ppid"] == nginx_pid and w["argv"][0].startswith("nginx: worker")

@@ -69,9 +69,37 @@ static void test_exec_then_exit(void)
 	proc_table_free(t);
 }
 
+/* A snapshot names a process only the first time: what the rings said of it is newer. */
+static void test_snapshot(void)
+{
+	struct cleartap_proc rec = {.hdr = {.tgid = 7, .timestamp_ns = 100},
+				    .event = CLEARTAP_PROC_SNAPSHOT,
+				    .filename = "/usr/sbin/nginx",
+				    .comm = "nginx"};
+	struct proc_table *t;
+	const struct proc_info *info;
+
+	CHECK(proc_table_new(&t) == 0);
+	CHECK(proc_table_apply(t, &rec, &info) == 0);
+	CHECK(info->snapshot && !info->exited);
+	CHECK_STR(info->exe, "/usr/sbin/nginx");
+	CHECK(proc_table_apply(t, &rec, &info) == -EEXIST);
+	rec.event = CLEARTAP_PROC_EXEC; /* it exec'd: no longer as the snapshot saw it */
+	strcpy(rec.filename, "/usr/bin/true");
+	CHECK(proc_table_apply(t, &rec, &info) == 0);
+	CHECK(!info->snapshot);
+	rec.event = CLEARTAP_PROC_SNAPSHOT;
+	CHECK(proc_table_apply(t, &rec, &info) == -EEXIST);
+	CHECK_STR(proc_table_get(t, 7)->exe, "/usr/bin/true");
+	rec.event = 4; /* unknown */
+	CHECK(proc_table_apply(t, &rec, &info) == -EBADMSG);
+	proc_table_free(t);
+}
+
 int main(void)
 {
 	RUN(test_container_ids);
 	RUN(test_exec_then_exit);
+	RUN(test_snapshot);
 	return TEST_EXIT();
 }
