@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cleartap.pb-c.h"
+#include "container_names.h"
 #include "ct_macro.h"
 #include "kernel_features.h"
 #include "proto_json.h"
@@ -41,6 +42,7 @@ struct exporter {
 	uint64_t errors;
 	const struct conn_table *conns;
 	const struct proc_table *procs;
+	struct container_names_dir *names;
 	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
 	size_t n_kernel_degraded;
 };
@@ -52,6 +54,26 @@ void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features)
 		if (!(kernel_features & kernel_features_all[i]))
 			e->kernel_degraded[e->n_kernel_degraded++] =
 			    (char *)kernel_feature_degradation(kernel_features_all[i]);
+}
+
+void exporter_set_container_names(struct exporter *e, struct container_names_dir *names)
+{
+	e->names = names;
+}
+
+/* m (initialised by the caller) filled with the names of container_id; NULL when none known. */
+static Cleartap__V1__KubernetesNames *kubernetes_names(const struct exporter *e,
+						       Cleartap__V1__KubernetesNames *m,
+						       const char *container_id)
+{
+	const struct container_names *n = container_names_find(e->names, container_id);
+
+	if (!n)
+		return NULL;
+	m->pod = (char *)n->pod;
+	m->pod_namespace = (char *)n->pod_namespace;
+	m->container = (char *)n->container;
+	return m;
 }
 
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs)
@@ -317,8 +339,8 @@ static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
  * of the process at exec (executable, container, uid) is added when known.
  */
 static void process_ref(const struct exporter *e, Cleartap__V1__ProcessRef *ref,
-			char comm_buf[CLEARTAP_COMM_LEN + 1], uint32_t pid, uint32_t tid,
-			const char *comm)
+			Cleartap__V1__KubernetesNames *names, char comm_buf[CLEARTAP_COMM_LEN + 1],
+			uint32_t pid, uint32_t tid, const char *comm)
 {
 	const struct proc_info *p = e->procs ? proc_table_get(e->procs, pid) : NULL;
 
@@ -332,6 +354,7 @@ static void process_ref(const struct exporter *e, Cleartap__V1__ProcessRef *ref,
 		ref->exe = (char *)p->exe;
 		ref->container_id = (char *)p->container_id;
 		ref->uid = p->uid;
+		ref->kubernetes = kubernetes_names(e, names, p->container_id);
 	}
 }
 
@@ -393,9 +416,10 @@ void exporter_segment(struct exporter *e, const struct reasm_segment *s)
 	Cleartap__V1__TlsData data = CLEARTAP__V1__TLS_DATA__INIT;
 	struct endpoints ep;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	char comm[CLEARTAP_COMM_LEN + 1];
 
-	process_ref(e, &process, comm, s->tgid, s->tid, s->comm);
+	process_ref(e, &process, &names, comm, s->tgid, s->tid, s->comm);
 	data.time_unix_nano = to_unix_ns(e, s->time_ns);
 	data.call_start_unix_nano = to_unix_ns(e, s->call_start_ns);
 	data.process = &process;
@@ -430,9 +454,10 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__TlsSessionEnd msg = CLEARTAP__V1__TLS_SESSION_END__INIT;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	char comm[CLEARTAP_COMM_LEN + 1];
 
-	process_ref(e, &process, comm, end->tgid, end->tid, NULL);
+	process_ref(e, &process, &names, comm, end->tgid, end->tid, NULL);
 	msg.time_unix_nano = to_unix_ns(e, end->time_ns);
 	msg.process = &process;
 	msg.session = end->session;
@@ -638,6 +663,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__HttpTransaction m = CLEARTAP__V1__HTTP_TRANSACTION__INIT;
 	Cleartap__V1__ProcessRef process = CLEARTAP__V1__PROCESS_REF__INIT;
+	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	Cleartap__V1__GrpcCall grpc = CLEARTAP__V1__GRPC_CALL__INIT;
 	Cleartap__V1__GrpcStatus grpc_status = CLEARTAP__V1__GRPC_STATUS__INIT;
 	struct endpoints ep;
@@ -649,7 +675,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	size_t decoded_len = 0;
 	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
 
-	process_ref(e, &process, comm, t->pid, t->tid, t->comm);
+	process_ref(e, &process, &names, comm, t->pid, t->tid, t->comm);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
 	m.response_first_byte_unix_nano = to_unix_ns(e, t->response_first_byte_ns);
 	m.response_end_unix_nano = to_unix_ns(e, t->response_end_ns);
@@ -802,6 +828,7 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 {
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Process m = CLEARTAP__V1__PROCESS__INIT;
+	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	char *argv[CLEARTAP_ARGS_LEN / 2 + 1];
 	size_t n = 0;
 
@@ -822,6 +849,7 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	m.start_unix_nano = to_unix_ns(e, p->start_ns);
 	m.cgroup_id = p->cgroup_id;
 	m.container_id = (char *)p->container_id;
+	m.kubernetes = kubernetes_names(e, &names, p->container_id);
 	m.exited = p->exited;
 	if (p->exited) {
 		m.exit_code = (p->exit_code >> 8) & 0xff;
@@ -845,6 +873,7 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	static const char *const libraries[] = {"", "openssl", "gnutls"};
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Attachment m = CLEARTAP__V1__ATTACHMENT__INIT;
+	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	Cleartap__V1__ProbeSite sites[CLEARTAP_HANDOFF_MAX_SITES];
 	Cleartap__V1__ProbeSite *site_ptrs[CLEARTAP_HANDOFF_MAX_SITES];
 	struct site_text text[CLEARTAP_HANDOFF_MAX_SITES];
@@ -865,6 +894,7 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	m.inode = a->ino;
 	m.pid = pid;
 	m.container_id = (char *)(proc ? proc->container_id : "");
+	m.kubernetes = proc ? kubernetes_names(e, &names, proc->container_id) : NULL;
 	for (size_t i = 0; i < n_sites; i++) {
 		const struct cleartap_handoff_site *s = &a->sites[i];
 		Cleartap__V1__ProbeSite *p = &sites[i];

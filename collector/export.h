@@ -22,6 +22,8 @@ enum export_format {
 struct exporter;
 
 /* What the collector itself counted, exported with every stats record. */
+struct container_names_dir;
+
 struct collector_counters {
 	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
 	uint64_t probed_files, unprobed_files, malformed_hellos;
@@ -45,6 +47,9 @@ void exporter_process(struct exporter *e, const struct proc_info *proc);
 /* proc: the process a later file was asked for (NULL for start-up's files, or unknown). */
 void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a,
 			 uint32_t pid, const struct proc_info *proc);
+
+/* Where records find their containers' Kubernetes names (may be NULL). */
+void exporter_set_container_names(struct exporter *e, struct container_names_dir *names);
 
 /* Where records find their process's executable, container and uid (may be NULL). */
 void exporter_set_processes(struct exporter *e, const struct proc_table *procs);

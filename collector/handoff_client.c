@@ -24,6 +24,8 @@ void handoff_objects_close(struct handoff_objects *o)
 	o->lease_fd = -1;
 	ct_closep(&o->processes_fd);
 	o->processes_fd = -1;
+	ct_closep(&o->container_logs_fd);
+	o->container_logs_fd = -1;
 }
 
 static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
@@ -139,6 +141,16 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 				return r;
 			o->processes_fd = fds[i];
 			break;
+		case CLEARTAP_FD_CONTAINER_LOGS: {
+			struct stat st;
+
+			if (o->container_logs_fd >= 0)
+				return -EPROTO;
+			if (fstat(fds[i], &st) < 0 || !S_ISDIR(st.st_mode))
+				return -EBADF;
+			o->container_logs_fd = fds[i];
+			break;
+		}
 		default:
 			close(fds[i]); /* a newer loader's object this collector does not use: never
 					* kept, so no program fd outlives the handoff */
@@ -160,7 +172,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
 	int fds[CLEARTAP_HANDOFF_MAX_FDS];
 	struct cleartap_handoff_reply reply;
-	struct handoff_objects o = {.lease_fd = -1, .processes_fd = -1};
+	struct handoff_objects o = {.lease_fd = -1, .processes_fd = -1, .container_logs_fd = -1};
 	_cleanup_close_ int sock = -1;
 	int r, hello_r;
 

@@ -11,9 +11,10 @@ struct handoff_objects {
 	struct handoff_fds fds;
 	uint32_t n_counters; /* entries of the counters map */
 	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
-	size_t n_attachments; /* what the loader probed, or could not */
-	int lease_fd;	      /* the handoff connection, kept: one reader per ring set */
-	int processes_fd;     /* the loader's process snapshot (sealed memfd), -1 if none */
+	size_t n_attachments;  /* what the loader probed, or could not */
+	int lease_fd;	       /* the handoff connection, kept: one reader per ring set */
+	int processes_fd;      /* the loader's process snapshot (sealed memfd), -1 if none */
+	int container_logs_fd; /* kubelet's container log links (a directory), -1 if none */
 };
 
 /*

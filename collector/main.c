@@ -23,6 +23,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "container_names.h"
 #include "filter.h"
 #include "namespaces.h"
 #include "probe_requests.h"
@@ -73,6 +74,7 @@ struct collector {
 	struct probe_requests *probes;
 	struct redactor redactor;
 	struct exporter *exporter;
+	struct container_names_dir *names; /* NULL: no Kubernetes names */
 	uint64_t *percpu_values;
 	int n_cpus;
 	uv_loop_t *loop;
@@ -477,6 +479,15 @@ static int setup(struct collector *c)
 		}
 	}
 	exporter_set_kernel_features(c->exporter, c->objects.fds.kernel_features);
+	/* the loader's: after lock-down it can only be listed again, nothing opened */
+	if (c->objects.container_logs_fd >= 0) {
+		r = container_names_from_fd(c->objects.container_logs_fd, &c->names);
+		if (r < 0)
+			log_msg("the container log links: %s; no pod names", strerror(-r));
+		else
+			c->objects.container_logs_fd = -1; /* the listing owns it now */
+		exporter_set_container_names(c->exporter, c->names);
+	}
 	if ((r = probe_requests_new(c->objects.lease_fd, own_mount_namespace(),
 				    c->objects.attachments, c->objects.n_attachments, &c->probes)) <
 	    0)
@@ -679,6 +690,7 @@ int main(int argc, char **argv)
 	report_stats(&c, true);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
+	container_names_close(c.names);
 	probe_requests_free(c.probes);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);

@@ -22,6 +22,8 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
 	SECCOMP_ALLOW_IF_EQ("recvfrom", 4, 0, "the loader's answers to attach requests, on the handoff connection"),
 	SECCOMP_ALLOW("fstat", "stdio sizes its buffers"),
+	SECCOMP_ALLOW("getdents64", "list kubelet's container log links again for pod names (the directory was opened at start-up; no other can be opened)"),
+	SECCOMP_ALLOW("lseek", "rewind that directory before listing it"),
 	SECCOMP_ALLOW("newfstatat", "stat() a newly seen library or executable: its device and inode name it in an attach request (it is never opened)"),
 	SECCOMP_ALLOW_IF_CLEAR("mmap", 2, PROT_EXEC, "malloc; never executable memory"),
 	SECCOMP_ALLOW_IF_CLEAR("mprotect", 2, PROT_EXEC, "malloc arenas; never executable memory"),

@@ -168,12 +168,12 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 	return r;
 }
 
-int handoff_server_add_snapshot(struct handoff_server *s, int memfd)
+int handoff_server_add_file(struct handoff_server *s, enum cleartap_handoff_kind kind, int fd)
 {
 	if (s->reply.nfds >= CLEARTAP_HANDOFF_MAX_FDS)
 		return -E2BIG;
-	s->descs[s->reply.nfds] = (struct cleartap_handoff_fd){.kind = CLEARTAP_FD_PROCESSES};
-	s->fds[s->reply.nfds++] = memfd;
+	s->descs[s->reply.nfds] = (struct cleartap_handoff_fd){.kind = kind};
+	s->fds[s->reply.nfds++] = fd;
 	return 0;
 }
 

@@ -102,8 +102,9 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 			const uid_t *uids, size_t n_uids, const gid_t *gids, size_t n_gids,
 			void (*on_event)(void *, const struct handoff_event *), void *userdata);
 
-/* Hand every collector the process snapshot too (a sealed memfd; the server keeps it). */
-int handoff_server_add_snapshot(struct handoff_server *s, int memfd);
+/* Hand every collector this file too (kind: the process snapshot, the container log links);
+ * the caller keeps it open. */
+int handoff_server_add_file(struct handoff_server *s, enum cleartap_handoff_kind kind, int fd);
 
 /* Serve the reader's attach requests with on_request(userdata, ...); without it, a request
  * ends the lease. */

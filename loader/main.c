@@ -6,6 +6,7 @@
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
@@ -36,14 +37,15 @@
 #include "seccomp_policy.h"
 #include "targets.h"
 
-#define BPFFS_ROOT	    "/sys/fs/bpf"
-#define DEFAULT_PIN_DIR	    BPFFS_ROOT "/cleartap"
-#define DEFAULT_SOCKET	    "/run/cleartap/handoff.sock"
-#define DEFAULT_USER	    "cleartap"
-#define DEFAULT_BROKER_USER "cleartap-broker"
-#define DEFAULT_RING_SIZE   (8u << 20)
-#define DEFAULT_RING_SHARDS 8
-#define MAX_EXTRA_TARGETS   64
+#define BPFFS_ROOT	       "/sys/fs/bpf"
+#define DEFAULT_PIN_DIR	       BPFFS_ROOT "/cleartap"
+#define DEFAULT_SOCKET	       "/run/cleartap/handoff.sock"
+#define DEFAULT_CONTAINER_LOGS "/var/log/containers"
+#define DEFAULT_USER	       "cleartap"
+#define DEFAULT_BROKER_USER    "cleartap-broker"
+#define DEFAULT_RING_SIZE      (8u << 20)
+#define DEFAULT_RING_SHARDS    8
+#define MAX_EXTRA_TARGETS      64
 
 /*
  * Every capability the loader uses, measured on kernel 6.18 by starting it with a bounding set
@@ -71,6 +73,7 @@ struct options {
 	const char *user;
 	const char *broker_user;
 	const char *proc_root;
+	const char *container_logs; /* kubelet's log links, handed to the collector; "": none */
 	const char *extra_targets[MAX_EXTRA_TARGETS];
 	size_t n_extra_targets;
 	uid_t allowed_uids[HANDOFF_MAX_ALLOWED];
@@ -129,6 +132,9 @@ static void usage(FILE *out)
 	    "  --attach PATH          also probe this library file (repeatable)\n"
 	    "  --proc-root DIR        where to find processes (default /proc; the host's /proc\n"
 	    "                         when running in a container)\n"
+	    "  --container-logs DIR   kubelet's container log links, which name each container's\n"
+	    "                         pod, namespace and container (default /var/log/containers;\n"
+	    "                         \"\" for none)\n"
 	    "  --ring-size BYTES      ring buffer bytes per shard, power of two (default %u)\n"
 	    "  --ring-shards N        ring buffers, one per CPU up to N (default min(CPUs, %u))\n"
 	    "  --max-call-bytes N     bytes copied per TLS call, the rest counted as truncated\n"
@@ -187,6 +193,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_BROKER_USER,
 		OPT_STRICT,
 		OPT_PROC_ROOT,
+		OPT_CONTAINER_LOGS,
 		OPT_ALLOW_UID,
 		OPT_ALLOW_GID,
 		OPT_ATTACH,
@@ -206,6 +213,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"broker-user", required_argument, NULL, OPT_BROKER_USER},
 	    {"strict", no_argument, NULL, OPT_STRICT},
 	    {"proc-root", required_argument, NULL, OPT_PROC_ROOT},
+	    {"container-logs", required_argument, NULL, OPT_CONTAINER_LOGS},
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"attach", required_argument, NULL, OPT_ATTACH},
@@ -238,6 +246,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STRICT:
 			o->strict = true;
+			break;
+		case OPT_CONTAINER_LOGS:
+			o->container_logs = optarg;
 			break;
 		case OPT_PROC_ROOT:
 			o->proc_root = optarg;
@@ -630,7 +641,7 @@ static void take_snapshot(const struct options *opt, struct handoff_server *serv
 	int r = proc_snapshot_take(opt->proc_root, ret_fd, &count, &left_out);
 
 	if (r == 0)
-		r = handoff_server_add_snapshot(server, *ret_fd);
+		r = handoff_server_add_file(server, CLEARTAP_FD_PROCESSES, *ret_fd);
 	if (r < 0) {
 		log_msg("no process snapshot for the collector (%s): processes already running are "
 			"known only by their pids",
@@ -642,6 +653,27 @@ static void take_snapshot(const struct options *opt, struct handoff_server *serv
 			count, left_out, PROC_SNAPSHOT_MAX);
 	else
 		log_msg("process snapshot: %zu processes running", count);
+}
+
+/*
+ * kubelet's container log links name each container's pod: the directory (never a log) is
+ * handed to the collector, which lists it. None on a node without kubelet.
+ */
+static void open_container_logs(const struct options *opt, struct handoff_server *server,
+				int *ret_fd)
+{
+	int r;
+
+	if (!opt->container_logs[0])
+		return;
+	*ret_fd = open(opt->container_logs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = *ret_fd < 0 ? -errno
+			: handoff_server_add_file(server, CLEARTAP_FD_CONTAINER_LOGS, *ret_fd);
+	if (r == -ENOENT && strcmp(opt->container_logs, DEFAULT_CONTAINER_LOGS) == 0)
+		return; /* not a Kubernetes node */
+	if (r < 0)
+		log_msg("--container-logs %s: %s; records carry no pod names", opt->container_logs,
+			strerror(-r));
 }
 
 static int serve(const struct options *opt, const struct objects *objects,
@@ -663,6 +695,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 	_cleanup_close_ int listen_fd = -1;
 	_cleanup_close_ int sig_fd = -1;
 	_cleanup_close_ int snapshot_fd = -1;
+	_cleanup_close_ int container_logs_fd = -1;
 	bool activated = false;
 	sigset_t mask;
 	int r;
@@ -692,6 +725,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 		return r;
 	}
 	take_snapshot(opt, &server, &snapshot_fd); /* while still root: every executable shown */
+	open_container_logs(opt, &server, &container_logs_fd);
 	start_broker(opt, &broker, &arc.no_broker_reason); /* while still root */
 	arc.broker = &broker;
 	if ((r = attach_requests_new(&arc, &requests)) < 0)
@@ -745,6 +779,7 @@ int main(int argc, char **argv)
 	    .user = DEFAULT_USER,
 	    .broker_user = DEFAULT_BROKER_USER,
 	    .proc_root = "/proc",
+	    .container_logs = DEFAULT_CONTAINER_LOGS,
 	    .ring_size = DEFAULT_RING_SIZE,
 	    .max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES,
 	};

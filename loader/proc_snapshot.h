@@ -18,7 +18,6 @@
  * Read proc_root into a new sealed memfd. Returns 0 with *ret_fd, *ret_count, *ret_left_out;
  * -errno.
  */
-int proc_snapshot_take(const char *proc_root, int *ret_fd, size_t *ret_count,
-		       size_t *ret_left_out);
+int proc_snapshot_take(const char *proc_root, int *ret_fd, size_t *ret_count, size_t *ret_left_out);
 
 #endif

@@ -37,6 +37,8 @@ enum cleartap_handoff_kind {
 	/* 3 and 4 were the TLS programs (version 4 and before): never handed out any more */
 	CLEARTAP_FD_PROCESSES = 5, /* a sealed memfd of struct cleartap_proc, event SNAPSHOT: the
 				    * processes running when the loader started (bpf_id 0) */
+	CLEARTAP_FD_CONTAINER_LOGS = 6, /* kubelet's /var/log/containers, opened O_RDONLY: only
+					 * listed, for pod names (bpf_id 0) */
 };
 
 struct cleartap_handoff_hello {

@@ -134,3 +134,36 @@ def test_processes_that_predate_cleartap(cleartap, nginx, docker_cgroup):
     worker = served[0]["process"]["pid"]
     [w] = [p for p in processes(records) if p["pid"] == worker]
     assert w["snapshot"] and w["ppid"] == nginx_pid and w["argv"][0].startswith("nginx: worker")
+
+
+def test_kubernetes_names_from_kubelet_log_links(cleartap, nginx, docker_cgroup):
+    """kubelet names each container's log link "<pod>_<namespace>_<container>-<id>.log": records
+    of that container's processes carry the three names. The link appears after the container's
+    first process started (as kubelet makes it after the runtime started the container): the
+    collector lists the directory again and the later records have the names."""
+    port, _ = nginx
+    logs = cleartap.dir / "containers"
+    logs.mkdir()
+    logs.chmod(0o755)
+    (logs / f"kube-proxy-x2k9q_kube-system_kube-proxy-{'ab' * 32}.log").symlink_to("/nowhere")
+    (logs / "unrelated.log").symlink_to("/nowhere")
+    cleartap.start_loader("--container-logs", str(logs))
+    cleartap.start_collector()
+    argv = ["sh", "-c", f'sleep 1.5; curl -sk https://127.0.0.1:{port}/hello.txt -o {os.devnull}']
+    shell = subprocess.Popen(["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"',
+                              "sh", *argv])
+    time.sleep(0.5)  # the container's first exec is reported before its link exists
+    (logs / f"shop-frontend-5d9f7-abcde_shop_frontend-{CONTAINER}.log").symlink_to("/nowhere")
+    assert shell.wait(timeout=30) == 0
+    records = cleartap.stop_collector()
+    names = {"pod": "shop-frontend-5d9f7-abcde", "podNamespace": "shop", "container": "frontend"}
+    [first] = [p for p in processes(records) if p["pid"] == shell.pid and p["comm"] == "sh"
+               and p.get("argv") == argv and not p.get("exited")]
+    assert first["containerId"] == CONTAINER and "kubernetes" not in first
+    [t] = [t for t in transactions(records) if not t.get("serverSide")]
+    assert t["process"]["containerId"] == CONTAINER and t["process"]["kubernetes"] == names
+    [curl] = [p for p in processes(records, "curl") if not p.get("exited")]
+    assert curl["kubernetes"] == names
+    # nginx is on the host: no names
+    [served] = [t for t in transactions(records) if t.get("serverSide")]
+    assert served["process"]["containerId"] == "host" and "kubernetes" not in served["process"]

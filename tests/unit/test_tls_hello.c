@@ -94,8 +94,8 @@ static void test_capped_and_broken(void)
 	CHECK(tls_hello_parse(buf, 200, &h) == 0);
 	CHECK(h.truncated);
 	CHECK_STR(h.server_name, "localhost");
-	    /* SNI comes first in curl's list */ /* The same bytes claimed to be whole (record and
-						    message) are malformed. */
+	/* SNI comes first in curl's list */ /* The same bytes claimed to be whole (record and
+						message) are malformed. */
 	buf[3] = 0, buf[4] = 200 - 5;
 	buf[6] = 0, buf[7] = 0, buf[8] = 200 - 9;
 	CHECK(tls_hello_parse(buf, 200, &h) == -EBADMSG);
