@@ -3,12 +3,16 @@
 names the file, the loader (unprivileged by then) checks it, plans it in a sandboxed child and
 attaches its own programs. A libssl copy loaded through LD_LIBRARY_PATH by an unprivileged user,
 and Node.js with OpenSSL built in."""
+import os
+import re
 import shutil
 import subprocess
+import time
 
 import harness
 from test_attachments import attachments
 from test_http import nginx, transactions  # noqa: F401 (fixture)
+from test_processes import CONTAINER, docker_cgroup  # noqa: F401 (fixture)
 
 
 def libssl_copy_with_cleartap(cleartap, name="libssl.so.3"):
@@ -299,3 +303,97 @@ setTimeout(() => require("https").get(
     [t] = [t for t in transactions(records)
            if t.get("path") == "/hello.txt?nodens" and not t.get("serverSide")]
     assert (t["status"], t["process"]["comm"], t["process"]["pid"]) == (200, "node", att["pid"])
+
+
+def root_tree(at):
+    """A container's root: curl, every library ldd names (its own copies: other inodes than
+    the host's, libssl among them) and the dynamic loader, at their paths, /usr merged."""
+    for d in ("usr/bin", "usr/lib64", "usr/lib/x86_64-linux-gnu", "dev", "proc", "tmp"):
+        (at / d).mkdir(parents=True, exist_ok=True)
+    for link in ("bin", "lib", "lib64"):
+        (at / link).symlink_to(f"usr/{link}")
+    shutil.copy("/usr/bin/curl", at / "usr/bin/curl")
+    ldd = subprocess.run(["ldd", "/usr/bin/curl"], capture_output=True, text=True,
+                         check=True).stdout
+    for path in re.findall(r"(/\S+) \(0x", ldd):
+        real = "/usr" + path if not path.startswith("/usr/") else path
+        shutil.copy(path, at / real.lstrip("/"))
+    return at
+
+
+def run_in_own_root(cleartap, docker_cgroup, port, query):
+    """curl in its own mount and pid namespace, chroot'ed into its own tree, in a container's
+    cgroup: two requests a second apart on two connections. Returns the pid the host sees
+    (read from the cgroup while it runs) and the root's libssl inode."""
+    tree = root_tree(cleartap.dir / "rootfs")
+    url = f"https://127.0.0.1:{port}/hello.txt?{query}"
+    p = subprocess.Popen(
+        ["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"', "sh",
+         "unshare", "--mount", "--pid", "--fork", "chroot", str(tree), "/usr/bin/curl", "-sk",
+         "--http1.1", "-H", "Connection: close", "--rate", "1/s", f"{url}-1", f"{url}-2"],
+        stdout=subprocess.PIPE)
+    pid = None
+    while pid is None and p.poll() is None:
+        with open(f"{docker_cgroup}/cgroup.procs") as f:
+            for candidate in f.read().split():
+                try:
+                    # the host names its executable by the host's path to it
+                    if os.readlink(f"/proc/{candidate}/exe") == str(tree / "usr/bin/curl"):
+                        pid = int(candidate)
+                except OSError:
+                    pass
+        time.sleep(0.01)
+    assert p.wait(timeout=30) == 0 and pid
+    assert p.stdout.read() == b"hello from nginx\n" * 2
+    return pid, (tree / "usr/lib/x86_64-linux-gnu/libssl.so.3").stat().st_ino
+
+
+def test_container_with_its_own_root_through_the_broker(cleartap, nginx, docker_cgroup):
+    """A container as runtimes make them: own mount and pid namespace, own root tree with its
+    own libssl, a container cgroup. The broker opens its libssl through /proc/PID/root; the
+    second request (after the probe) is captured with the host pid and the container id; the
+    first is captured too or its connection says why not."""
+    port, _ = nginx
+    cleartap.start_loader()
+    cleartap.start_collector()
+    pid, inode = run_in_own_root(cleartap, docker_cgroup, port, "root")
+    records = cleartap.stop_collector()
+    [lib] = [r["attachment"] for r in records if "attachment" in r
+             and int(r["attachment"].get("inode", 0)) == inode]
+    assert lib["pid"] == pid and lib["containerId"] == CONTAINER
+    assert lib["path"].endswith("/x86_64-linux-gnu/libssl.so.3")
+    mine = {t["path"]: t for t in transactions(records, pid)}
+    closes = list(closes_to(records, port).values())
+    if not harness.kernel_has_uprobe_multi():
+        assert lib["status"] == "STATUS_SKIPPED" and mine == {}
+        return
+    assert (lib["status"], lib["library"]) == ("STATUS_ATTACHED", "openssl")
+    assert "opened by the broker in mnt:[" in lib["detail"]
+    second = mine["/hello.txt?root-2"]
+    assert (second["status"], second["process"]["containerId"]) == (200, CONTAINER)
+    assert second["process"]["exe"] == "/usr/bin/curl"
+    assert len(closes) == 2
+    if "/hello.txt?root-1" not in mine:
+        assert [c.get("plaintextMissed") for c in closes].count(
+            "plaintext not captured: library probed after the connection started") == 1
+
+
+def test_container_with_its_own_root_under_strict(cleartap, nginx, docker_cgroup):
+    """--strict: no broker; the container's libssl is reported not covered, and each of its
+    connections says its plaintext was not captured."""
+    port, _ = nginx
+    cleartap.start_loader("--strict")
+    cleartap.start_collector()
+    pid, inode = run_in_own_root(cleartap, docker_cgroup, port, "strict")
+    records = cleartap.stop_collector()
+    [lib] = [r["attachment"] for r in records if "attachment" in r
+             and r["attachment"].get("pid") == pid
+             and r["attachment"]["path"].endswith("libssl.so.3")]
+    assert lib["status"] == "STATUS_SKIPPED" and lib["containerId"] == CONTAINER
+    assert lib["detail"].endswith("not attachable without a broker (--strict)")
+    assert transactions(records, pid) == []
+    closes = list(closes_to(records, port).values())
+    assert [c.get("plaintextMissed") for c in closes] == [
+        "plaintext not captured: no probe on this process's TLS library"] * 2
+    served = [t["path"] for t in transactions(records) if t.get("serverSide")]
+    assert sorted(served) == ["/hello.txt?strict-1", "/hello.txt?strict-2"]
