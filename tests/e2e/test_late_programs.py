@@ -3,6 +3,8 @@
 names the file, the loader (unprivileged by then) checks it, plans it in a sandboxed child and
 attaches its own programs. A libssl copy loaded through LD_LIBRARY_PATH by an unprivileged user,
 and Node.js with OpenSSL built in."""
+import glob
+import json
 import os
 import re
 import shutil
@@ -321,30 +323,40 @@ def root_tree(at):
     return at
 
 
-def run_in_own_root(cleartap, docker_cgroup, port, query):
-    """curl in its own mount and pid namespace, chroot'ed into its own tree, in a container's
-    cgroup: two requests a second apart on two connections. Returns the pid the host sees
-    (read from the cgroup while it runs) and the root's libssl inode."""
-    tree = root_tree(cleartap.dir / "rootfs")
+def curl_twice(port, query):
+    """Two requests a second apart, on two connections: the second after any probe."""
     url = f"https://127.0.0.1:{port}/hello.txt?{query}"
-    p = subprocess.Popen(
-        ["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"', "sh",
-         "unshare", "--mount", "--pid", "--fork", "chroot", str(tree), "/usr/bin/curl", "-sk",
-         "--http1.1", "-H", "Connection: close", "--rate", "1/s", f"{url}-1", f"{url}-2"],
-        stdout=subprocess.PIPE)
+    return ["/usr/bin/curl", "-sk", "--http1.1", "-H", "Connection: close", "--rate", "1/s",
+            f"{url}-1", f"{url}-2"]
+
+
+def host_pid_of_curl(p, cgroup):
+    """The host's pid of the curl running in cgroup (read from it while curl runs)."""
     pid = None
     while pid is None and p.poll() is None:
-        with open(f"{docker_cgroup}/cgroup.procs") as f:
-            for candidate in f.read().split():
-                try:
-                    # the host names its executable by the host's path to it
-                    if os.readlink(f"/proc/{candidate}/exe") == str(tree / "usr/bin/curl"):
-                        pid = int(candidate)
-                except OSError:
-                    pass
+        try:
+            with open(f"{cgroup}/cgroup.procs") as f:
+                for candidate in f.read().split():
+                    with open(f"/proc/{candidate}/comm") as c:
+                        if c.read().strip() == "curl":
+                            pid = int(candidate)
+        except OSError:
+            pass  # not created yet, or a process gone
         time.sleep(0.01)
     assert p.wait(timeout=30) == 0 and pid
     assert p.stdout.read() == b"hello from nginx\n" * 2
+    return pid
+
+
+def run_in_own_root(cleartap, docker_cgroup, port, query):
+    """curl in its own mount and pid namespace, chroot'ed into its own tree, in a container's
+    cgroup. Returns the pid the host sees and the root's libssl inode."""
+    tree = root_tree(cleartap.dir / "rootfs")
+    p = subprocess.Popen(
+        ["sh", "-c", f'echo $$ > {docker_cgroup}/cgroup.procs && exec "$@"', "sh",
+         "unshare", "--mount", "--pid", "--fork", "chroot", str(tree), *curl_twice(port, query)],
+        stdout=subprocess.PIPE)
+    pid = host_pid_of_curl(p, docker_cgroup)
     return pid, (tree / "usr/lib/x86_64-linux-gnu/libssl.so.3").stat().st_ino
 
 
@@ -397,3 +409,55 @@ def test_container_with_its_own_root_under_strict(cleartap, nginx, docker_cgroup
         "plaintext not captured: no probe on this process's TLS library"] * 2
     served = [t["path"] for t in transactions(records) if t.get("serverSide")]
     assert sorted(served) == ["/hello.txt?strict-1", "/hello.txt?strict-2"]
+
+
+RUNC_CONTAINER = "ab" * 32
+
+
+def test_container_run_by_runc_through_the_broker(cleartap, nginx):
+    """A real OCI runtime: runc starts curl from its own root tree (pivot_root, mount, pid, ipc
+    and uts namespaces, the host's network to reach nginx) in the cgroup it creates for the
+    container (cgroupfs driver: the leaf is the container id). Captured through the broker,
+    with runc's container id and the host pid."""
+    port, _ = nginx
+    bundle = cleartap.dir / "bundle"
+    bundle.mkdir()
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    tree = root_tree(bundle / "rootfs")
+    config = json.loads((bundle / "config.json").read_text())
+    config["root"] = {"path": str(tree), "readonly": True}
+    config["process"].update(terminal=False, args=curl_twice(port, "runc"))
+    config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                     if n["type"] != "network"]
+    config["linux"]["cgroupsPath"] = f"/cleartap-test/{RUNC_CONTAINER}"
+    (bundle / "config.json").write_text(json.dumps(config))
+    base = ("/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory")
+            else "/sys/fs/cgroup")
+    cleartap.start_loader()
+    cleartap.start_collector()
+    name = f"cleartap-{os.getpid()}"
+    p = subprocess.Popen(["runc", "run", name], cwd=bundle, stdout=subprocess.PIPE)
+    try:
+        pid = host_pid_of_curl(p, f"{base}/cleartap-test/{RUNC_CONTAINER}")
+    finally:
+        subprocess.run(["runc", "delete", "-f", name], capture_output=True)
+        for parent in glob.glob("/sys/fs/cgroup/*/cleartap-test") + ["/sys/fs/cgroup/cleartap-test"]:
+            if os.path.isdir(parent):
+                os.rmdir(parent)
+    records = cleartap.stop_collector()
+    inode = (tree / "usr/lib/x86_64-linux-gnu/libssl.so.3").stat().st_ino
+    [lib] = [r["attachment"] for r in records if "attachment" in r
+             and int(r["attachment"].get("inode", 0)) == inode]
+    assert lib["pid"] == pid and lib["containerId"] == RUNC_CONTAINER
+    if not harness.kernel_has_uprobe_multi():
+        assert lib["status"] == "STATUS_SKIPPED" and transactions(records, pid) == []
+        return
+    assert lib["status"] == "STATUS_ATTACHED" and "opened by the broker in mnt:[" in lib["detail"]
+    mine = {t["path"]: t for t in transactions(records, pid)}
+    second = mine["/hello.txt?runc-2"]
+    assert (second["status"], second["process"]["containerId"]) == (200, RUNC_CONTAINER)
+    closes = list(closes_to(records, port).values())
+    assert len(closes) == 2
+    if "/hello.txt?runc-1" not in mine:
+        assert [c.get("plaintextMissed") for c in closes].count(
+            "plaintext not captured: library probed after the connection started") == 1
