@@ -21,10 +21,14 @@ static bool process_wanted(const struct pipeline *p, uint32_t pid, const char *c
 void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attachment *report,
 			 uint32_t pid, bool is_library)
 {
-	/* most executables have no TLS in them: only what holds TLS, or was not examined, is said
+	/*
+	 * Most executables have no TLS in them: only what holds TLS is said. One refused before
+	 * it was examined (rate limit, or its process exec'd again already) is asked for again at
+	 * its next exec; what its process sent meanwhile its connections report (plaintextMissed).
 	 */
 	if (!is_library && report->library == CLEARTAP_LIB_UNKNOWN &&
-	    report->status == CLEARTAP_ATTACH_SKIPPED)
+	    (report->status == CLEARTAP_ATTACH_SKIPPED ||
+	     report->status == CLEARTAP_ATTACH_REFUSED))
 		return;
 	if (report->status == CLEARTAP_ATTACH_ATTACHED ||
 	    report->status == CLEARTAP_ATTACH_ALREADY_ATTACHED) {

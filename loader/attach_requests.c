@@ -171,6 +171,32 @@ static void examine(struct attach_requests *ar, int fd, const struct stat *st, c
 			 ret);
 }
 
+/*
+ * With a broker, the process named must map the file executable (its maps need
+ * CAP_SYS_PTRACE, which only the broker holds): the broker opens it for that pid, and it must
+ * be the file the loader opened. Without one (--strict) this is not checked.
+ */
+static bool mapped_by(struct attach_requests *ar, const struct cleartap_handoff_attach_request *req,
+		      const char *path, const struct stat *st,
+		      struct cleartap_handoff_attachment *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char detail[192], why[128];
+	struct stat seen;
+
+	if (!ar->config.broker || !ar->config.broker->pid)
+		return true;
+	if (broker_open(ar->config.broker, req->pid, path, req->flags & CLEARTAP_REQUEST_LIBRARY,
+			&fd, why, sizeof(why)) < 0 ||
+	    fstat(fd, &seen) < 0 || seen.st_dev != st->st_dev || seen.st_ino != st->st_ino) {
+		snprintf(detail, sizeof(detail), "refused: %s", fd < 0 ? why : "another file");
+		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path, detail,
+				 ret);
+		return false;
+	}
+	return true;
+}
+
 /* A file of the loader's own mount namespace: opened, and checked to be the one named. */
 static void examine_own(struct attach_requests *ar,
 			const struct cleartap_handoff_attach_request *req, const char *path,
@@ -195,6 +221,8 @@ static void examine_own(struct attach_requests *ar,
 		    "not the file the collector named (not a regular file, or replaced)", ret);
 		return;
 	}
+	if (!mapped_by(ar, req, path, &st, ret))
+		return;
 	examine(ar, fd, &st, path, "", now_ms, ret);
 }
 
@@ -215,7 +243,8 @@ static void examine_foreign(struct attach_requests *ar,
 		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, req->mnt_ns, path, detail, ret);
 		return;
 	}
-	if (broker_open(ar->config.broker, req->pid, path, &fd, why, sizeof(why)) < 0 ||
+	if (broker_open(ar->config.broker, req->pid, path, req->flags & CLEARTAP_REQUEST_LIBRARY,
+			&fd, why, sizeof(why)) < 0 ||
 	    fstat(fd, &st) < 0) {
 		snprintf(
 		    detail, sizeof(detail),

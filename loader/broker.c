@@ -27,12 +27,13 @@
 
 #define BROKER_SOCK	 3
 #define MAPS_READ_MAX	 (16u << 20) /* a process's maps, read at most this far */
-#define MAPS_TRIES	 10	     /* the open is reported before ld.so maps the file */
-#define MAPS_RETRY_NS	 (20 * 1000 * 1000)
+#define MAPS_TRIES	 100	     /* the open is reported before ld.so maps the file: 200 ms */
+#define MAPS_RETRY_NS	 (2 * 1000 * 1000)
 #define BROKER_ANSWER_MS 2000
 
 struct broker_request {
 	uint32_t pid;
+	uint32_t wait_for_map; /* a library just opened: ld.so maps it a moment later */
 	char path[256];
 };
 
@@ -124,7 +125,8 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 		snprintf(why, size, "not a regular file");
 		return -ENOEXEC;
 	}
-	for (int k = 0; k < MAPS_TRIES && r == -ENOENT; k++) {
+	/* an executable is mapped by the time its exec is reported: not mapped, it exec'd again */
+	for (int k = 0; k < (req->wait_for_map ? MAPS_TRIES : 1) && r == -ENOENT; k++) {
 		if (k)
 			nanosleep(&(struct timespec){.tv_nsec = MAPS_RETRY_NS}, NULL);
 		r = maps_file(proc_dir, st.st_dev, st.st_ino,
@@ -235,10 +237,10 @@ static int receive_reply(int sock, struct broker_reply *reply, int *ret_fd)
 	return 0;
 }
 
-int broker_open(struct broker *b, uint32_t pid, const char *path, int *ret_fd, char *why,
-		size_t why_size)
+int broker_open(struct broker *b, uint32_t pid, const char *path, bool library, int *ret_fd,
+		char *why, size_t why_size)
 {
-	struct broker_request req = {.pid = pid};
+	struct broker_request req = {.pid = pid, .wait_for_map = library};
 	struct broker_reply reply;
 	int fd, r;
 

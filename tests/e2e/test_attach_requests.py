@@ -69,6 +69,25 @@ class StandInCollector:
         return self.answer()
 
 
+class Mapper:
+    """A process that maps files executable (as ld.so maps a library): the pid a request may
+    name for them."""
+
+    def __init__(self, paths):
+        script = ("import mmap, sys\nkeep = []\nfor p in sys.argv[1:]:\n"
+                  "    with open(p, 'rb') as f:\n"
+                  "        keep.append(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ | "
+                  "mmap.PROT_EXEC))\nprint('mapped', flush=True)\nsys.stdin.read()\n")
+        self.p = subprocess.Popen(["/usr/bin/python3", "-c", script, *map(str, paths)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout.readline() == "mapped\n"
+        self.pid = self.p.pid
+
+    def stop(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
 def link_count(pid):
     return len(harness.bpf_ids_of(pid, "link"))
 
@@ -101,8 +120,13 @@ def test_loader_attaches_what_it_plans_and_nothing_else(cleartap):
     st = os.stat(libc)
     a = c.ask(str(copy), dev=st.st_dev, ino=st.st_ino)
     assert a["status"] == "refused" and link_count(loader) == 0
+    # the copy, but this process does not map it: refused (the broker checked its maps)
+    a = c.ask(str(copy))
+    assert a["status"] == "refused" and link_count(loader) == 0
+    assert a["detail"] == f"refused: pid {os.getpid()} does not map it executable"
+    mapper = Mapper([truncated, copy])
     # a cut-off ELF image: planned in the sandbox, which fails cleanly; the loader serves on
-    a = c.ask(str(truncated))
+    a = c.ask(str(truncated), pid=mapper.pid)
     assert a["status"] == "skipped" and a["functions"] == 0
     # relative paths, unterminated paths and unknown flags are malformed
     c.sock.sendall(REQUEST.pack(REQUEST_MAGIC, 1, 0, 0, os.stat("/proc/self/ns/mnt").st_ino, 0,
@@ -112,7 +136,7 @@ def test_loader_attaches_what_it_plans_and_nothing_else(cleartap):
     assert c.answer()["detail"].startswith("malformed request")
     # and the real thing: the copy, attached at the sites the loader planned, three links
     # (entry, exit instructions, uretprobes) that the loader holds
-    a = c.ask(str(copy))
+    a = c.ask(str(copy), pid=mapper.pid)
     if harness.kernel_has_uprobe_multi():
         assert (a["status"], a["functions"], a["sites"]) == ("attached", 6, 6)
         assert a["detail"] == "attached by the loader at the collector's request"
@@ -120,9 +144,10 @@ def test_loader_attaches_what_it_plans_and_nothing_else(cleartap):
     else:
         assert a["status"] == "skipped" and link_count(loader) == 0
     # asked again: known, never attached twice
-    a = c.ask(str(copy))
+    a = c.ask(str(copy), pid=mapper.pid)
     assert a["status"] in ("already attached", "skipped") and a["detail"] == "examined already"
     assert link_count(loader) == (3 if harness.kernel_has_uprobe_multi() else 0)
+    mapper.stop()
 
 
 def test_other_mount_namespace_without_broker(cleartap):
@@ -188,10 +213,11 @@ def test_new_plans_are_rate_limited(cleartap):
         (files / f"libssl.so.{i}").write_bytes(b"not an ELF file %d" % i)
     cleartap.start_loader()
     c = StandInCollector(cleartap)
+    mapper = Mapper(sorted(files.iterdir()))
     started = time.monotonic()
     answers = []
     for i in range(100):
-        answers.append(c.ask(str(files / f"libssl.so.{i}")))
+        answers.append(c.ask(str(files / f"libssl.so.{i}"), pid=mapper.pid))
     elapsed = time.monotonic() - started
     statuses = [a["status"] for a in answers]
     assert statuses[:40] == ["skipped"] * 40  # the burst
@@ -203,7 +229,8 @@ def test_new_plans_are_rate_limited(cleartap):
     assert 100 - 40 - int(elapsed * 10) - 1 <= len(refused) <= 60
     # a refused file is planned when asked again later
     time.sleep(0.3)
-    assert c.ask(refused[0]["path"])["status"] == "skipped"
+    assert c.ask(refused[0]["path"], pid=mapper.pid)["status"] == "skipped"
+    mapper.stop()
 
 
 def test_garbage_on_the_lease_ends_it(cleartap):
