@@ -94,7 +94,9 @@ while time.monotonic() < end:
                          timeout=60, check=True).stdout
     sent = [tuple(map(int, line.split())) for line in out.split("\n") if line]
     records = cleartap.stop_collector()
-    captured = {t["path"] for t in transactions(records) if not t.get("serverSide")}
+    captured = {t.get("path") for t in transactions(records) if not t.get("serverSide")}
+    half = {t["local"]["port"] for t in transactions(records) if not t.get("serverSide")
+            and t.get("error") == "no request captured for this response"}
     closes = closes_to(records, port)
     fates = []
     for k, local_port in sent:
@@ -106,12 +108,16 @@ while time.monotonic() < end:
         elif f"/hello.txt?race{k}" in captured:
             assert "plaintextMissed" not in close
             fates.append("captured")
+        elif local_port in half:  # the request went out before the probe, its response not
+            assert "plaintextMissed" not in close
+            fates.append("response only")
         else:
             assert close["plaintextMissed"] == ("plaintext not captured: library probed "
                                                 "after the connection started")
             fates.append("missed")
     # probed once: everything after is captured
-    assert fates == sorted(fates, key=lambda f: f == "captured")
+    order = {"missed": 0, "response only": 1, "captured": 2}
+    assert fates == sorted(fates, key=order.get) and fates.count("response only") <= 1
     assert ("captured" in fates) == harness.kernel_has_uprobe_multi()
     missed = [c for c in closes_to(records, port).values() if "plaintextMissed" in c]
     assert harness.counter(harness.final_stats(records)["collector"],
@@ -360,6 +366,19 @@ def run_in_own_root(cleartap, docker_cgroup, port, query):
     return pid, (tree / "usr/lib/x86_64-linux-gnu/libssl.so.3").stat().st_ino
 
 
+def assert_first_request_accounted(mine, closes, query):
+    """The first request raced the probe: captured; or only its response was (the request went
+    out before the probe), said on the transaction; or nothing was, said on its connection."""
+    if f"/hello.txt?{query}-1" in mine:
+        return
+    if None in mine:
+        assert mine[None]["error"] == "no request captured for this response"
+        assert mine[None]["status"] == 200
+        return
+    assert [c.get("plaintextMissed") for c in closes].count(
+        "plaintext not captured: library probed after the connection started") == 1
+
+
 def test_container_with_its_own_root_through_the_broker(cleartap, nginx, docker_cgroup):
     """A container as runtimes make them: own mount and pid namespace, own root tree with its
     own libssl, a container cgroup. The broker opens its libssl through /proc/PID/root; the
@@ -374,7 +393,7 @@ def test_container_with_its_own_root_through_the_broker(cleartap, nginx, docker_
              and int(r["attachment"].get("inode", 0)) == inode]
     assert lib["pid"] == pid and lib["containerId"] == CONTAINER
     assert lib["path"].endswith("/x86_64-linux-gnu/libssl.so.3")
-    mine = {t["path"]: t for t in transactions(records, pid)}
+    mine = {t.get("path"): t for t in transactions(records, pid)}
     closes = list(closes_to(records, port).values())
     if not harness.kernel_has_uprobe_multi():
         assert lib["status"] == "STATUS_SKIPPED" and mine == {}
@@ -385,9 +404,7 @@ def test_container_with_its_own_root_through_the_broker(cleartap, nginx, docker_
     assert (second["status"], second["process"]["containerId"]) == (200, CONTAINER)
     assert second["process"]["exe"] == "/usr/bin/curl"
     assert len(closes) == 2
-    if "/hello.txt?root-1" not in mine:
-        assert [c.get("plaintextMissed") for c in closes].count(
-            "plaintext not captured: library probed after the connection started") == 1
+    assert_first_request_accounted(mine, closes, "root")
 
 
 def test_container_with_its_own_root_under_strict(cleartap, nginx, docker_cgroup):
@@ -453,11 +470,9 @@ def test_container_run_by_runc_through_the_broker(cleartap, nginx):
         assert lib["status"] == "STATUS_SKIPPED" and transactions(records, pid) == []
         return
     assert lib["status"] == "STATUS_ATTACHED" and "opened by the broker in mnt:[" in lib["detail"]
-    mine = {t["path"]: t for t in transactions(records, pid)}
+    mine = {t.get("path"): t for t in transactions(records, pid)}
     second = mine["/hello.txt?runc-2"]
     assert (second["status"], second["process"]["containerId"]) == (200, RUNC_CONTAINER)
     closes = list(closes_to(records, port).values())
     assert len(closes) == 2
-    if "/hello.txt?runc-1" not in mine:
-        assert [c.get("plaintextMissed") for c in closes].count(
-            "plaintext not captured: library probed after the connection started") == 1
+    assert_first_request_accounted(mine, closes, "runc")
