@@ -227,6 +227,12 @@ static void sink_flush(struct exporter *e, bool blocking)
 	e->sink_sent -= done;
 }
 
+void exporter_drain_sink(struct exporter *e)
+{
+	if (e->proto_fd >= 0 && e->proto_socket && e->sink_queue.len)
+		sink_flush(e, true);
+}
+
 void exporter_free(struct exporter *e)
 {
 	if (!e)

@@ -63,6 +63,12 @@ void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX]
 		    const struct reasm_counters *reasm, const struct http_session_counters *http,
 		    const struct collector_counters *collector, bool final);
 
+/*
+ * At exit: wait (within the sink's 2 s send timeout) until a slow --proto unix: consumer has
+ * taken the queue, so the last records, the final stats among them, are not dropped for room.
+ */
+void exporter_drain_sink(struct exporter *e);
+
 /* Re-read the monotonic -> wall clock offset and flush buffered output (and the sink's queue). */
 void exporter_tick(struct exporter *e);
 

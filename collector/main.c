@@ -687,6 +687,7 @@ int main(int argc, char **argv)
 	/* Stopped by a signal: drain what is left, flush every pending call, report. */
 	drain(&c);
 	pipeline_finish(&c.pipe);
+	exporter_drain_sink(c.exporter); /* room for the final stats */
 	report_stats(&c, true);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
