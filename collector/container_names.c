@@ -19,7 +19,6 @@ struct container_names_dir {
 	DIR *dir;
 	struct id_table ids;
 	uint64_t listed_ns; /* when it was last listed (CLOCK_MONOTONIC) */
-	size_t left_out;    /* links over CONTAINER_NAMES_MAX in the last listing */
 };
 
 static bool is_hex(const char *s, size_t n)
@@ -99,7 +98,6 @@ static void list(struct container_names_dir *d, uint64_t now_ns)
 	size_t n = 0;
 
 	id_table_remove_if(&d->ids, any, NULL, free_entry);
-	d->left_out = 0;
 	rewinddir(d->dir);
 	while ((de = readdir(d->dir))) {
 		struct container_names names;
@@ -108,10 +106,8 @@ static void list(struct container_names_dir *d, uint64_t now_ns)
 		if (container_names_parse(de->d_name, &names) < 0 ||
 		    id_table_find(&d->ids, key_of(names.id)))
 			continue;
-		if (n == CONTAINER_NAMES_MAX || !(e = malloc(sizeof(*e)))) {
-			d->left_out++;
-			continue;
-		}
+		if (n == CONTAINER_NAMES_MAX || !(e = malloc(sizeof(*e))))
+			continue; /* those containers' records go without names */
 		e->names = names;
 		e->node.key = key_of(names.id);
 		id_table_insert(&d->ids, &e->node);

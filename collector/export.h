@@ -21,9 +21,9 @@ enum export_format {
 
 struct exporter;
 
-/* What the collector itself counted, exported with every stats record. */
 struct container_names_dir;
 
+/* What the collector itself counted, exported with every stats record. */
 struct collector_counters {
 	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
 	uint64_t probed_files, unprobed_files, malformed_hellos;

@@ -277,11 +277,17 @@ void pipeline_run_pass(struct pipeline *p)
 	record_batch_reset(&p->batch);
 }
 
+/* Closed TLS connections whose verdict is due (UINT64_MAX: all) are exported with it. */
+static void judge_connections(struct pipeline *p, uint64_t now_ns)
+{
+	p->counters.plaintext_missed +=
+	    tls_coverage_due(p->coverage, p->conns, now_ns, export_connection, p);
+}
+
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 {
 	reasm_tick(p->reasm, now_ns);
-	p->counters.plaintext_missed +=
-	    tls_coverage_due(p->coverage, p->conns, now_ns, export_connection, p);
+	judge_connections(p, now_ns);
 	/* closed connections stay a minute: their last exchanges are often reported later */
 	if (++p->ticks % 100 == 0) {
 		conn_table_expire(p->conns, now_ns, 60ULL * 1000000000);
@@ -295,6 +301,5 @@ void pipeline_finish(struct pipeline *p)
 {
 	reasm_flush_all(p->reasm);
 	http_sessions_flush(p->http);
-	p->counters.plaintext_missed +=
-	    tls_coverage_due(p->coverage, p->conns, UINT64_MAX, export_connection, p);
+	judge_connections(p, UINT64_MAX);
 }

@@ -170,16 +170,21 @@ after.close()
     assert harness.counter(stats, "plaintextMissed") == 1
 
 
+def node_get_later(port, query):
+    """Node.js code that GETs /hello.txt?query from nginx a second after it started."""
+    return f"""
+setTimeout(() => require("https").get(
+  {{host: "127.0.0.1", port: {port}, path: "/hello.txt?{query}", rejectUnauthorized: false}},
+  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
+  1000);
+"""
+
+
 def test_node_with_builtin_openssl_started_later(cleartap, nginx):
     port, _ = nginx
     cleartap.start_loader()
     cleartap.start_collector()
-    script = f"""
-setTimeout(() => require("https").get(
-  {{host: "127.0.0.1", port: {port}, path: "/hello.txt?node", rejectUnauthorized: false}},
-  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
-  1000);
-"""
+    script = node_get_later(port, "node")
     p = subprocess.Popen(["node", "-e", script])
     assert p.wait(timeout=30) == 0
     records = cleartap.stop_collector()
@@ -288,12 +293,7 @@ def test_container_executable_with_builtin_tls(cleartap, nginx):
     shutil.copy(shutil.which("node"), copy)
     cleartap.start_loader()
     cleartap.start_collector()
-    script = f"""
-setTimeout(() => require("https").get(
-  {{host: "127.0.0.1", port: {port}, path: "/hello.txt?nodens", rejectUnauthorized: false}},
-  (res) => {{ res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); }}),
-  1000);
-"""
+    script = node_get_later(port, "nodens")
     node = shutil.which("node")
     p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
                         f'mount --bind {copy} {node} && exec {node} -e "$0"', script],
