@@ -106,10 +106,23 @@ struct insn {
 	 REG_BIT(PLANNER_REG_RSI) | REG_BIT(PLANNER_REG_RDI) | REG_BIT(PLANNER_REG_R8) |           \
 	 REG_BIT(PLANNER_REG_R9) | REG_BIT(PLANNER_REG_R10) | REG_BIT(PLANNER_REG_R11))
 
-static const uint8_t arg_registers[PLANNER_MAX_ARGS] = {
-    PLANNER_REG_RDI, PLANNER_REG_RSI, PLANNER_REG_RDX,
-    PLANNER_REG_RCX, PLANNER_REG_R8,  PLANNER_REG_R9,
+/* Go's ABIInternal keeps rsp, rbp (frame pointer), r14 (the goroutine) and r15 across calls. */
+#define GO_CALL_CLOBBERS                                                                           \
+	((uint16_t) ~(REG_BIT(PLANNER_REG_RSP) | REG_BIT(PLANNER_REG_RBP) |                        \
+		      REG_BIT(PLANNER_REG_R14) | REG_BIT(PLANNER_REG_R15)))
+
+static const uint8_t arg_registers[][PLANNER_MAX_ARGS] = {
+    [PLANNER_ABI_SYSV] = {PLANNER_REG_RDI, PLANNER_REG_RSI, PLANNER_REG_RDX, PLANNER_REG_RCX,
+			  PLANNER_REG_R8, PLANNER_REG_R9},
+    [PLANNER_ABI_GO] = {PLANNER_REG_RAX, PLANNER_REG_RBX, PLANNER_REG_RCX, PLANNER_REG_RDI,
+			PLANNER_REG_RSI, PLANNER_REG_R8},
 };
+
+/* The register argument k of the request is passed in. */
+static uint8_t arg_register(const struct planner_request *req, size_t k)
+{
+	return arg_registers[req->abi][req->args[k].index - 1];
+}
 
 static int planner_reg(ZydisRegister reg)
 {
@@ -152,7 +165,8 @@ static int planner_reg(ZydisRegister reg)
 }
 
 static int decode_insn(const ZydisDecoder *decoder, const struct planner_kernel *kernel,
-		       const uint8_t *code, size_t avail, uint32_t rel, struct insn *ret_insn)
+		       uint16_t call_clobbers, const uint8_t *code, size_t avail, uint32_t rel,
+		       struct insn *ret_insn)
 {
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	ZydisDecodedInstruction in;
@@ -188,7 +202,7 @@ static int decode_insn(const ZydisDecoder *decoder, const struct planner_kernel 
 
 		if (in.meta.category == ZYDIS_CATEGORY_CALL) {
 			insn.kind = direct ? INSN_CALL : INSN_CALL_INDIRECT;
-			insn.writes |= CALLER_SAVED; /* the ABI lets the callee clobber them */
+			insn.writes |= call_clobbers; /* the ABI lets the callee clobber them */
 		} else if (in.meta.category == ZYDIS_CATEGORY_UNCOND_BR) {
 			insn.kind = direct ? INSN_JMP : INSN_JMP_INDIRECT;
 		} else {
@@ -366,6 +380,38 @@ static bool walk_paths(const struct function *f, size_t from, long stop, uint8_t
 	return reached;
 }
 
+/*
+ * Every return instruction of the function, for an exit on each. All of them, not only those
+ * the entry reaches by branches: Go's runtime also resumes a frame at its deferreturn epilogue
+ * after a recovered panic. False when some instruction leaves the function another way (a tail
+ * or indirect jump: that return is not ours to see) or there are more than fit.
+ */
+static bool collect_returns(const struct function *f, struct planner_plan *plan,
+			    const struct planner_request *req)
+{
+	plan->n_returns = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct insn *insn = &f->insns[i];
+		long next[2];
+		size_t n;
+		enum path_end end = successors(f, i, next, &n);
+
+		if (end == END_ESCAPE) {
+			set_reason(plan, "leaves the function at +%u %s%s: its return unseen", insn,
+				   NULL);
+			return false;
+		}
+		if (end != END_RETURN)
+			continue;
+		if (plan->n_returns == PLANNER_MAX_RETURNS) {
+			set_reason(plan, "more than 16 returns (+%u %s%s)", insn, NULL);
+			return false;
+		}
+		plan->return_offsets[plan->n_returns++] = req->offset + insn->rel;
+	}
+	return plan->n_returns > 0;
+}
+
 static int decode_function(const struct planner_kernel *kernel, planner_read_fn read, void *ctx,
 			   const struct planner_request *req, struct function *f)
 {
@@ -391,8 +437,9 @@ static int decode_function(const struct planner_kernel *kernel, planner_read_fn 
 	for (uint32_t rel = 0; rel < f->code_len;) {
 		struct insn *insn = &f->insns[f->n];
 
-		if (decode_insn(&f->decoder, kernel, code + rel, f->code_len - rel, rel, insn) <
-		    0) {
+		if (decode_insn(&f->decoder, kernel,
+				req->abi == PLANNER_ABI_GO ? GO_CALL_CLOBBERS : CALLER_SAVED,
+				code + rel, f->code_len - rel, rel, insn) < 0) {
 			f->complete = false; /* data or a cut instruction: stop here */
 			break;
 		}
@@ -417,14 +464,14 @@ out:
 static void arguments_at_entry(const struct planner_request *req, uint16_t holders[])
 {
 	for (size_t k = 0; k < req->n_args; k++)
-		holders[k] = REG_BIT(arg_registers[req->args[k].index - 1]);
+		holders[k] = REG_BIT(arg_register(req, k));
 }
 
 /* The program reads each argument from its ABI register (the first instruction, a call). */
 static void standard_entry_regs(const struct planner_request *req, struct planner_plan *plan)
 {
 	for (size_t k = 0; k < req->n_args; k++)
-		plan->entry_regs[k] = arg_registers[req->args[k].index - 1];
+		plan->entry_regs[k] = arg_register(req, k);
 }
 
 /* Where each argument is held after insn, given where it was held before. */
@@ -471,7 +518,7 @@ static size_t plan_entry(const struct function *f, const struct planner_request 
 			entry = (long)i;
 			*ret_depth0 = depth == 0;
 			for (size_t k = 0; k < req->n_args; k++) {
-				uint8_t std = arg_registers[req->args[k].index - 1];
+				uint8_t std = arg_register(req, k);
 				uint8_t r = std;
 
 				if (!(holders[k] & REG_BIT(std)))
@@ -551,10 +598,11 @@ static bool callee_exit(const struct planner_kernel *kernel, planner_read_fn rea
 		return false; /* inside the function itself */
 	plan->callee_offset = req->offset + (uint64_t)call->target;
 	for (size_t k = 0; k < req->n_args; k++)
-		if (!(holders[k] & REG_BIT(arg_registers[req->args[k].index - 1])))
+		if (!(holders[k] & REG_BIT(arg_register(req, k))))
 			return false; /* an argument is not passed through unchanged */
 	got = read(ctx, plan->callee_offset, first, sizeof(first));
-	if (got <= 0 || decode_insn(&f->decoder, kernel, first, (size_t)got, 0, &callee) < 0 ||
+	if (got <= 0 ||
+	    decode_insn(&f->decoder, kernel, CALLER_SAVED, first, (size_t)got, 0, &callee) < 0 ||
 	    !callee.emulated)
 		return false;
 	/* the entry moves onto the call: the callee's arguments are in place there */
@@ -585,6 +633,8 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 	for (size_t k = 0; k < req->n_args; k++)
 		if (req->args[k].index < 1 || req->args[k].index > PLANNER_MAX_ARGS)
 			return -EINVAL;
+	if (req->abi != PLANNER_ABI_SYSV && req->abi != PLANNER_ABI_GO)
+		return -EINVAL;
 	r = decode_function(kernel, read, ctx, req, &f);
 	if (r < 0)
 		return r;
@@ -599,6 +649,28 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 	if (!seen || !stack) {
 		r = -ENOMEM;
 		goto out;
+	}
+	/* Go: an exit on each return instruction, or none at all (see collect_returns) */
+	if (req->abi == PLANNER_ABI_GO) {
+		const struct insn *last = &f.insns[f.n - 1];
+
+		if (!f.complete) {
+			set_reason(&plan, "not fully decoded at +%u %s%s: returns unknown", last,
+				   NULL);
+			r = -ENOTSUP;
+		} else if (!collect_returns(&f, &plan, req)) {
+			set_reason(&plan, "no return at +%u %s%s", last, NULL);
+			r = -ENOTSUP;
+		}
+		if (r < 0) {
+			*ret_plan = plan;
+			goto out;
+		}
+		plan.exit = PLANNER_EXIT_RETURNS;
+		plan.exit_offset = plan.return_offsets[0];
+		plan.exit_emulated = false; /* no kernel emulates ret: each is single-stepped */
+		snprintf(plan.exit_insn, sizeof(plan.exit_insn), "ret");
+		goto done;
 	}
 	/* 1. an emulated instruction every return path passes, rax final from there on */
 	for (size_t s = entry + 1; f.complete && plan.entry_emulated && s < f.n; s++) {

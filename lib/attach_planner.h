@@ -25,10 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLANNER_MAX_ARGS  6
-#define PLANNER_MAX_CODE  16384 /* bytes of one function analysed for exits */
-#define PLANNER_INSN_NAME 16
-#define PLANNER_REASON	  64
+#define PLANNER_MAX_ARGS    6
+#define PLANNER_MAX_RETURNS 16	  /* return instructions of one function probed as its exit */
+#define PLANNER_MAX_CODE    16384 /* bytes of one function analysed for exits */
+#define PLANNER_INSN_NAME   16
+#define PLANNER_REASON	    64
 
 /* Which instructions the running kernel's uprobes emulate instead of single-stepping. */
 struct planner_kernel {
@@ -46,13 +47,25 @@ typedef long (*planner_read_fn)(void *ctx, uint64_t file_offset, uint8_t *buf, s
 
 /* One argument the entry program reads: its 1-based position and the bytes it needs of it. */
 struct planner_arg {
-	uint8_t index; /* 1..6: rdi, rsi, rdx, rcx, r8, r9 at the first instruction */
+	uint8_t index; /* 1..6 in the request's ABI: rdi, rsi, rdx, rcx, r8, r9 (System V) */
 	uint8_t width; /* 4: an int (a 32-bit copy keeps it), 8: a pointer */
+};
+
+/* The calling convention of the function: where arguments are, what a call clobbers. */
+enum planner_abi {
+	PLANNER_ABI_SYSV = 0, /* C: arguments in rdi, rsi, rdx, rcx, r8, r9 */
+	/*
+	 * Go's ABIInternal (1.17+): arguments in rax, rbx, rcx, rdi, rsi, r8; r14 holds the
+	 * goroutine, a call clobbers all but rsp, rbp, r14 and r15. Never a uretprobe: Go moves
+	 * goroutine stacks, and a return address rewritten by the kernel crashes its unwinder.
+	 */
+	PLANNER_ABI_GO = 1,
 };
 
 struct planner_request {
 	uint64_t offset; /* file offset of the function's first instruction */
-	uint64_t size;	 /* symbol size; 0 when unknown (only the entry is planned then) */
+	enum planner_abi abi;
+	uint64_t size; /* symbol size; 0 when unknown (only the entry is planned then) */
 	const struct planner_arg *args;
 	size_t n_args;
 	bool needs_exit; /* the program reads the return value */
@@ -70,6 +83,7 @@ enum planner_exit {
 	PLANNER_EXIT_URETPROBE = 2,	   /* a uretprobe at exit_offset == entry_offset */
 	PLANNER_EXIT_CALLEE_URETPROBE = 3, /* a uretprobe at exit_offset, the callee's first insn */
 	PLANNER_EXIT_FIRST_URETPROBE = 4,  /* fallback: a uretprobe on the first instruction */
+	PLANNER_EXIT_RETURNS = 5,	   /* uprobes on every return instruction (Go) */
 };
 
 /* x86-64 general registers, numbered like enum cleartap_reg (events.h). */
@@ -102,14 +116,18 @@ struct planner_plan {
 	uint64_t exit_offset;
 	bool exit_emulated;
 	char exit_insn[PLANNER_INSN_NAME];
-	uint64_t callee_offset;	     /* the one internal function the prefix calls, 0 if none */
+	uint64_t callee_offset; /* the one internal function the prefix calls, 0 if none */
+	/* PLANNER_EXIT_RETURNS: each ret reachable from the entry; exit_offset is the first */
+	uint64_t return_offsets[PLANNER_MAX_RETURNS];
+	uint8_t n_returns;
 	char reason[PLANNER_REASON]; /* why the entry or the exit fell back, "" when neither */
 };
 
 /*
  * Plan one function. Returns 0, -ENOEXEC when its first instruction does not decode, or the
  * read callback's error. A function the planner cannot improve on gets the fallback plan
- * (first instruction, uretprobe) with the reason, never an error.
+ * (first instruction, uretprobe) with the reason, never an error; except in Go's ABI, which has
+ * no fallback: -ENOTSUP when some return path cannot be covered (ret_plan->reason says why).
  */
 int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void *ctx,
 		 const struct planner_request *req, struct planner_plan *ret_plan);

@@ -2,9 +2,10 @@
 /*
  * The attach planner on hand-made functions (no emulated site, an argument overwritten before
  * the first emulated instruction, several return paths, a tail jmp, an argument moved by the
- * prologue) and on real machine code: Debian's libssl.so.3 and libgnutls.so.30, and Node's
- * built-in OpenSSL. The real-code expectations are the instructions of those builds (objdump
- * shows them); a different build of the same library is checked for soundness only.
+ * prologue; Go's ABI: returns, escapes) and on real machine code: Debian's libssl.so.3 and
+ * libgnutls.so.30, and Node's built-in OpenSSL. The real-code expectations are the instructions of
+ * those builds (objdump shows them); a different build of the same library is checked for soundness
+ * only.
  *
  * test_attach_planner --show FILE prints the plan for any OpenSSL or GnuTLS file.
  */
@@ -380,6 +381,77 @@ static void check_plan(const char *path, const struct planner_kernel *k,
 	check_sound(ret_plan);
 }
 
+/* Plan a Go-ABI function of a hand-made blob; returns planner_plan's result. */
+static int plan_go_blob(const uint8_t *bytes, size_t len, struct planner_plan *plan)
+{
+	struct code c = {bytes, len, 0x1000};
+	struct planner_request req = {
+	    .offset = 0x1000,
+	    .size = len,
+	    .abi = PLANNER_ABI_GO,
+	    .args = obj_buf,
+	    .n_args = 2,
+	    .needs_exit = true,
+	};
+
+	*plan = (struct planner_plan){};
+	return planner_plan(&kernel_618, read_code, &c, &req, plan);
+}
+
+/*
+ * Go's prologue: the stack check's jbe is the entry (rax, rbx untouched before it), and every
+ * ret is an exit, the deferreturn one no branch reaches included; never a uretprobe.
+ */
+static void test_go_returns(void)
+{
+	static const uint8_t code[] = {
+	    0x49, 0x3b, 0x66, 0x10,	  /* 0: cmp 0x10(%r14),%rsp */
+	    0x76, 0x12,			  /* 4: jbe 24 (morestack) */
+	    0x48, 0x83, 0xec, 0x18,	  /* 6: sub $0x18,%rsp */
+	    0x48, 0x85, 0xc9,		  /* 10: test %rcx,%rcx */
+	    0x74, 0x05,			  /* 13: je 20 */
+	    0x48, 0x83, 0xc4, 0x18,	  /* 15: add $0x18,%rsp */
+	    0xc3,			  /* 19: ret */
+	    0x48, 0x83, 0xc4, 0x18,	  /* 20: add $0x18,%rsp, then the morestack path */
+	    0xe8, 0x00, 0x00, 0x00, 0x00, /* 24: call (morestack) */
+	    0xeb, 0xe1,			  /* 29: jmp 0 */
+	    0x48, 0x31, 0xc0,		  /* 31: xor %rax,%rax (deferreturn: no branch here) */
+	    0xc3,			  /* 34: ret */
+	};
+	struct planner_plan plan;
+
+	CHECK(plan_go_blob(code, sizeof(code), &plan) == 0);
+	CHECK(plan.entry_offset == 0x1004 && plan.entry_emulated);
+	CHECK(plan.entry_regs[0] == PLANNER_REG_RAX && plan.entry_regs[1] == PLANNER_REG_RBX);
+	CHECK(plan.exit == PLANNER_EXIT_RETURNS);
+	CHECK(plan.n_returns == 2);
+	CHECK(plan.return_offsets[0] == 0x1000 + 19 && plan.return_offsets[1] == 0x1000 + 34);
+	CHECK(plan.exit_offset == plan.return_offsets[0] && !plan.exit_emulated);
+}
+
+/* A Go function that leaves by a jump (tail or indirect) has a return no probe sees: refused. */
+static void test_go_escape_refused(void)
+{
+	static const uint8_t tail[] = {
+	    0x49, 0x3b, 0x66, 0x10, /* cmp 0x10(%r14),%rsp */
+	    0x76, 0x02,		    /* jbe 8 */
+	    0xff, 0xe2,		    /* jmp *%rdx */
+	    0xc3,		    /* ret */
+	};
+	static const uint8_t no_ret[] = {
+	    0x49, 0x3b, 0x66, 0x10, /* cmp 0x10(%r14),%rsp */
+	    0x76, 0x02,		    /* jbe 8 */
+	    0x0f, 0x0b,		    /* ud2 */
+	    0x0f, 0x0b,		    /* ud2 */
+	};
+	struct planner_plan plan;
+
+	CHECK(plan_go_blob(tail, sizeof(tail), &plan) == -ENOTSUP);
+	CHECK(strstr(plan.reason, "leaves the function at +6 jmp") != NULL);
+	CHECK(plan_go_blob(no_ret, sizeof(no_ret), &plan) == -ENOTSUP);
+	CHECK(strstr(plan.reason, "no return") != NULL);
+}
+
 static void test_debian_libssl(void)
 {
 	/* libssl3 3.0.x of Debian 12, as installed on these machines */
@@ -512,6 +584,8 @@ int main(int argc, char **argv)
 	RUN(test_tail_jmp);
 	RUN(test_callee_exit);
 	RUN(test_callee_group);
+	RUN(test_go_returns);
+	RUN(test_go_escape_refused);
 	RUN(test_debian_libssl);
 	RUN(test_debian_gnutls);
 	RUN(test_node);
