@@ -29,4 +29,29 @@ struct {
 	__type(value, struct ct_call);
 } ct_calls SEC(".maps");
 
+/*
+ * Go's calls belong to goroutines: a Read that blocks parks its goroutine, and it resumes on
+ * whichever thread the scheduler picks, while its old thread runs other goroutines' calls. So a
+ * Go call is keyed by its goroutine, the g pointer Go's ABIInternal keeps in r14 at every
+ * function entry and return, and that the runtime's syscall wrappers leave there up to the
+ * syscall instruction. Two goroutines never share a g while both live.
+ */
+struct ct_go_key {
+	__u64 tgid;
+	__u64 g;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ct_go_key);
+	__type(value, struct ct_call);
+} ct_go_calls SEC(".maps");
+
+#if defined(__TARGET_ARCH_x86)
+#define CT_GO_G(regs) ((regs)->r14)
+#elif defined(__TARGET_ARCH_arm64)
+#define CT_GO_G(regs) ((regs)->regs[28])
+#endif
+
 #endif

@@ -233,6 +233,14 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	tls_call = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
 	if (tls_call && !tls_call->func)
 		tls_call = NULL; /* the thread's last call has ended */
+	if (!tls_call) {
+		/* a Go call: its goroutine is in r14 at the syscall (ct_tls_call.bpf.h) */
+		struct ct_go_key key = {.tgid = pid_tgid >> 32, .g = CT_GO_G(regs)};
+
+		tls_call = bpf_map_lookup_elem(&ct_go_calls, &key);
+		if (tls_call && !tls_call->func)
+			tls_call = NULL;
+	}
 	if (tls_call && tls_call->fd < 0) {
 		tls_call->fd = call.fd;
 		tls_call->conn_cookie = cookie;

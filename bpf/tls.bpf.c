@@ -10,6 +10,10 @@
  *   ct_tls_return  SSL_read/SSL_write(_ex): copy what the call transferred, in chunks. Runs as a
  *                  uprobe on an exit instruction (rax holds the result there) or as a uretprobe.
  *
+ * Go's crypto/tls takes the same programs: (*Conn).Write/Read are data calls whose exits are
+ * their return instructions, (*Conn).Close ends the session; the call is the goroutine's
+ * (CLEARTAP_COOKIE_GOROUTINE, ct_go_calls), not the thread's.
+ *
  * The socket syscalls inside a pending call name its fd (syscalls.bpf.c).
  *
  * Read-only observers: nothing here writes user memory or changes a return value.
@@ -183,6 +187,7 @@ int ct_tls_enter(struct pt_regs *ctx)
 		return 0;
 	case CLEARTAP_FN_SSL_FREE:
 	case CLEARTAP_FN_GNUTLS_DEINIT:
+	case CLEARTAP_FN_GO_CLOSE:
 		ssl_free(pid_tgid, ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0)));
 		return 0;
 	case CLEARTAP_FN_SSL_WRITE:
@@ -191,6 +196,9 @@ int ct_tls_enter(struct pt_regs *ctx)
 	case CLEARTAP_FN_SSL_READ_EX:
 	case CLEARTAP_FN_GNUTLS_SEND:
 	case CLEARTAP_FN_GNUTLS_RECV:
+	case CLEARTAP_FN_GO_WRITE:
+	case CLEARTAP_FN_GO_READ:
+	case CLEARTAP_FN_GO_HANDSHAKE:
 		break;
 	default:
 		return 0;
@@ -204,6 +212,18 @@ int ct_tls_enter(struct pt_regs *ctx)
 	call.fd = -1;
 	call.func = func;
 	call.shared_exit = !!(cookie & CLEARTAP_COOKIE_SHARED);
+	if (cookie & CLEARTAP_COOKIE_GOROUTINE) {
+		struct ct_go_key key = {.tgid = pid_tgid >> 32, .g = CT_GO_G(ctx)};
+
+		slot = bpf_map_lookup_elem(&ct_go_calls, &key);
+		if (slot && slot->func && call.contract == CLEARTAP_CONTRACT_HANDSHAKE)
+			return 0; /* inside a Read or Write: its syscalls are that call's */
+		if (slot)
+			*slot = call; /* the goroutine's slot (Go reuses g structures) */
+		else if (bpf_map_update_elem(&ct_go_calls, &key, &call, BPF_ANY))
+			ct_count(CLEARTAP_CNT_CALL_STATE_FULL, 1);
+		return 0;
+	}
 	slot = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
 	if (slot)
 		*slot = call; /* the thread's slot, in place: an LRU insert costs far more */
@@ -225,19 +245,35 @@ int ct_tls_return(struct pt_regs *ctx)
 	long rc = PT_REGS_RC(ctx);
 	__u64 len;
 
-	pending = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
+	if (cookie & CLEARTAP_COOKIE_GOROUTINE) {
+		struct ct_go_key key = {.tgid = pid_tgid >> 32, .g = CT_GO_G(ctx)};
+
+		pending = bpf_map_lookup_elem(&ct_go_calls, &key);
+	} else {
+		pending = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
+	}
 	/*
 	 * An exit ends only the call its own entry began. A shared exit (an internal function)
 	 * also returns inside callers with exits of their own, or that nothing probes: not a loss.
 	 */
 	if (!pending || !pending->func || pending->shared_exit != shared ||
 	    (!shared && pending->func != CLEARTAP_COOKIE_FUNC(cookie))) {
-		if (!shared)
+		/* a handshake nested in a data call left that call pending: not a loss */
+		if (!shared && CLEARTAP_COOKIE_CONTRACT(cookie) != CLEARTAP_CONTRACT_HANDSHAKE)
 			ct_count(CLEARTAP_CNT_RETURN_WITHOUT_ENTRY, 1);
 		return 0;
 	}
 	call = *pending;
 	pending->func = 0; /* ended; the slot stays for the thread's next call */
+
+	if (call.contract == CLEARTAP_CONTRACT_HANDSHAKE) {
+		state = call.fd >= 0 ? ssl_state(pid_tgid, call.ssl) : NULL;
+		if (state) {
+			state->fd = call.fd;
+			state->conn_cookie = call.conn_cookie;
+		}
+		return 0;
+	}
 
 	if (call.contract == CLEARTAP_CONTRACT_EX) {
 		/* SSL_*_ex return 1, their internal functions 1 as well on success */
@@ -257,7 +293,7 @@ int ct_tls_return(struct pt_regs *ctx)
 
 	e.direction =
 	    (call.func == CLEARTAP_FN_SSL_WRITE || call.func == CLEARTAP_FN_SSL_WRITE_EX ||
-	     call.func == CLEARTAP_FN_GNUTLS_SEND)
+	     call.func == CLEARTAP_FN_GNUTLS_SEND || call.func == CLEARTAP_FN_GO_WRITE)
 		? CLEARTAP_DIR_WRITE
 		: CLEARTAP_DIR_READ;
 	state = ssl_state(pid_tgid, call.ssl);

@@ -876,7 +876,7 @@ struct site_text {
 void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attachment *a,
 			 uint32_t pid, const struct proc_info *proc)
 {
-	static const char *const libraries[] = {"", "openssl", "gnutls"};
+	static const char *const libraries[] = {"", "openssl", "gnutls", "go"};
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
 	Cleartap__V1__Attachment m = CLEARTAP__V1__ATTACHMENT__INIT;
 	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
@@ -916,7 +916,7 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 		p->entry_offset = s->entry_rel;
 		p->entry_instruction = text[i].entry;
 		p->entry_emulated = s->entry_emulated;
-		p->exit = s->exit_kind <= CLEARTAP_EXIT_FIRST_URETPROBE
+		p->exit = s->exit_kind <= CLEARTAP_EXIT_RETURNS
 			      ? (Cleartap__V1__ProbeSite__Exit)s->exit_kind
 			      : CLEARTAP__V1__PROBE_SITE__EXIT__EXIT_NONE;
 		p->exit_offset = s->exit_rel;
@@ -924,6 +924,10 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 		p->exit_emulated = s->exit_emulated;
 		p->reason = text[i].reason;
 		p->description = text[i].description;
+		p->n_return_offsets = s->n_returns < CLEARTAP_HANDOFF_MAX_RETURNS
+					  ? s->n_returns
+					  : CLEARTAP_HANDOFF_MAX_RETURNS;
+		p->return_offsets = (uint32_t *)s->return_rel;
 		site_ptrs[i] = p;
 	}
 	m.n_sites = n_sites;

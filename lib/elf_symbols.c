@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ct_macro.h"
+#include "go_binary.h"
 
 /* uprobes take an offset into the file; a symbol holds a virtual address. Map through PT_LOAD. */
 static int vaddr_to_file_offset(Elf *elf, uint64_t vaddr, uint64_t *ret_offset)
@@ -120,6 +121,17 @@ int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
 				scan_symbols(elf, scn, &shdr, names, n_names, functions);
 		}
 	}
+	/* Go's own table: the names a stripped Go binary keeps */
+	for (size_t i = 0; i < n_names; i++)
+		if (!functions[i].offset) {
+			int r = go_pclntab_resolve(elf, names, n_names, functions);
+
+			if (r < 0) {
+				elf_end(elf);
+				return r;
+			}
+			break;
+		}
 	n_ranges = exec_ranges(elf, ranges);
 	elf_end(elf);
 	for (size_t i = 0; i < n_names; i++) {

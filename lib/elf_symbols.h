@@ -22,8 +22,9 @@ struct elf_exec_range {
 /*
  * Resolve function symbols of an ELF file (fd not consumed) to file offsets and sizes.
  * ret_functions[i] is set for every name found; versioned names (SSL_write@@OPENSSL_3.0.0)
- * match their base name. ret_ranges (may be NULL) receives the executable segments, their
- * count in *ret_n_ranges. Returns the number of names found, or -errno (-ENOEXEC: not ELF).
+ * match their base name; names no symbol table holds are looked up in Go's .gopclntab. ret_ranges
+ * (may be NULL) receives the executable segments, their count in *ret_n_ranges. Returns the number
+ * of names found, or -errno (-ENOEXEC: not ELF, -EBADMSG: a malformed .gopclntab).
  */
 int elf_resolve_functions_fd(int fd, const char *const *names, size_t n_names,
 			     struct elf_function *ret_functions, struct elf_exec_range *ret_ranges,

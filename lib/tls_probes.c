@@ -12,6 +12,7 @@
 
 #include "ct_macro.h"
 #include "elf_symbols.h"
+#include "go_binary.h"
 #include "uprobe_link.h"
 
 /* What the entry program reads of each function: the TLS object, the buffer or fd, *len. */
@@ -88,14 +89,50 @@ static const struct probed_function gnutls_functions[] = {
     {"gnutls_deinit", CLEARTAP_FN_GNUTLS_DEINIT, false, 0, {ARG_OBJ}, 1, 0}, /* session end */
 };
 
+/*
+ * Go (1.17+, register ABI): (*Conn).Write(b []byte) (int, error) has the receiver in rax and b's
+ * pointer in rbx, and returns n in rax. The exits are its return instructions (no uretprobes in
+ * Go), and its calls are the goroutine's, not the thread's.
+ */
+static const struct probed_function go_functions[] = {
+    {"crypto/tls.(*Conn).Write",
+     CLEARTAP_FN_GO_WRITE,
+     true,
+     CLEARTAP_CONTRACT_SSIZE,
+     {ARG_OBJ, ARG_BUF},
+     2,
+     0},
+    {"crypto/tls.(*Conn).Read",
+     CLEARTAP_FN_GO_READ,
+     true,
+     CLEARTAP_CONTRACT_SSIZE,
+     {ARG_OBJ, ARG_BUF},
+     2,
+     0},
+    {"crypto/tls.(*Conn).Close", CLEARTAP_FN_GO_CLOSE, false, 0, {ARG_OBJ}, 1, 0}, /* end */
+    /* the handshake reads ahead: a first Read may be served from it, without a syscall */
+    {"crypto/tls.(*Conn).handshakeContext",
+     CLEARTAP_FN_GO_HANDSHAKE,
+     false,
+     CLEARTAP_CONTRACT_HANDSHAKE,
+     {ARG_OBJ},
+     1,
+     0},
+};
+
+#define GO_FIRST_MINOR 17 /* the register ABI; before it, arguments are on the stack */
+
 static const struct {
 	enum tls_library library;
 	const char *name;
+	enum planner_abi abi;
 	const struct probed_function *functions;
 	size_t n;
 } libraries[] = {
-    {TLS_LIB_OPENSSL, "openssl", openssl_functions, CT_ARRAY_SIZE(openssl_functions)},
-    {TLS_LIB_GNUTLS, "gnutls", gnutls_functions, CT_ARRAY_SIZE(gnutls_functions)},
+    {TLS_LIB_OPENSSL, "openssl", PLANNER_ABI_SYSV, openssl_functions,
+     CT_ARRAY_SIZE(openssl_functions)},
+    {TLS_LIB_GNUTLS, "gnutls", PLANNER_ABI_SYSV, gnutls_functions, CT_ARRAY_SIZE(gnutls_functions)},
+    {TLS_LIB_GO, "go", PLANNER_ABI_GO, go_functions, CT_ARRAY_SIZE(go_functions)},
 };
 
 const char *tls_probe_function_name(uint32_t func)
@@ -118,6 +155,10 @@ const char *tls_probe_function_name(uint32_t func)
 	    [CLEARTAP_FN_SYS_SENDTO] = "sendto",
 	    [CLEARTAP_FN_SYS_RECVMSG] = "recvmsg",
 	    [CLEARTAP_FN_SYS_SENDMSG] = "sendmsg",
+	    [CLEARTAP_FN_GO_WRITE] = "crypto/tls.(*Conn).Write",
+	    [CLEARTAP_FN_GO_READ] = "crypto/tls.(*Conn).Read",
+	    [CLEARTAP_FN_GO_CLOSE] = "crypto/tls.(*Conn).Close",
+	    [CLEARTAP_FN_GO_HANDSHAKE] = "crypto/tls.(*Conn).handshakeContext",
 	};
 
 	return func < CT_ARRAY_SIZE(names) && names[func] ? names[func] : "";
@@ -156,11 +197,13 @@ static long read_code(void *ctx, uint64_t offset, uint8_t *buf, size_t len)
 }
 
 static int plan_function(const struct planner_kernel *kernel, struct code_reader *reader,
-			 const struct probed_function *f, const struct elf_function *sym,
-			 bool callee_contract, struct planner_plan *ret)
+			 enum planner_abi abi, const struct probed_function *f,
+			 const struct elf_function *sym, bool callee_contract,
+			 struct planner_plan *ret)
 {
 	struct planner_request req = {
 	    .offset = sym->offset,
+	    .abi = abi,
 	    .size = sym->size,
 	    .args = f->args,
 	    .n_args = f->n_args,
@@ -204,7 +247,8 @@ static int settle_callee_groups(const struct planner_kernel *kernel, struct code
 			if (f[i].callee_group != group || !syms[i].offset ||
 			    plans[i].exit != PLANNER_EXIT_CALLEE_URETPROBE)
 				continue;
-			r = plan_function(kernel, reader, &f[i], &syms[i], false, &plans[i]);
+			r = plan_function(kernel, reader, PLANNER_ABI_SYSV, &f[i], &syms[i], false,
+					  &plans[i]);
 			if (r < 0)
 				return r;
 		}
@@ -217,21 +261,23 @@ static int add_site(struct tls_link_plan *link, uint64_t offset, uint64_t cookie
 	for (size_t i = 0; i < link->n; i++)
 		if (link->offsets[i] == offset && link->cookies[i] == cookie)
 			return 0; /* a callee two functions share: one probe */
-	if (link->n == CT_TLS_PROBES_MAX)
+	if (link->n == CT_TLS_SITES_MAX)
 		return -E2BIG;
 	link->offsets[link->n] = offset;
 	link->cookies[link->n++] = cookie;
 	return 0;
 }
 
-static int add_function(struct tls_probe_plan *plan, const struct probed_function *f,
-			const struct elf_function *sym, const struct planner_plan *sites)
+static int add_function(struct tls_probe_plan *plan, enum planner_abi abi,
+			const struct probed_function *f, const struct elf_function *sym,
+			const struct planner_plan *sites)
 {
 	bool callee = sites->exit == PLANNER_EXIT_CALLEE_URETPROBE;
 	/* on the call into the internal function, its arguments are read: its contract holds */
 	uint32_t contract = callee ? CLEARTAP_CONTRACT_EX : f->contract;
 	uint8_t regs[3] = {CLEARTAP_REG_RDI, CLEARTAP_REG_RSI, CLEARTAP_REG_RCX};
-	uint64_t shared = callee ? CLEARTAP_COOKIE_SHARED : 0;
+	uint64_t shared = (callee ? CLEARTAP_COOKIE_SHARED : 0) |
+			  (abi == PLANNER_ABI_GO ? CLEARTAP_COOKIE_GOROUTINE : 0);
 	uint64_t entry_cookie, exit_cookie;
 	int r = 0;
 
@@ -250,9 +296,34 @@ static int add_function(struct tls_probe_plan *plan, const struct probed_functio
 	r = add_site(&plan->links[TLS_LINK_ENTRY], sites->entry_offset, entry_cookie);
 	if (r == 0 && sites->exit == PLANNER_EXIT_INSTRUCTION)
 		r = add_site(&plan->links[TLS_LINK_EXIT], sites->exit_offset, exit_cookie);
+	else if (r == 0 && sites->exit == PLANNER_EXIT_RETURNS)
+		for (size_t i = 0; r == 0 && i < sites->n_returns; i++)
+			r = add_site(&plan->links[TLS_LINK_EXIT], sites->return_offsets[i],
+				     exit_cookie);
 	else if (r == 0 && sites->exit != PLANNER_EXIT_NONE)
 		r = add_site(&plan->links[TLS_LINK_RETURN], sites->exit_offset, exit_cookie);
 	return r;
+}
+
+/* Go before 1.17 passes arguments on the stack: never guessed at, said. */
+static int check_go_version(int fd, struct tls_probe_plan *plan)
+{
+	struct go_version v;
+	int r = go_version_fd(fd, &v);
+
+	if (r == -ENOENT || r == -EBADMSG) {
+		snprintf(plan->why, sizeof(plan->why), "Go symbols without %s build info",
+			 r == -ENOENT ? "any" : "readable");
+		return -ENOTSUP;
+	}
+	if (r < 0)
+		return r;
+	if (v.minor < GO_FIRST_MINOR) {
+		snprintf(plan->why, sizeof(plan->why),
+			 "%s: before Go 1.17's register ABI, not supported", v.text);
+		return -ENOTSUP;
+	}
+	return 0;
 }
 
 static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
@@ -260,6 +331,7 @@ static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
 {
 	const struct probed_function *f = libraries[k].functions;
 	const size_t n = libraries[k].n;
+	const enum planner_abi abi = libraries[k].abi;
 	const char *names[CT_TLS_PROBES_MAX];
 	struct elf_function syms[CT_TLS_PROBES_MAX];
 	struct elf_exec_range ranges[ELF_MAX_EXEC_RANGES];
@@ -277,16 +349,24 @@ static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
 		return r;
 	if (r == 0)
 		return -ENOENT;
+	if (abi == PLANNER_ABI_GO && (r = check_go_version(fd, &plan)) < 0) {
+		*ret_plan = plan;
+		return r;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!syms[i].offset) {
 			note_missing(&plan, names[i]);
 			complete &= !f[i].required;
 			continue;
 		}
-		r = plan_function(kernel, &reader, &f[i], &syms[i], f[i].callee_group != 0,
+		r = plan_function(kernel, &reader, abi, &f[i], &syms[i], f[i].callee_group != 0,
 				  &plans[i]);
-		if (r < 0)
+		if (r == -ENOTSUP)
+			snprintf(plan.why, sizeof(plan.why), "%s: %s", names[i], plans[i].reason);
+		if (r < 0) {
+			*ret_plan = plan;
 			return r;
+		}
 	}
 	if (!complete) {
 		*ret_plan = plan;
@@ -295,7 +375,7 @@ static int plan_library(int fd, const struct planner_kernel *kernel, size_t k,
 	r = settle_callee_groups(kernel, &reader, f, syms, n, plans);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (syms[i].offset)
-			r = add_function(&plan, &f[i], &syms[i], &plans[i]);
+			r = add_function(&plan, abi, &f[i], &syms[i], &plans[i]);
 	if (r < 0)
 		return r;
 	*ret_plan = plan;
@@ -308,6 +388,8 @@ int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe
 
 	_Static_assert(CT_ARRAY_SIZE(openssl_functions) <= CT_TLS_PROBES_MAX, "plan too small");
 	_Static_assert(CT_ARRAY_SIZE(gnutls_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	_Static_assert(CT_ARRAY_SIZE(go_functions) <= CT_TLS_PROBES_MAX, "plan too small");
+	_Static_assert(PLANNER_MAX_RETURNS <= CLEARTAP_HANDOFF_MAX_RETURNS, "report too small");
 	_Static_assert(CT_TLS_PROBES_MAX <= CLEARTAP_HANDOFF_MAX_SITES, "report too small");
 	*ret_plan = (struct tls_probe_plan){}; /* defined even when nothing matches */
 	for (size_t k = 0; k < CT_ARRAY_SIZE(libraries); k++) {
@@ -331,6 +413,7 @@ int tls_probe_plan_rebuild(struct tls_probe_plan *plan)
 		return -EBADMSG;
 	rebuilt.library_name = libraries[k].name;
 	memcpy(rebuilt.missing, plan->missing, sizeof(plan->missing));
+	memcpy(rebuilt.why, plan->why, sizeof(plan->why));
 	for (size_t i = 0; i < plan->n_functions; i++) {
 		const struct tls_function_plan *fp = &plan->functions[i];
 		const struct probed_function *f = NULL;
@@ -339,14 +422,17 @@ int tls_probe_plan_rebuild(struct tls_probe_plan *plan)
 		for (size_t j = 0; j < libraries[k].n; j++)
 			if (libraries[k].functions[j].func == fp->func)
 				f = &libraries[k].functions[j];
-		if (!f || (seen & (1u << fp->func)) ||
-		    fp->sites.exit > PLANNER_EXIT_FIRST_URETPROBE)
-			return -EBADMSG; /* not this library's, or twice */
+		/* not this library's, or twice; Go's exits are its returns, nothing else's are */
+		if (!f || (seen & (1u << fp->func)) || fp->sites.exit > PLANNER_EXIT_RETURNS ||
+		    (fp->sites.exit == PLANNER_EXIT_RETURNS) !=
+			(libraries[k].abi == PLANNER_ABI_GO && f->contract != 0) ||
+		    fp->sites.n_returns > PLANNER_MAX_RETURNS)
+			return -EBADMSG;
 		seen |= 1u << fp->func;
 		for (size_t a = 0; a < f->n_args; a++)
 			if (fp->sites.entry_regs[a] >= PLANNER_REG_COUNT)
 				return -EBADMSG;
-		if (add_function(&rebuilt, f, &sym, &fp->sites) < 0)
+		if (add_function(&rebuilt, libraries[k].abi, f, &sym, &fp->sites) < 0)
 			return -EBADMSG;
 	}
 	*plan = rebuilt;
@@ -428,6 +514,10 @@ static void report_site(const struct tls_function_plan *fp, struct cleartap_hand
 	copy_cut(ret->entry_insn, sizeof(ret->entry_insn), p->entry_insn);
 	copy_cut(ret->exit_insn, sizeof(ret->exit_insn), p->exit_insn);
 	copy_cut(ret->reason, sizeof(ret->reason), p->reason);
+	if (p->exit == PLANNER_EXIT_RETURNS)
+		for (size_t i = 0; i < p->n_returns && i < CLEARTAP_HANDOFF_MAX_RETURNS; i++)
+			ret->return_rel[ret->n_returns++] =
+			    (uint32_t)(p->return_offsets[i] - fp->offset);
 }
 
 void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64_t dev,
@@ -443,6 +533,7 @@ void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64
 	ret_report->status = status;
 	ret_report->library = plan->library == TLS_LIB_OPENSSL	? CLEARTAP_LIB_OPENSSL
 			      : plan->library == TLS_LIB_GNUTLS ? CLEARTAP_LIB_GNUTLS
+			      : plan->library == TLS_LIB_GO	? CLEARTAP_LIB_GO
 								: CLEARTAP_LIB_UNKNOWN;
 	ret_report->n_functions = (uint32_t)plan->n_functions;
 	ret_report->dev = dev;
@@ -455,7 +546,7 @@ void tls_probe_report(const struct tls_probe_plan *plan, uint32_t status, uint64
 
 void tls_probe_describe_site(const struct cleartap_handoff_site *s, char *buf, size_t size)
 {
-	char entry[9], exit[9], reason[65], exit_text[96];
+	char entry[9], exit[9], reason[65], exit_text[160];
 	const char *how = s->exit_emulated ? "emulated" : "single-stepped";
 
 	ct_copy_field(entry, sizeof(entry), s->entry_insn, sizeof(s->entry_insn));
@@ -478,6 +569,17 @@ void tls_probe_describe_site(const struct cleartap_handoff_site *s, char *buf, s
 	case CLEARTAP_EXIT_FIRST_URETPROBE:
 		snprintf(exit_text, sizeof(exit_text), ", exit uretprobe at +0 %s (%s)", exit, how);
 		break;
+	case CLEARTAP_EXIT_RETURNS: {
+		int used = snprintf(exit_text, sizeof(exit_text),
+				    ", exit on %u %s (%s):", s->n_returns, exit, how);
+
+		for (uint32_t i = 0; i < s->n_returns && i < CLEARTAP_HANDOFF_MAX_RETURNS &&
+				     used > 0 && (size_t)used < sizeof(exit_text);
+		     i++)
+			used += snprintf(exit_text + used, sizeof(exit_text) - (size_t)used, " +%u",
+					 s->return_rel[i]);
+		break;
+	}
 	default:
 		exit_text[0] = '\0';
 		break;

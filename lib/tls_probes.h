@@ -7,11 +7,14 @@
 
 #include "attach_planner.h"
 
-#define CT_TLS_PROBES_MAX 8
+#define CT_TLS_PROBES_MAX 8 /* functions of one file */
+/* probe sites of one link kind: a Go function's exits are its return instructions */
+#define CT_TLS_SITES_MAX (2 * PLANNER_MAX_RETURNS + CT_TLS_PROBES_MAX)
 
 enum tls_library {
 	TLS_LIB_OPENSSL = 1,
 	TLS_LIB_GNUTLS = 2,
+	TLS_LIB_GO = 3, /* crypto/tls of a Go executable */
 };
 
 /* The links one library file gets: the entry program, and the return program twice. */
@@ -24,8 +27,8 @@ enum tls_link {
 
 struct tls_link_plan {
 	size_t n;
-	uint64_t offsets[CT_TLS_PROBES_MAX];
-	uint64_t cookies[CT_TLS_PROBES_MAX];
+	uint64_t offsets[CT_TLS_SITES_MAX];
+	uint64_t cookies[CT_TLS_SITES_MAX];
 };
 
 /* One probed function and where the planner put its probes. */
@@ -39,18 +42,21 @@ struct tls_function_plan {
 /* Where the TLS programs go in one library file. */
 struct tls_probe_plan {
 	enum tls_library library;
-	const char *library_name; /* "openssl", "gnutls" */
+	const char *library_name; /* "openssl", "gnutls", "go" */
 	size_t n_functions;
 	struct tls_function_plan functions[CT_TLS_PROBES_MAX];
 	struct tls_link_plan links[TLS_LINK__MAX];
 	char missing[128]; /* optional functions not found, comma separated, for the report */
+	char why[128];	   /* -ENOTSUP: why the file cannot be probed (a Go version, a layout) */
 };
 
 /*
  * Plan the probes for an ELF file (fd not consumed) holding OpenSSL or GnuTLS, at the sites the
  * attach planner chooses for that kernel. The data calls of a library are required
- * (SSL_read/SSL_write, gnutls_record_send/recv): -ENOENT without them (ret_plan->missing names
- * what a partly matching library lacks); -ENOEXEC if not ELF.
+ * (SSL_read/SSL_write, gnutls_record_send/recv, crypto/tls.(*Conn).Read/Write): -ENOENT without
+ * them (ret_plan->missing names what a partly matching library lacks); -ENOEXEC if not ELF;
+ * -ENOTSUP for TLS code cleartap cannot probe safely (ret_plan->why says why: a Go version
+ * before 1.17, a function with a return path no probe can see).
  */
 int tls_probe_plan(int fd, const struct planner_kernel *kernel, struct tls_probe_plan *ret_plan);
 
@@ -64,7 +70,7 @@ int tls_probe_plan_rebuild(struct tls_probe_plan *plan);
 /* The links of one file: per kind, one uprobe_multi link, or one perf-event link per site. */
 struct tls_links {
 	size_t n[TLS_LINK__MAX];
-	int fd[TLS_LINK__MAX][CT_TLS_PROBES_MAX];
+	int fd[TLS_LINK__MAX][CT_TLS_SITES_MAX];
 };
 
 void tls_links_close(struct tls_links *links);

@@ -455,11 +455,14 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 		enum target_result result;
 
 		r = target_attach(objects, sandbox, opt->pin_dir, t, &result, &plan);
-		if (r == -ENOENT || r == -ENOEXEC || r == -ECHILD || r == -EBADMSG) {
+		/* an executable without TLS code is what most are: not worth a line */
+		if (t->executable && (r == -ENOENT || r == -ENOEXEC))
+			continue;
+		if (r == -ENOENT || r == -ENOEXEC || r == -ECHILD || r == -EBADMSG ||
+		    r == -ENOTSUP) {
 			char why[256];
 
-			snprintf(why, sizeof(why), "%s%s%s", plan_error_text(r),
-				 plan.missing[0] ? "; missing " : "", plan.missing);
+			plan_error_describe(r, &plan, why, sizeof(why));
 			log_msg("skipped %s: %s", t->path, why);
 			report_attachment(t, &plan, CLEARTAP_ATTACH_SKIPPED, why);
 			continue;

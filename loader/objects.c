@@ -169,6 +169,8 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	    (r = bpf_map__reuse_fd(sys->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
 		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_calls, bpf_map__fd(tls->maps.ct_calls))) < 0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_go_calls, bpf_map__fd(tls->maps.ct_go_calls))) <
+		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_socks, socks_fd)) < 0 ||
 	    (r = ct_syscalls__load(sys)) < 0 ||
 	    (r = pin_fd(bpf_program__fd(sys->progs.ct_sys_enter), cfg->pin_dir,
@@ -185,7 +187,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	struct {
 		struct bpf_map *map;
 		const char *pin;
-	} pinned_maps[4];
+	} pinned_maps[5];
 	struct ct_tls *skel;
 	int outer_fd, r;
 
@@ -238,6 +240,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	pinned_maps[1].map = skel->maps.ct_counters, pinned_maps[1].pin = "maps/ct_counters";
 	pinned_maps[2].map = skel->maps.ct_calls, pinned_maps[2].pin = "maps/ct_calls";
 	pinned_maps[3].map = skel->maps.ct_ssl, pinned_maps[3].pin = "maps/ct_ssl";
+	pinned_maps[4].map = skel->maps.ct_go_calls, pinned_maps[4].pin = "maps/ct_go_calls";
 	for (size_t i = 0; i < CT_ARRAY_SIZE(pinned_maps); i++)
 		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
 				pinned_maps[i].pin)) < 0)

@@ -112,15 +112,20 @@ static int check_plan(const struct plan_message *msg, uint64_t file_size,
 {
 	struct tls_probe_plan plan = msg->plan;
 
-	if (!terminated(plan.missing, sizeof(plan.missing)))
+	if (!terminated(plan.missing, sizeof(plan.missing)) ||
+	    !terminated(plan.why, sizeof(plan.why)))
 		return -EBADMSG;
 	if (msg->result < 0) {
 		if (msg->result != -ENOENT && msg->result != -ENOEXEC && msg->result != -EIO &&
-		    msg->result != -ENOMEM)
+		    msg->result != -ENOMEM && msg->result != -ENOTSUP)
 			return -EBADMSG;
-		/* only the list of missing functions is kept from a failed plan */
+		/* only the texts are kept from a failed plan */
 		*ret_plan = (struct tls_probe_plan){.library_name = ""};
 		memcpy(ret_plan->missing, plan.missing, sizeof(plan.missing));
+		memcpy(ret_plan->why, plan.why, sizeof(plan.why));
+		/* TLS code found but not probed: its report names the library */
+		if (msg->result == -ENOTSUP && plan.library == TLS_LIB_GO)
+			ret_plan->library = TLS_LIB_GO;
 		return msg->result;
 	}
 	/* names, links and cookies follow from the library and the sites: derived here */
@@ -137,6 +142,9 @@ static int check_plan(const struct plan_message *msg, uint64_t file_size,
 		    !terminated(s->exit_insn, sizeof(s->exit_insn)) ||
 		    !terminated(s->reason, sizeof(s->reason)))
 			return -EBADMSG;
+		for (size_t k = 0; k < s->n_returns; k++)
+			if (s->return_offsets[k] <= f->offset || s->return_offsets[k] >= file_size)
+				return -EBADMSG;
 	}
 	*ret_plan = plan;
 	return 0;
@@ -187,7 +195,15 @@ const char *plan_error_text(int error)
 		return "the sandboxed planner failed on it (killed, or over its limits)";
 	case -EBADMSG:
 		return "the sandboxed planner's plan did not hold up";
+	case -ENOTSUP:
+		return "TLS code cleartap cannot probe safely";
 	default:
 		return strerror(-error);
 	}
+}
+
+void plan_error_describe(int error, const struct tls_probe_plan *plan, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s%s", plan_error_text(error), plan->why[0] ? ": " : "",
+		 plan->why, plan->missing[0] ? "; missing " : "", plan->missing);
 }

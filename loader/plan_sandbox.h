@@ -30,4 +30,7 @@ int plan_sandboxed(const struct plan_sandbox *sandbox, int fd, struct tls_probe_
 /* Why a file could not be planned, for its report: the text of plan_sandboxed()'s error. */
 const char *plan_error_text(int error);
 
+/* Why a file was not planned, for logs and reports: the error, and what the plan says of it. */
+void plan_error_describe(int error, const struct tls_probe_plan *plan, char *buf, size_t size);
+
 #endif

@@ -42,7 +42,7 @@ void targets_free(struct tls_target_list *list)
 	list->n = 0;
 }
 
-static int add_target(struct tls_target_list *list, const char *path)
+static int add_target(struct tls_target_list *list, const char *path, bool executable)
 {
 	struct tls_target *items;
 	struct stat st;
@@ -58,6 +58,7 @@ static int add_target(struct tls_target_list *list, const char *path)
 	list->items = items;
 	items[list->n].dev = st.st_dev;
 	items[list->n].ino = st.st_ino;
+	items[list->n].executable = executable;
 	snprintf(items[list->n].path, sizeof(items[list->n].path), "%s", path);
 	list->n++;
 	return 0;
@@ -92,10 +93,27 @@ static int scan_process(struct tls_target_list *list, const char *proc_root, con
 			continue;
 		/* Through the process's root, so files of other mount namespaces resolve. */
 		snprintf(full, sizeof(full), "%s/%s/root%s", proc_root, pid, path);
-		r = add_target(list, full);
+		r = add_target(list, full, false);
 	}
 	fclose(f);
 	return r;
+}
+
+/* The process's executable, through its root like its libraries. */
+static int add_executable(struct tls_target_list *list, const char *proc_root, const char *pid)
+{
+	char link[PATH_MAX], exe[PATH_MAX], full[2 * PATH_MAX + 64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/%s/exe", proc_root, pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0 || exe[0] != '/')
+		return 0; /* a kernel thread, gone, or not ours to read */
+	exe[n] = '\0';
+	if (strstr(exe, " (deleted)"))
+		return 0;
+	snprintf(full, sizeof(full), "%s/%s/root%s", proc_root, pid, exe);
+	return add_target(list, full, true);
 }
 
 int targets_discover(const char *proc_root, const char *const *extra, size_t n_extra,
@@ -107,13 +125,13 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < CT_ARRAY_SIZE(default_libssl); i++)
-		r = add_target(&list, default_libssl[i]);
+		r = add_target(&list, default_libssl[i], false);
 	for (size_t i = 0; r == 0 && i < n_extra; i++) {
 		if (access(extra[i], R_OK) < 0) {
 			r = -errno;
 			break;
 		}
-		r = add_target(&list, extra[i]);
+		r = add_target(&list, extra[i], false);
 	}
 	proc = opendir(proc_root);
 	if (!proc && r == 0)
@@ -121,6 +139,12 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 	while (r == 0 && proc && (de = readdir(proc)))
 		if (isdigit((unsigned char)de->d_name[0]))
 			r = scan_process(&list, proc_root, de->d_name);
+	/* executables after every library: a library mapped by a process is never one of them */
+	if (proc)
+		rewinddir(proc);
+	while (r == 0 && proc && (de = readdir(proc)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			r = add_executable(&list, proc_root, de->d_name);
 	if (proc)
 		closedir(proc);
 	if (r < 0) {

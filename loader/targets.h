@@ -3,6 +3,7 @@
 #define CT_LOADER_TARGETS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@ struct tls_target {
 	dev_t dev;
 	ino_t ino;
 	char path[PATH_MAX]; /* may be /proc/<pid>/root/... for another mount namespace */
+	bool executable;     /* a running process's executable: most have no TLS in them */
 };
 
 struct tls_target_list {
@@ -24,8 +26,9 @@ struct tls_target_list {
 
 /*
  * Every distinct libssl file mapped by a running process (found under proc_root: "/proc", or
- * the host's /proc mounted elsewhere in a container), the system's default libssl, and the
- * extra paths given. Files are told apart by device and inode. Returns 0 or -errno.
+ * the host's /proc mounted elsewhere in a container), the system's default libssl, the extra
+ * paths given, then every running process's executable (Go, or OpenSSL built in: the planner
+ * tells). Files are told apart by device and inode. Returns 0 or -errno.
  */
 int targets_discover(const char *proc_root, const char *const *extra, size_t n_extra,
 		     struct tls_target_list *ret_list);

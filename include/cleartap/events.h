@@ -22,7 +22,7 @@
  *    registers the arguments are in (CLEARTAP_COOKIE_*).
  * 8: mnt_ns on proc records (was reserved): executables exec'd in a container are named there.
  */
-#define CLEARTAP_SCHEMA_VERSION 8
+#define CLEARTAP_SCHEMA_VERSION 9
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -82,6 +82,13 @@ enum cleartap_tls_func {
 	CLEARTAP_FN_SYS_SENDTO = 15,
 	CLEARTAP_FN_SYS_RECVMSG = 16,
 	CLEARTAP_FN_SYS_SENDMSG = 17,
+	/* Go's crypto/tls, probed in each Go executable */
+	CLEARTAP_FN_GO_WRITE = 18, /* crypto/tls.(*Conn).Write */
+	CLEARTAP_FN_GO_READ = 19,  /* crypto/tls.(*Conn).Read */
+	CLEARTAP_FN_GO_CLOSE = 20, /* crypto/tls.(*Conn).Close */
+	/* crypto/tls.(*Conn).handshakeContext: its socket becomes the session's, for the reads
+	 * later served from what the handshake already buffered */
+	CLEARTAP_FN_GO_HANDSHAKE = 21,
 };
 
 /*
@@ -91,6 +98,9 @@ enum cleartap_call_contract {
 	CLEARTAP_CONTRACT_INT = 1,   /* int: bytes when > 0 (SSL_read, SSL_write) */
 	CLEARTAP_CONTRACT_EX = 2,    /* > 0 on success, the bytes at *len_ptr (SSL_read_ex, ...) */
 	CLEARTAP_CONTRACT_SSIZE = 3, /* ssize_t: bytes when > 0 (gnutls_record_send/recv) */
+	/* no data: the socket of the call becomes the session's; never displaces a pending call
+	 * (a handshake inside a Read belongs to that Read) */
+	CLEARTAP_CONTRACT_HANDSHAKE = 4,
 };
 
 /* x86-64 registers as attach cookies name them (pt_regs ax, bx, cx, dx, si, di, bp, sp, r8..). */
@@ -117,11 +127,14 @@ enum cleartap_reg {
  *   bits 20-23  register of the size_t * of the _ex contract          } only
  *   bit  32     exit shared with calls that are not ours (a uretprobe on an internal function
  *               other callers reach too): a return without our entry is not a loss
+ *   bit  33     the call belongs to a goroutine, not a thread (Go: it may park and resume on
+ *               another thread between entry and exit); r14 holds the goroutine
  */
 #define CLEARTAP_COOKIE_FUNC(c)	    ((__u32)((c)&0xff))
 #define CLEARTAP_COOKIE_CONTRACT(c) ((__u32)(((c) >> 8) & 0xf))
 #define CLEARTAP_COOKIE_REG(c, k)   ((__u32)(((c) >> (12 + 4 * (k))) & 0xf))
 #define CLEARTAP_COOKIE_SHARED	    (1ull << 32)
+#define CLEARTAP_COOKIE_GOROUTINE   (1ull << 33)
 #define CLEARTAP_COOKIE(func, contract, reg_obj, reg_buf, reg_len)                                 \
 	((__u64)(func) | (__u64)(contract) << 8 | (__u64)(reg_obj) << 12 |                         \
 	 (__u64)(reg_buf) << 16 | (__u64)(reg_len) << 20)

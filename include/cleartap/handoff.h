@@ -25,9 +25,10 @@
 
 #include <linux/types.h>
 
-#define CLEARTAP_HANDOFF_MAGIC		 0x50415443u /* "CTAP" */
-#define CLEARTAP_HANDOFF_VERSION	 5 /* 2: attachments, 3: probe sites, 4: kernel features,
-					    * 5: attach requests, no program fds */
+#define CLEARTAP_HANDOFF_MAGIC 0x50415443u /* "CTAP" */
+#define CLEARTAP_HANDOFF_VERSION                                                                   \
+	6 /* 2: attachments, 3: probe sites, 4: kernel features,                                   \
+	   * 5: attach requests, no program fds, 6: Go returns */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
@@ -88,6 +89,7 @@ enum cleartap_attach_library {
 	CLEARTAP_LIB_UNKNOWN = 0,
 	CLEARTAP_LIB_OPENSSL = 1,
 	CLEARTAP_LIB_GNUTLS = 2,
+	CLEARTAP_LIB_GO = 3,
 };
 
 /* How a function's return is observed (the attach planner's choice, lib/attach_planner.h). */
@@ -97,9 +99,11 @@ enum cleartap_exit_kind {
 	CLEARTAP_EXIT_URETPROBE = 2,	    /* uretprobe at the entry site (stack as at entry) */
 	CLEARTAP_EXIT_CALLEE_URETPROBE = 3, /* uretprobe on the internal function it wraps */
 	CLEARTAP_EXIT_FIRST_URETPROBE = 4,  /* fallback: uretprobe on the first instruction */
+	CLEARTAP_EXIT_RETURNS = 5,	    /* uprobes on each return instruction (Go) */
 };
 
-#define CLEARTAP_HANDOFF_MAX_SITES 8
+#define CLEARTAP_HANDOFF_MAX_SITES   8
+#define CLEARTAP_HANDOFF_MAX_RETURNS 16
 
 /* Where one function's probes sit. Offsets are bytes from the function's first instruction. */
 struct cleartap_handoff_site {
@@ -113,6 +117,9 @@ struct cleartap_handoff_site {
 	char entry_insn[8];    /* mnemonic, NUL-padded */
 	char exit_insn[8];
 	char reason[64]; /* why a site fell back, "" otherwise */
+	__u32 n_returns; /* CLEARTAP_EXIT_RETURNS: each return instruction, exit_rel the first */
+	__u32 return_rel[CLEARTAP_HANDOFF_MAX_RETURNS];
+	__u32 reserved;
 };
 
 /* One library file and what became of it. */
@@ -128,8 +135,8 @@ struct cleartap_handoff_attachment {
 	struct cleartap_handoff_site sites[CLEARTAP_HANDOFF_MAX_SITES];
 };
 
-#define CLEARTAP_ATTACH_REQUEST_MAGIC 0x51525443u /* "CTRQ" */
-#define CLEARTAP_ATTACH_ANSWER_MAGIC  0x53415443u /* "CTAS" */
+#define CLEARTAP_ATTACH_REQUEST_MAGIC  0x51525443u /* "CTRQ" */
+#define CLEARTAP_ATTACH_ANSWER_MAGIC   0x53415443u /* "CTAS" */
 #define CLEARTAP_HANDOFF_MAX_IN_FLIGHT 16
 
 enum cleartap_attach_request_flags {
@@ -138,12 +145,12 @@ enum cleartap_attach_request_flags {
 
 /* "Please probe this file": what the collector saw. The loader trusts none of it. */
 struct cleartap_handoff_attach_request {
-	__u32 magic;  /* CLEARTAP_ATTACH_REQUEST_MAGIC */
-	__u32 pid;    /* a process that maps the file */
-	__u64 dev;    /* as the collector's stat() saw it; 0 in another mount namespace */
+	__u32 magic; /* CLEARTAP_ATTACH_REQUEST_MAGIC */
+	__u32 pid;   /* a process that maps the file */
+	__u64 dev;   /* as the collector's stat() saw it; 0 in another mount namespace */
 	__u64 ino;
-	__u32 mnt_ns; /* the process's mount namespace (inode of /proc/PID/ns/mnt) */
-	__u32 flags;  /* enum cleartap_attach_request_flags */
+	__u32 mnt_ns;	/* the process's mount namespace (inode of /proc/PID/ns/mnt) */
+	__u32 flags;	/* enum cleartap_attach_request_flags */
 	char path[256]; /* in the process's mount namespace, NUL-terminated */
 };
 
@@ -155,10 +162,10 @@ struct cleartap_handoff_attach_answer {
 
 _Static_assert(sizeof(struct cleartap_handoff_hello) == 8, "hello layout");
 _Static_assert(sizeof(struct cleartap_handoff_attach_request) == 288, "request layout");
-_Static_assert(sizeof(struct cleartap_handoff_attach_answer) == 8 + 416 + 8 * 104, "answer layout");
+_Static_assert(sizeof(struct cleartap_handoff_attach_answer) == 8 + 416 + 8 * 176, "answer layout");
 _Static_assert(sizeof(struct cleartap_handoff_reply) == 32, "reply layout");
-_Static_assert(sizeof(struct cleartap_handoff_site) == 104, "site layout");
-_Static_assert(sizeof(struct cleartap_handoff_attachment) == 416 + 8 * 104, "attachment layout");
+_Static_assert(sizeof(struct cleartap_handoff_site) == 176, "site layout");
+_Static_assert(sizeof(struct cleartap_handoff_attachment) == 416 + 8 * 176, "attachment layout");
 _Static_assert(sizeof(struct cleartap_handoff_fd) == 16, "fd layout");
 
 #endif
