@@ -134,7 +134,12 @@ int probe_requests_file(struct probe_requests *pr, uint32_t pid, const char *pat
 
 	if (!path[0] || strlen(path) >= sizeof(req.path))
 		return 0;
-	if (foreign) {
+	if (path[0] != '/' && is_library)
+		return 0; /* dynamic loaders open libraries by absolute path */
+	if (path[0] != '/') {
+		/* run as ./prog: the loader's broker opens the process's own executable */
+		key = (struct seen){FOREIGN_KEY | (uint64_t)pid << 32, path_hash(path)};
+	} else if (foreign) {
 		key = (struct seen){FOREIGN_KEY | mnt_ns, path_hash(path)};
 	} else {
 		/* stat(), not open(): the collector reads no file it names, and an open of a

@@ -135,10 +135,7 @@ static void examine(struct attach_requests *ar, int fd, const struct stat *st, c
 	}
 	r = plan_sandboxed(&ar->config.sandbox, fd, &plan);
 	if (r < 0) {
-		const char *why = plan_error_text(r);
-
-		snprintf(detail, sizeof(detail), "%s%s%s", why, plan.missing[0] ? "; missing " : "",
-			 plan.missing);
+		plan_error_describe(r, &plan, detail, sizeof(detail));
 		remember(ar, st->st_dev, st->st_ino, CLEARTAP_ATTACH_SKIPPED);
 		tls_probe_report(&plan, CLEARTAP_ATTACH_SKIPPED, st->st_dev, st->st_ino, path,
 				 detail, ret);
@@ -258,6 +255,33 @@ static void examine_foreign(struct attach_requests *ar,
 	examine(ar, fd, &st, path, how, now_ms, ret);
 }
 
+/* An executable run by a relative name (./prog): the broker opens the process's own. */
+static void examine_relative(struct attach_requests *ar,
+			     const struct cleartap_handoff_attach_request *req, const char *path,
+			     uint64_t now_ms, struct cleartap_handoff_attachment *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char detail[256], why[128];
+	struct stat st;
+
+	if (!ar->config.broker || !ar->config.broker->pid) {
+		snprintf(detail, sizeof(detail),
+			 "run by a relative name: only the broker can open a process's own "
+			 "executable%s",
+			 ar->config.no_broker_reason);
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, 0, path, detail, ret);
+		return;
+	}
+	if (broker_open(ar->config.broker, req->pid, path, false, &fd, why, sizeof(why)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		snprintf(detail, sizeof(detail), "the broker did not open pid %u's executable: %s",
+			 req->pid, why);
+		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, 0, 0, path, detail, ret);
+		return;
+	}
+	examine(ar, fd, &st, path, ", pid's executable opened by the broker", now_ms, ret);
+}
+
 void attach_requests_answer(struct attach_requests *ar,
 			    const struct cleartap_handoff_attach_request *req, uint64_t now_ms,
 			    struct cleartap_handoff_attachment *ret)
@@ -267,13 +291,21 @@ void attach_requests_answer(struct attach_requests *ar,
 
 	memcpy(path, req->path, n < sizeof(path) ? n : sizeof(path) - 1);
 	path[n < sizeof(path) ? n : sizeof(path) - 1] = '\0';
-	if (n == sizeof(req->path) || path[0] != '/' || req->flags & ~CLEARTAP_REQUEST_LIBRARY) {
+	const bool relative = path[0] != '/';
+
+	if (n == sizeof(req->path) || !path[0] ||
+	    (relative && (req->flags & CLEARTAP_REQUEST_LIBRARY)) ||
+	    req->flags & ~CLEARTAP_REQUEST_LIBRARY) {
 		tls_probe_report(
 		    &none, CLEARTAP_ATTACH_REFUSED, req->dev, req->ino, path,
-		    "malformed request (path not absolute or not terminated, unknown flags)", ret);
+		    "malformed request (library path not absolute, path not terminated, unknown "
+		    "flags)",
+		    ret);
 		return;
 	}
-	if (req->mnt_ns != ar->config.mnt_ns)
+	if (relative)
+		examine_relative(ar, req, path, now_ms, ret);
+	else if (req->mnt_ns != ar->config.mnt_ns)
 		examine_foreign(ar, req, path, now_ms, ret);
 	else
 		examine_own(ar, req, path, now_ms, ret);

@@ -101,7 +101,11 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 	struct stat st;
 	int r = -ENOENT;
 
-	if (!memchr(req->path, '\0', sizeof(req->path)) || req->path[0] != '/' || !req->pid) {
+	/* a relative name is an executable run as ./prog: only its process knows the directory */
+	const bool by_exe = req->path[0] != '/' && !req->wait_for_map;
+
+	if (!memchr(req->path, '\0', sizeof(req->path)) || !req->path[0] ||
+	    (req->path[0] != '/' && !by_exe) || !req->pid) {
 		snprintf(why, size, "malformed request");
 		return -EINVAL;
 	}
@@ -115,7 +119,10 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 		return -errno;
 	}
 	/* inside that root: an absolute symlink there means the container's file, not ours */
-	fd = (int)syscall(SYS_openat2, root, req->path, &how, sizeof(how));
+	if (by_exe)
+		fd = openat(proc_dir, "exe", (int)how.flags);
+	else
+		fd = (int)syscall(SYS_openat2, root, req->path, &how, sizeof(how));
 	if (fd < 0 || fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
 		snprintf(why, size, "cannot open it in pid %u's root: %s", req->pid,
 			 strerror(errno));

@@ -29,7 +29,8 @@ int broker_start(uid_t uid, gid_t gid, const char *proc_root, struct broker *ret
  * Ask for path as process pid sees it. Returns 0 and a read-only descriptor of a regular file
  * that pid maps executable, or -errno with the broker's reason in why. library: the file was
  * just opened, so the broker waits up to 200 ms for ld.so to map it (an executable is mapped
- * when its exec is reported).
+ * when its exec is reported). A relative path names an executable run by a relative name: the
+ * broker opens the process's own executable (/proc/PID/exe).
  */
 int broker_open(struct broker *b, uint32_t pid, const char *path, bool library, int *ret_fd,
 		char *why, size_t why_size);

@@ -85,7 +85,7 @@ const struct seccomp_rule planner_child_rules[] = {
 const struct seccomp_rule broker_rules[] = {
 	SECCOMP_ALLOW_IF_EQ("recvfrom", 0, 3, "a request from the loader"),
 	SECCOMP_ALLOW_IF_EQ("sendmsg", 0, 3, "the answer, and the opened file (SCM_RIGHTS)"),
-	SECCOMP_ALLOW_IF_CLEAR("openat", 2, OPEN_FOR_WRITING, "/proc/PID, its root and its maps; never for writing"),
+	SECCOMP_ALLOW_IF_CLEAR("openat", 2, OPEN_FOR_WRITING, "/proc/PID, its root, its maps and its exe; never for writing"),
 	SECCOMP_ALLOW("openat2", "the file, resolved inside the process's root (RESOLVE_IN_ROOT); the flags it is given are read-only"),
 	SECCOMP_ALLOW("read", "/proc/PID/maps"),
 	SECCOMP_ALLOW("fstat", "is the opened file regular, which device and inode"),
