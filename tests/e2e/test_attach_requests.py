@@ -13,11 +13,11 @@ import time
 
 import harness
 
-MAGIC, VERSION = 0x50415443, 5
+MAGIC, VERSION = 0x50415443, 6
 REQUEST_MAGIC, ANSWER_MAGIC = 0x51525443, 0x53415443
 REQUEST = struct.Struct("<IIQQII256s")
 ANSWER_HEAD = struct.Struct("<IIIIIIQQ256s128s")  # answer magic, pid, then the attachment
-ANSWER_SIZE = 8 + 416 + 8 * 104
+ANSWER_SIZE = 8 + 416 + 8 * 176
 STATUS = {1: "attached", 2: "already attached", 3: "skipped", 4: "failed", 5: "refused"}
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 
