@@ -128,10 +128,14 @@ def test_loader_attaches_what_it_plans_and_nothing_else(cleartap):
     # a cut-off ELF image: planned in the sandbox, which fails cleanly; the loader serves on
     a = c.ask(str(truncated), pid=mapper.pid)
     assert a["status"] == "skipped" and a["functions"] == 0
-    # relative paths, unterminated paths and unknown flags are malformed
-    c.sock.sendall(REQUEST.pack(REQUEST_MAGIC, 1, 0, 0, os.stat("/proc/self/ns/mnt").st_ino, 0,
-                                b"relative/libssl.so.3"))
+    # relative library paths, unterminated paths and unknown flags are malformed
+    mnt = os.stat("/proc/self/ns/mnt").st_ino
+    c.sock.sendall(REQUEST.pack(REQUEST_MAGIC, 1, 0, 0, mnt, 1, b"relative/libssl.so.3"))
     assert c.answer()["status"] == "refused"
+    # an executable run by a relative name: the broker opens the process's own (ours: python)
+    c.sock.sendall(REQUEST.pack(REQUEST_MAGIC, os.getpid(), 0, 0, mnt, 0, b"./python3"))
+    a = c.answer()
+    assert (a["status"], a["detail"]) == ("skipped", "no OpenSSL or GnuTLS data functions found")
     c.sock.sendall(REQUEST.pack(REQUEST_MAGIC, 1, 0, 0, 0, 0, b"/x" * 128))
     assert c.answer()["detail"].startswith("malformed request")
     # and the real thing: the copy, attached at the sites the loader planned, three links

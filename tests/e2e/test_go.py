@@ -286,12 +286,12 @@ def test_goroutines_on_one_pool(cleartap, go_peers, world_readable_cert, proto):
     truth = {f"/item/{r['index']}": (r["sent"], r["body"]) for r in results}
     assert len(truth) == 200 and all(r["status"] == 200 for r in results)
     pid = client_pid(records, go_peers["gopeer"])
-    for side in (pid, server.pid):
+    for side in (pid, server.pid):  # the client, then the server
         txns = transactions(records, side)
         assert len(txns) == 200, side
         seen = {t["path"]: (base64.b64decode(t.get("requestBody", "")).decode(),
                             base64.b64decode(t.get("responseBody", "")).decode()) for t in txns}
-        assert seen == truth, side
+        assert seen == truth, "client" if side == pid else "server"
         assert all(t["status"] == 200 and t["connectionId"] for t in txns)
         assert {t["protocol"] for t in txns} == {"HTTP/1.1" if proto == "h1" else "HTTP/2"}
     harness.assert_accounted(harness.final_stats(records))
