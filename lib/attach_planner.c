@@ -644,12 +644,6 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 	if (!req->needs_exit)
 		goto done;
 
-	seen = malloc(f.n);
-	stack = malloc(f.n * 2 * sizeof(*stack));
-	if (!seen || !stack) {
-		r = -ENOMEM;
-		goto out;
-	}
 	/* Go: an exit on each return instruction, or none at all (see collect_returns) */
 	if (req->abi == PLANNER_ABI_GO) {
 		const struct insn *last = &f.insns[f.n - 1];
@@ -671,6 +665,12 @@ int planner_plan(const struct planner_kernel *kernel, planner_read_fn read, void
 		plan.exit_emulated = false; /* no kernel emulates ret: each is single-stepped */
 		snprintf(plan.exit_insn, sizeof(plan.exit_insn), "ret");
 		goto done;
+	}
+	seen = malloc(f.n);
+	stack = malloc(f.n * 2 * sizeof(*stack));
+	if (!seen || !stack) {
+		r = -ENOMEM;
+		goto out;
 	}
 	/* 1. an emulated instruction every return path passes, rax final from there on */
 	for (size_t s = entry + 1; f.complete && plan.entry_emulated && s < f.n; s++) {

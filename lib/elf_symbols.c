@@ -11,8 +11,7 @@
 #include "ct_macro.h"
 #include "go_binary.h"
 
-/* uprobes take an offset into the file; a symbol holds a virtual address. Map through PT_LOAD. */
-static int vaddr_to_file_offset(Elf *elf, uint64_t vaddr, uint64_t *ret_offset)
+int elf_code_offset(struct Elf *elf, uint64_t vaddr, uint64_t *ret_offset)
 {
 	size_t n_phdr;
 
@@ -63,7 +62,7 @@ static int scan_symbols(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const cha
 
 			if (functions[j].offset || !name_matches(name, names[j]))
 				continue;
-			if (vaddr_to_file_offset(elf, sym.st_value, &offset) == 0)
+			if (elf_code_offset(elf, sym.st_value, &offset) == 0)
 				functions[j] = (struct elf_function){offset, sym.st_size};
 		}
 	}

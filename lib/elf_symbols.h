@@ -19,6 +19,14 @@ struct elf_exec_range {
 
 #define ELF_MAX_EXEC_RANGES 4
 
+struct Elf;
+
+/*
+ * uprobes take an offset into the file; symbols hold virtual addresses: the file offset of an
+ * address in an executable PT_LOAD segment, or -ENOENT (-ENOEXEC: no program headers).
+ */
+int elf_code_offset(struct Elf *elf, uint64_t vaddr, uint64_t *ret_offset);
+
 /*
  * Resolve function symbols of an ELF file (fd not consumed) to file offsets and sizes.
  * ret_functions[i] is set for every name found; versioned names (SSL_write@@OPENSSL_3.0.0)

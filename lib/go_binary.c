@@ -169,24 +169,6 @@ int go_version_fd(int fd, struct go_version *ret_version)
 	return r;
 }
 
-/* A virtual address of executable code as a file offset (uprobes take offsets). */
-static bool code_offset(Elf *elf, uint64_t vaddr, uint64_t *ret_offset)
-{
-	size_t n_phdr;
-	GElf_Phdr phdr;
-
-	if (elf_getphdrnum(elf, &n_phdr))
-		return false;
-	for (size_t i = 0; i < n_phdr; i++)
-		if (gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_LOAD &&
-		    (phdr.p_flags & PF_X) && vaddr >= phdr.p_vaddr &&
-		    vaddr - phdr.p_vaddr < phdr.p_filesz) {
-			*ret_offset = vaddr - phdr.p_vaddr + phdr.p_offset;
-			return true;
-		}
-	return false;
-}
-
 struct pclntab {
 	const uint8_t *b;
 	size_t size;
@@ -287,7 +269,7 @@ int go_pclntab_resolve(struct Elf *elf, const char *const *names, size_t n_names
 				continue;
 			functab_entry(&t, i, &entry, &unused);
 			functab_entry(&t, i + 1, &next, &unused);
-			if (next <= entry || !code_offset(elf, entry, &offset))
+			if (next <= entry || elf_code_offset(elf, entry, &offset) < 0)
 				return -EBADMSG;
 			functions[j] = (struct elf_function){offset, next - entry};
 			found++;

@@ -12,8 +12,6 @@
 
 #include "elf_symbols.h"
 
-struct Elf;
-
 struct go_version {
 	char text[32];	/* "go1.19.8", as the build info has it */
 	unsigned minor; /* 19 for go1.19.8 */

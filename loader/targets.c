@@ -137,13 +137,8 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 	if (!proc && r == 0)
 		r = -errno;
 	while (r == 0 && proc && (de = readdir(proc)))
-		if (isdigit((unsigned char)de->d_name[0]))
-			r = scan_process(&list, proc_root, de->d_name);
-	/* executables after every library: a library mapped by a process is never one of them */
-	if (proc)
-		rewinddir(proc);
-	while (r == 0 && proc && (de = readdir(proc)))
-		if (isdigit((unsigned char)de->d_name[0]))
+		if (isdigit((unsigned char)de->d_name[0]) &&
+		    (r = scan_process(&list, proc_root, de->d_name)) == 0)
 			r = add_executable(&list, proc_root, de->d_name);
 	if (proc)
 		closedir(proc);

@@ -4,6 +4,7 @@ s_server, a Python server, curl and each other; stripped builds, binaries starte
 loader or after it, 50 goroutines on one connection pool, gRPC-Go. Each capture is checked
 against what the peers themselves report sending and receiving."""
 import base64
+import contextlib
 import json
 import os
 import re
@@ -65,23 +66,27 @@ def probe_first(cleartap, binary):
         p.wait(timeout=10)
 
 
-def start_go_server(binary, port, cert, key, *, args=("server",)):
-    p = subprocess.Popen([str(binary), *args, str(port), str(cert), str(key)],
+@contextlib.contextmanager
+def go_server(binary, port, cert, key, cleartap=None):
+    """A Go server on port until the block ends; with cleartap, once that has probed it."""
+    p = subprocess.Popen([str(binary), "server", str(port), str(cert), str(key)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready", p.stderr.read()
-    return p
-
-
-def stop(p):
-    p.terminate()
-    p.wait(timeout=10)
+    try:
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        if cleartap:
+            attached(cleartap, binary)
+        yield p
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
 
 
 def run_client(binary, url, n, concurrency, proto, method="POST"):
     p = subprocess.run([str(binary), "client", url, str(n), str(concurrency), proto, method],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    return [json.loads(line) for line in p.stdout.splitlines()]
+    # lines end in "\n" only: splitlines() also splits at U+0085 and U+2028 inside a body
+    return [json.loads(line) for line in p.stdout.split("\n") if line]
 
 
 def client_pid(records, binary):
@@ -191,14 +196,10 @@ def test_go_server_from_curl(cleartap, go_peers, world_readable_cert, http):
     port = harness.free_port()
     cleartap.start_loader()
     cleartap.start_collector()
-    server = start_go_server(go_peers["gopeer"], port, cert, key)
-    try:
-        attached(cleartap, go_peers["gopeer"])
+    with go_server(go_peers["gopeer"], port, cert, key, cleartap) as server:
         curl = subprocess.run(["curl", "-sk", http, "--data-binary", "hello from curl",
                                f"https://127.0.0.1:{port}/upload"],
                               capture_output=True, timeout=30, check=True)
-    finally:
-        stop(server)
     records = cleartap.stop_collector()
     assert curl.stdout == b"/upload got hello from curl"
     [t] = transactions(records, server.pid)
@@ -225,12 +226,9 @@ def test_go_stripped_client(cleartap, go_peers, world_readable_cert):
     port = harness.free_port()
     cleartap.start_loader()
     cleartap.start_collector()
-    server = start_go_server(go_peers["gopeer"], port, cert, key)
-    try:
+    with go_server(go_peers["gopeer"], port, cert, key):
         probe_first(cleartap, stripped)
         results = run_client(stripped, f"https://127.0.0.1:{port}", 3, 3, "h2")
-    finally:
-        stop(server)
     records = cleartap.stop_collector()
     a = attachment_of(records, stripped)
     assert (a["library"], a["functions"]) == ("go", 4)
@@ -250,8 +248,7 @@ def test_go_running_before_the_loader(cleartap, go_peers, world_readable_cert):
     """A Go server already running when cleartap starts: the loader's start-up scan probes it."""
     cert, key = world_readable_cert
     port = harness.free_port()
-    server = start_go_server(go_peers["gopeer"], port, cert, key)
-    try:
+    with go_server(go_peers["gopeer"], port, cert, key) as server:
         cleartap.start_loader()
         log = cleartap.loader_log()
         assert re.search(rf"attached to /proc/{server.pid}/root{re.escape(str(go_peers['gopeer']))}"
@@ -260,8 +257,6 @@ def test_go_running_before_the_loader(cleartap, go_peers, world_readable_cert):
         curl = subprocess.run(["curl", "-sk", "--http1.1", "--data-binary", "early",
                                f"https://127.0.0.1:{port}/before"],
                               capture_output=True, timeout=30, check=True)
-    finally:
-        stop(server)
     records = cleartap.stop_collector()
     [t] = transactions(records, server.pid)
     assert (t["method"], t["path"], t["status"]) == ("POST", "/before", 200)
@@ -276,12 +271,8 @@ def test_goroutines_on_one_pool(cleartap, go_peers, world_readable_cert, proto):
     port = harness.free_port()
     cleartap.start_loader()
     cleartap.start_collector()
-    server = start_go_server(go_peers["gopeer"], port, cert, key)
-    try:
-        attached(cleartap, go_peers["gopeer"])
+    with go_server(go_peers["gopeer"], port, cert, key, cleartap) as server:
         results = run_client(go_peers["gopeer"], f"https://127.0.0.1:{port}", 200, 50, proto)
-    finally:
-        stop(server)
     records = cleartap.stop_collector()
     truth = {f"/item/{r['index']}": (r["sent"], r["body"]) for r in results}
     assert len(truth) == 200 and all(r["status"] == 200 for r in results)
@@ -304,15 +295,11 @@ def test_grpc_go(cleartap, go_peers, world_readable_cert):
     grpcpeer = go_peers["grpcpeer"]
     cleartap.start_loader()
     cleartap.start_collector()
-    server = start_go_server(grpcpeer, port, cert, key)
-    try:
-        attached(cleartap, grpcpeer)
+    with go_server(grpcpeer, port, cert, key, cleartap) as server:
         ok = subprocess.run([str(grpcpeer), "client", f"127.0.0.1:{port}", "cleartap.Test"],
                             capture_output=True, text=True, timeout=30, check=True)
         unknown = subprocess.run([str(grpcpeer), "client", f"127.0.0.1:{port}", "nope"],
                                  capture_output=True, text=True, timeout=30, check=True)
-    finally:
-        stop(server)
     records = cleartap.stop_collector()
     assert ok.stdout.strip() == "status SERVING" and unknown.stdout.strip() == "code NotFound"
     calls = [t for t in transactions(records) if t.get("grpc")]
