@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory_budget.h"
+
 /* The first record of one direction of a TLS connection, as it arrives. */
 struct hello_buf {
 	uint8_t data[CLEARTAP_HELLO_MAX];
@@ -29,10 +31,10 @@ struct conn_table {
 
 int conn_table_new(struct conn_table **ret)
 {
-	struct conn_table *t = calloc(1, sizeof(*t));
+	struct conn_table *t = ct_mem_zalloc(NULL, sizeof(*t));
 
 	if (!t || id_table_init(&t->ids, 1024) < 0) {
-		free(t);
+		ct_mem_free(NULL, t);
 		return -ENOMEM;
 	}
 	*ret = t;
@@ -43,10 +45,10 @@ static void free_entry(struct id_node *n)
 {
 	struct entry *e = id_entry(n, struct entry, node);
 
-	free(e->hello[0]);
-	free(e->hello[1]);
-	free(e->tls);
-	free(e);
+	ct_mem_free(NULL, e->hello[0]);
+	ct_mem_free(NULL, e->hello[1]);
+	ct_mem_free(NULL, e->tls);
+	ct_mem_free(NULL, e);
 }
 
 void conn_table_free(struct conn_table *t)
@@ -54,7 +56,7 @@ void conn_table_free(struct conn_table *t)
 	if (!t)
 		return;
 	id_table_free(&t->ids, free_entry);
-	free(t);
+	ct_mem_free(NULL, t);
 }
 
 static struct entry *find(const struct conn_table *t, uint64_t cookie)
@@ -78,7 +80,7 @@ static struct entry *find_or_add(struct conn_table *t, uint64_t cookie)
 
 	if (e)
 		return e;
-	e = calloc(1, sizeof(*e));
+	e = ct_mem_zalloc(NULL, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->info.cookie = e->node.key = cookie;
@@ -165,7 +167,7 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 	    at + rec->chunk_len > CLEARTAP_HELLO_MAX)
 		return -EBADMSG;
 	e = find_or_add(t, rec->conn_cookie);
-	if (!e || (!e->tls && !(e->tls = calloc(1, sizeof(*e->tls)))))
+	if (!e || (!e->tls && !(e->tls = ct_mem_zalloc(NULL, sizeof(*e->tls)))))
 		return -ENOMEM;
 	e->info.tls = e->tls;
 	if (!e->info.pid)
@@ -173,7 +175,7 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 	*ret_info = &e->info;
 	b = e->hello[rec->direction];
 	if (!b) {
-		b = e->hello[rec->direction] = calloc(1, sizeof(*b));
+		b = e->hello[rec->direction] = ct_mem_zalloc(NULL, sizeof(*b));
 		if (!b)
 			return -ENOMEM;
 	}

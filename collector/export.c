@@ -17,6 +17,7 @@
 #include "container_names.h"
 #include "ct_macro.h"
 #include "kernel_features.h"
+#include "memory_budget.h"
 #include "proto_json.h"
 #include "tls_probes.h"
 
@@ -482,6 +483,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
 	Cleartap__V1__KernelCounters kernel = CLEARTAP__V1__KERNEL_COUNTERS__INIT;
 	Cleartap__V1__CollectorCounters collector = CLEARTAP__V1__COLLECTOR_COUNTERS__INIT;
+	struct mem_budget_stats memory;
 
 	kernel.calls = k[CLEARTAP_CNT_CALLS];
 	kernel.call_bytes = k[CLEARTAP_CNT_CALL_BYTES];
@@ -530,6 +532,13 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.malformed_hellos = c->malformed_hellos;
 	collector.plaintext_missed = c->plaintext_missed;
 	collector.sink_dropped_records = e->sink_dropped;
+	mem_budget_get(&memory);
+	collector.memory_used_bytes = memory.used;
+	collector.memory_peak_bytes = memory.peak;
+	collector.memory_limit_bytes = memory.limit;
+	collector.memory_refused = memory.refused;
+	collector.refused_chunks = reasm->refused_chunks;
+	collector.http_over_memory = http->over_memory;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -543,7 +552,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 		ct_buf_printf(&e->buf,
 			      "-- %sstats: %llu calls, %llu bytes; exported %llu bytes; dropped "
 			      "%llu (ring full) + %llu (read fault); truncated %llu; gaps %llu; "
-			      "%llu HTTP transactions\n",
+			      "%llu HTTP transactions; memory %llu of %llu KiB\n",
 			      final ? "final " : "", (unsigned long long)kernel.calls,
 			      (unsigned long long)kernel.call_bytes,
 			      (unsigned long long)collector.segment_bytes,
@@ -551,7 +560,9 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 			      (unsigned long long)kernel.drop_read_fault_bytes,
 			      (unsigned long long)kernel.truncated_bytes,
 			      (unsigned long long)collector.gap_bytes,
-			      (unsigned long long)collector.http_transactions);
+			      (unsigned long long)collector.http_transactions,
+			      (unsigned long long)memory.used >> 10,
+			      (unsigned long long)memory.limit >> 10);
 		write_out(e);
 	}
 	write_record(e, &record);

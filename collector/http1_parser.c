@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "memory_budget.h"
+
 #define MAX_CHUNK_LINE 1024
 
 static const char *const request_methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
@@ -47,7 +49,7 @@ int http1_parser_init(struct http1_parser *p, bool requests, const struct http1_
 
 void http1_parser_free(struct http1_parser *p)
 {
-	free(p->buf);
+	ct_mem_free(p->account, p->buf);
 	p->buf = NULL;
 	p->buf_len = p->buf_cap = 0;
 }
@@ -60,7 +62,7 @@ static int buf_append(struct http1_parser *p, const uint8_t *data, size_t len)
 
 		while (cap < p->buf_len + len)
 			cap *= 2;
-		b = realloc(p->buf, cap);
+		b = ct_mem_realloc(p->account, p->buf, cap);
 		if (!b)
 			return -ENOMEM;
 		p->buf = b;

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memory_budget.h"
+
 #define HTTP1_MAX_HEADERS 128
 
 struct http1_limits {
@@ -71,7 +73,8 @@ enum http1_state {
 };
 
 struct http1_parser {
-	bool requests; /* parses requests (true) or responses */
+	bool requests;		     /* parses requests (true) or responses */
+	struct mem_account *account; /* what the head buffer is charged to (NULL after init) */
 	struct http1_limits limits;
 	struct http1_callbacks cb;
 	void *userdata;

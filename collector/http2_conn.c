@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "id_table.h"
+#include "memory_budget.h"
 
 #define PREFACE	    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define PREFACE_LEN 24
@@ -80,12 +81,33 @@ struct h2_conn {
 	struct h2_stream *first;
 	bool desync, over_budget;
 	char desync_reason[96];
+	nghttp2_mem mem; /* HPACK tables charged to the connection's account */
 };
+
+static void *h2_malloc(size_t n, void *account)
+{
+	return ct_mem_alloc(account, n);
+}
+
+static void h2_free(void *p, void *account)
+{
+	ct_mem_free(account, p);
+}
+
+static void *h2_calloc(size_t n, size_t size, void *account)
+{
+	return size && n > SIZE_MAX / size ? NULL : ct_mem_zalloc(account, n * size);
+}
+
+static void *h2_realloc(void *p, size_t n, void *account)
+{
+	return ct_mem_realloc(account, p, n);
+}
 
 int h2_conn_new(const struct h2_conn_config *config, void (*emit)(void *, struct http_txn *),
 		void *userdata, struct h2_conn **ret)
 {
-	struct h2_conn *h = calloc(1, sizeof(*h));
+	struct h2_conn *h = ct_mem_zalloc(config->account, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
@@ -94,13 +116,14 @@ int h2_conn_new(const struct h2_conn_config *config, void (*emit)(void *, struct
 		h->config.max_streams = H2_DEFAULT_MAX_STREAMS;
 	h->emit = emit;
 	h->userdata = userdata;
+	h->mem = (nghttp2_mem){h->config.account, h2_malloc, h2_free, h2_calloc, h2_realloc};
 	if (id_table_init(&h->streams, 16) < 0) {
-		free(h);
+		ct_mem_free(config->account, h);
 		return -ENOMEM;
 	}
 	for (int i = 0; i < 2; i++) {
 		h->dir[i].from_client = i == 0;
-		if (nghttp2_hd_inflate_new(&h->dir[i].inflater) != 0) {
+		if (nghttp2_hd_inflate_new2(&h->dir[i].inflater, &h->mem) != 0) {
 			h2_conn_free(h);
 			return -ENOMEM;
 		}
@@ -109,10 +132,10 @@ int h2_conn_new(const struct h2_conn_config *config, void (*emit)(void *, struct
 	return 0;
 }
 
-static void free_stream(struct h2_stream *s)
+static void free_stream(struct h2_conn *h, struct h2_stream *s)
 {
 	http_txn_free(s->txn);
-	free(s);
+	ct_mem_free(h->config.account, s);
 }
 
 void h2_conn_free(struct h2_conn *h)
@@ -123,16 +146,16 @@ void h2_conn_free(struct h2_conn *h)
 		struct h2_stream *s = h->first;
 
 		h->first = s->next;
-		free_stream(s);
+		free_stream(h, s);
 	}
-	free(h->streams.buckets);
+	ct_mem_free(NULL, h->streams.buckets);
 	for (int i = 0; i < 2; i++) {
 		if (h->dir[i].inflater)
 			nghttp2_hd_inflate_del(h->dir[i].inflater);
-		free(h->dir[i].payload);
-		free(h->dir[i].block);
+		ct_mem_free(h->config.account, h->dir[i].payload);
+		ct_mem_free(h->config.account, h->dir[i].block);
 	}
-	free(h);
+	ct_mem_free(h->config.account, h);
 }
 
 bool h2_conn_desynchronised(const struct h2_conn *h)
@@ -162,12 +185,12 @@ static struct h2_stream *find_stream(struct h2_conn *h, uint32_t id, bool create
 		desynchronise(h, "over its budget of open streams (--max-waiting-requests)");
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
+	s = ct_mem_zalloc(h->config.account, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->txn = http_txn_new();
+	s->txn = http_txn_new(h->config.account);
 	if (!s->txn) {
-		free(s);
+		ct_mem_free(h->config.account, s);
 		return NULL;
 	}
 	s->id = id;
@@ -196,7 +219,7 @@ static void finish_stream(struct h2_conn *h, struct h2_stream *s, const char *er
 		http_txn_set_error(s->txn, error);
 	h->emit(h->userdata, s->txn);
 	s->txn = NULL;
-	free_stream(s);
+	free_stream(h, s);
 }
 
 static void desynchronise(struct h2_conn *h, const char *why)
@@ -211,7 +234,8 @@ static void desynchronise(struct h2_conn *h, const char *why)
 	if (!h->first) {
 		/* nothing open: still say so once (a transaction of its own, whatever the budget)
 		 */
-		struct http_txn *t = http_txn_new();
+		struct http_txn *t =
+		    http_txn_new(NULL); /* the notice fits even when the account is full */
 
 		if (t) {
 			snprintf(t->protocol, sizeof(t->protocol), "HTTP/2");
@@ -410,7 +434,7 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 	return true;
 }
 
-static int block_append(struct h2_dir *d, const uint8_t *data, size_t len)
+static int block_append(struct h2_conn *h, struct h2_dir *d, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return 0;
@@ -422,7 +446,7 @@ static int block_append(struct h2_dir *d, const uint8_t *data, size_t len)
 
 		while (cap < d->block_len + len)
 			cap *= 2;
-		b = realloc(d->block, cap);
+		b = ct_mem_realloc(h->config.account, d->block, cap);
 		if (!b)
 			return -ENOMEM;
 		d->block = b;
@@ -512,7 +536,7 @@ static int on_frame(struct h2_conn *h, struct h2_dir *d)
 			desynchronise(h, "unexpected CONTINUATION");
 			return 0;
 		}
-		r = block_append(d, p, len);
+		r = block_append(h, d, p, len);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
@@ -573,11 +597,11 @@ static void on_data(struct h2_conn *h, struct h2_dir *d, const uint8_t *data, si
 		return;
 	t = s->txn;
 	if (d->from_client) {
-		http_body_add(&t->request_body, data, len, h->config.body_limit);
+		http_body_add(t, &t->request_body, data, len, h->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	} else {
-		http_body_add(&t->response_body, data, len, h->config.body_limit);
+		http_body_add(t, &t->response_body, data, len, h->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	}
@@ -637,7 +661,8 @@ int h2_conn_feed(struct h2_conn *h, bool from_client, const uint8_t *data, size_
 			if (d->from_client && d->stream)
 				settle_resets(h, d->stream);
 			if (d->type != FRAME_DATA && d->length > d->payload_cap) {
-				uint8_t *p = realloc(d->payload, d->length);
+				uint8_t *p =
+				    ct_mem_realloc(h->config.account, d->payload, d->length);
 
 				if (!p)
 					return -ENOMEM;
@@ -713,6 +738,12 @@ void h2_conn_gap(struct h2_conn *h, bool from_client, uint64_t gap)
 	}
 	snprintf(why, sizeof(why), "%llu bytes from the %s not captured", (unsigned long long)gap,
 		 from_client ? "client" : "server");
+	desynchronise(h, why);
+}
+
+void h2_conn_abandon(struct h2_conn *h, const char *why)
+{
+	h->over_budget = true;
 	desynchronise(h, why);
 }
 

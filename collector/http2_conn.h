@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "http_txn.h"
+#include "memory_budget.h"
 
 #define H2_MAX_HEADER_BLOCK (256 * 1024) /* a larger header block desynchronises */
 
@@ -23,6 +24,7 @@ struct h2_conn_config {
 	size_t body_limit;
 	size_t max_streams; /* open streams kept per connection (default 256) */
 	const struct redactor *redactor;
+	struct mem_account *account; /* what the connection's state is charged to (NULL: none) */
 };
 
 struct h2_conn;
@@ -42,6 +44,9 @@ void h2_conn_gap(struct h2_conn *h, bool from_client, uint64_t gap);
 
 /* The connection ended: emit every open stream. */
 void h2_conn_finish(struct h2_conn *h);
+
+/* Stop parsing (over a budget): every open stream is emitted now with why as its error. */
+void h2_conn_abandon(struct h2_conn *h, const char *why);
 
 bool h2_conn_desynchronised(const struct h2_conn *h);
 

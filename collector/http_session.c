@@ -10,6 +10,7 @@
 
 #include "http1_parser.h"
 #include "http2_conn.h"
+#include "memory_budget.h"
 
 #define DETECT_BYTES 24		 /* the HTTP/2 client preface is the longest pattern */
 #define HOLD_LIMIT   (64 * 1024) /* bytes held per direction until the protocol is known */
@@ -78,6 +79,7 @@ struct http_conn {
 	bool request_resync, response_resync;
 	/* HTTP/2 */
 	struct h2_conn *h2;
+	struct mem_account account; /* everything above is charged here, within its budget */
 };
 
 struct http_sessions {
@@ -96,7 +98,7 @@ int http_sessions_new(const struct http_session_config *config,
 		      void (*on_transaction)(void *, const struct http_txn *), void *userdata,
 		      struct http_sessions **ret)
 {
-	struct http_sessions *s = calloc(1, sizeof(*s));
+	struct http_sessions *s = ct_mem_zalloc(NULL, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -105,12 +107,14 @@ int http_sessions_new(const struct http_session_config *config,
 		s->config.body_limit = 64 * 1024;
 	if (!s->config.max_waiting)
 		s->config.max_waiting = HTTP_DEFAULT_MAX_WAITING;
+	if (!s->config.connection_memory)
+		s->config.connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY;
 	s->on_transaction = on_transaction;
 	s->userdata = userdata;
 	s->n_buckets = 1024;
-	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+	s->buckets = ct_mem_zalloc(NULL, (s->n_buckets) * sizeof(*s->buckets));
 	if (!s->buckets) {
-		free(s);
+		ct_mem_free(NULL, s);
 		return -ENOMEM;
 	}
 	*ret = s;
@@ -142,7 +146,7 @@ static void grow(struct http_sessions *s)
 {
 	size_t n = s->n_buckets * 2, old = s->n_buckets;
 	struct http_conn **old_buckets = s->buckets;
-	struct http_conn **buckets = calloc(n, sizeof(*buckets));
+	struct http_conn **buckets = ct_mem_zalloc(NULL, (n) * sizeof(*buckets));
 
 	if (!buckets)
 		return;
@@ -156,7 +160,7 @@ static void grow(struct http_sessions *s)
 			c->hash_next = buckets[b];
 			buckets[b] = c;
 		}
-	free(old_buckets);
+	ct_mem_free(NULL, old_buckets);
 }
 
 /* ---- emitting ---- */
@@ -194,7 +198,7 @@ static void h2_emit(void *userdata, struct http_txn *t)
 
 static struct http_txn *new_txn(struct http_conn *c)
 {
-	struct http_txn *t = http_txn_new();
+	struct http_txn *t = http_txn_new(&c->account);
 
 	if (t)
 		stamp_conn(c, t);
@@ -238,6 +242,11 @@ static void over_budget(struct http_conn *c, const char *why)
 	struct http_txn *t;
 
 	c->owner->counters.over_budget++;
+	if (c->protocol == PROTO_HTTP2) {
+		h2_conn_abandon(c->h2, why);
+		h2_conn_free(c->h2);
+		c->h2 = NULL;
+	}
 	while ((t = txn_fifo_pop(&c->queue))) {
 		http_txn_set_error(t, why);
 		emit_txn(c, t);
@@ -246,8 +255,27 @@ static void over_budget(struct http_conn *c, const char *why)
 		http_txn_set_error(t, why);
 		emit(c->owner, t);
 	}
+	if (c->current_request) { /* answered already, its body still arriving */
+		http_txn_set_error(c->current_request, why);
+		emit_txn(c, c->current_request);
+	}
+	if (c->protocol == PROTO_HTTP1) {
+		http1_parser_free(&c->requests);
+		http1_parser_free(&c->responses);
+	}
 	c->protocol = PROTO_OPAQUE;
 	release_held(c);
+}
+
+/* What a refused allocation makes of the connection: it is no longer parsed, and says why. */
+static void over_memory(struct http_conn *c)
+{
+	c->owner->counters.over_memory++;
+	over_budget(c, c->account.refused_global
+			   ? "the collector's memory budget (--memory-limit) is exhausted; "
+			     "connection no longer parsed"
+			   : "connection over its memory budget (--connection-memory-limit); no "
+			     "longer parsed");
 }
 
 static enum http1_body on_request_head(void *ud, const struct http1_head *h)
@@ -294,7 +322,7 @@ static void on_request_body(void *ud, const uint8_t *data, size_t len)
 	struct http_conn *c = ud;
 
 	if (c->current_request) {
-		http_body_add(&c->current_request->request_body, data, len,
+		http_body_add(c->current_request, &c->current_request->request_body, data, len,
 			      c->owner->config.body_limit);
 		if (!data)
 			c->current_request->gap_bytes += len;
@@ -387,7 +415,7 @@ static void on_response_body(void *ud, const uint8_t *data, size_t len)
 	struct http_txn *t = c->queue.head;
 
 	if (t && t->response_started) {
-		http_body_add(&t->response_body, data, len, c->owner->config.body_limit);
+		http_body_add(t, &t->response_body, data, len, c->owner->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	}
@@ -494,7 +522,7 @@ static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t 
 static void release_held(struct http_conn *c)
 {
 	for (int dir = 0; dir < 2; dir++) {
-		free(c->dir[dir].held);
+		ct_mem_free(&c->account, c->dir[dir].held);
 		c->dir[dir].held = NULL;
 		c->dir[dir].held_len = 0;
 	}
@@ -538,7 +566,8 @@ static int decide(struct http_conn *c)
 	if (verdict[dir] == 2) {
 		struct h2_conn_config h2 = {.body_limit = c->owner->config.body_limit,
 					    .max_streams = c->owner->config.max_waiting,
-					    .redactor = c->owner->config.redactor};
+					    .redactor = c->owner->config.redactor,
+					    .account = &c->account};
 
 		c->protocol = PROTO_HTTP2;
 		if (h2_conn_new(&h2, h2_emit, c, &c->h2) < 0)
@@ -547,6 +576,7 @@ static int decide(struct http_conn *c)
 		c->protocol = PROTO_HTTP1;
 		http1_parser_init(&c->requests, true, NULL, &request_callbacks, c);
 		http1_parser_init(&c->responses, false, NULL, &response_callbacks, c);
+		c->requests.account = c->responses.account = &c->account;
 	}
 	/* replay what was held, requests first */
 	for (int k = 0; k < 2; k++) {
@@ -578,6 +608,8 @@ static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t 
 		if (h2_conn_over_budget(c->h2)) { /* its streams are out, each saying so */
 			c->owner->counters.over_budget++;
 			c->protocol = PROTO_OPAQUE;
+			h2_conn_free(c->h2);
+			c->h2 = NULL;
 		}
 		return r;
 	}
@@ -645,18 +677,51 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 	c->dir[dir].message_start_ns = 0;
 }
 
+/*
+ * Near the collector's limit the largest connections stop being parsed, until a quarter of it
+ * is free again: whoever holds the most pays, so a newcomer's exchange is not refused because
+ * one sender filled the budget. One pass over the table per connection shed.
+ */
+static void shed_largest(struct http_sessions *s)
+{
+	if (!mem_budget_above(7))
+		return;
+	do {
+		struct http_conn *largest = NULL;
+
+		for (size_t i = 0; i < s->n_buckets; i++)
+			for (struct http_conn *c = s->buckets[i]; c; c = c->hash_next)
+				if (c->protocol != PROTO_OPAQUE &&
+				    (!largest || c->account.used > largest->account.used))
+					largest = c;
+		if (!largest || largest->account.used < (64u << 10))
+			return; /* nothing worth shedding: the rest is the collector's own */
+		s->counters.over_memory++;
+		over_budget(largest,
+			    "the collector's memory budget (--memory-limit) is nearly "
+			    "exhausted: the connection holding the most is no longer parsed");
+	} while (mem_budget_above(6));
+}
+
 int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *seg)
 {
 	struct http_conn **slot = conn_slot(s, seg->tgid, seg->session), *c = *slot;
 	struct direction *d;
 	const uint8_t *data = seg->data;
 	size_t len = seg->len;
+	uint64_t refused;
+	int r;
 
+	if (mem_budget_above(7)) {
+		shed_largest(s);
+		c = *(slot = conn_slot(s, seg->tgid, seg->session)); /* the table is unchanged */
+	}
 	if (!c) {
-		c = calloc(1, sizeof(*c));
+		c = ct_mem_zalloc(NULL, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
 		c->owner = s;
+		c->account.limit = s->config.connection_memory;
 		c->tgid = seg->tgid;
 		c->session = seg->session;
 		*slot = c;
@@ -674,28 +739,35 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	d->now_ns = seg->time_ns;
 	if (c->protocol == PROTO_OPAQUE)
 		return 0;
+	refused = c->account.refused;
 	if (c->protocol == PROTO_UNKNOWN) {
 		uint8_t *held;
-		int r;
 
 		if (seg->gap_before)
 			d->held_len = 0; /* what was held no longer continues: detect afresh */
 		if (d->held_len + len > HOLD_LIMIT)
 			len = HOLD_LIMIT - d->held_len;
-		held = realloc(d->held, d->held_len + len + 1);
-		if (!held)
-			return -ENOMEM;
+		held = ct_mem_realloc(&c->account, d->held, d->held_len + len + 1);
+		if (!held) {
+			over_memory(c);
+			return 0;
+		}
 		d->held = held;
 		if (!d->held_len)
 			d->held_time_ns = seg->time_ns;
 		memcpy(d->held + d->held_len, data, len);
 		d->held_len += len;
 		r = decide(c);
-		return r < 0 ? r : 0;
+		if (c->account.refused != refused)
+			over_memory(c);
+		return r < 0 && r != -ENOMEM ? r : 0;
 	}
 	if (seg->gap_before)
 		gap(c, seg->direction, seg->gap_before);
-	return feed(c, seg->direction, data, len);
+	r = feed(c, seg->direction, data, len);
+	if (c->account.refused != refused)
+		over_memory(c);
+	return r == -ENOMEM ? 0 : r; /* told on the connection's transactions, and counted */
 }
 
 static void conn_finish(struct http_conn *c, uint64_t time_ns)
@@ -741,7 +813,7 @@ void http_sessions_end(struct http_sessions *s, uint32_t tgid, uint64_t session,
 	conn_finish(c, time_ns);
 	*slot = c->hash_next;
 	s->n_conns--;
-	free(c);
+	ct_mem_free(NULL, c);
 }
 
 void http_sessions_flush(struct http_sessions *s)
@@ -753,7 +825,7 @@ void http_sessions_flush(struct http_sessions *s)
 			conn_finish(c, 0);
 			s->buckets[i] = c->hash_next;
 			s->n_conns--;
-			free(c);
+			ct_mem_free(NULL, c);
 		}
 }
 
@@ -763,6 +835,6 @@ void http_sessions_free(struct http_sessions *s)
 		return;
 	s->on_transaction = NULL; /* nothing is told while tearing down */
 	http_sessions_flush(s);
-	free(s->buckets);
-	free(s);
+	ct_mem_free(NULL, s->buckets);
+	ct_mem_free(NULL, s);
 }

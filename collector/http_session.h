@@ -18,14 +18,17 @@ struct http_sessions;
 
 struct http_session_counters {
 	uint64_t transactions, malformed, desynchronised, opaque_sessions;
-	uint64_t over_budget; /* connections no longer parsed: too many requests waiting */
+	uint64_t over_budget; /* connections no longer parsed: over any of their budgets */
+	uint64_t over_memory; /* of those, for memory: their own limit or the collector's */
 };
 
-#define HTTP_DEFAULT_MAX_WAITING 256
+#define HTTP_DEFAULT_MAX_WAITING       256
+#define HTTP_DEFAULT_CONNECTION_MEMORY (16u << 20)
 
 struct http_session_config {
 	size_t body_limit;  /* bytes of each body kept (default 64 KiB) */
 	size_t max_waiting; /* HTTP/1 requests waiting for responses per connection (default 256) */
+	size_t connection_memory;	 /* bytes of HTTP state per connection (default 16 MiB) */
 	const struct redactor *redactor; /* NULL: no redaction */
 };
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "memory_budget.h"
+
 #define FIRST_BLOCK 512 /* a typical request's strings fit; later blocks double */
 
 struct http_txn_block {
@@ -15,9 +17,13 @@ struct http_txn_block {
 	char data[];
 };
 
-struct http_txn *http_txn_new(void)
+struct http_txn *http_txn_new(struct mem_account *account)
 {
-	return calloc(1, sizeof(struct http_txn));
+	struct http_txn *t = ct_mem_zalloc(account, sizeof(struct http_txn));
+
+	if (t)
+		t->account = account;
+	return t;
 }
 
 void http_txn_free(struct http_txn *t)
@@ -27,14 +33,14 @@ void http_txn_free(struct http_txn *t)
 	while (t->blocks) {
 		struct http_txn_block *next = t->blocks->next;
 
-		free(t->blocks);
+		ct_mem_free(t->account, t->blocks);
 		t->blocks = next;
 	}
-	free(t->request_headers.items);
-	free(t->response_headers.items);
-	free(t->request_body.data);
-	free(t->response_body.data);
-	free(t);
+	ct_mem_free(t->account, t->request_headers.items);
+	ct_mem_free(t->account, t->response_headers.items);
+	ct_mem_free(t->account, t->request_body.data);
+	ct_mem_free(t->account, t->response_body.data);
+	ct_mem_free(t->account, t);
 }
 
 char *http_txn_strndup(struct http_txn *t, const char *s, size_t len)
@@ -50,7 +56,7 @@ char *http_txn_strndup(struct http_txn *t, const char *s, size_t len)
 		if (cap < len + 1)
 			cap = len + 1;
 
-		b = malloc(sizeof(*b) + cap);
+		b = ct_mem_alloc(t->account, sizeof(*b) + cap);
 		if (!b)
 			return NULL;
 		b->used = 0;
@@ -73,7 +79,8 @@ int http_txn_add_field(struct http_txn *t, struct http_fields *f, const struct r
 
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 16;
-		struct http_field *items = realloc(f->items, cap * sizeof(*items));
+		struct http_field *items =
+		    ct_mem_realloc(t->account, f->items, cap * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
@@ -102,7 +109,8 @@ const struct http_field *http_fields_get(const struct http_fields *f, const char
 	return NULL;
 }
 
-int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t limit)
+int http_body_add(struct http_txn *t, struct http_body *b, const uint8_t *data, size_t len,
+		  size_t limit)
 {
 	size_t keep;
 
@@ -122,7 +130,7 @@ int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t l
 			cap *= 2;
 		if (cap > limit)
 			cap = limit;
-		data = realloc(b->data, cap);
+		data = ct_mem_realloc(t->account, b->data, cap);
 		if (!data)
 			return -ENOMEM;
 		b->data = data;

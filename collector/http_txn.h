@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memory_budget.h"
 #include "redact.h"
 
 struct http_field {
@@ -48,6 +49,7 @@ struct http_txn_block; /* string storage, private to http_txn.c */
 struct http_txn {
 	struct http_txn *next;
 	struct http_txn_block *blocks;
+	struct mem_account *account; /* its connection's: every allocation of t is charged there */
 	/* who and where */
 	uint32_t pid, tid;
 	char comm[16];
@@ -82,7 +84,8 @@ struct http_txn_config {
 	const struct redactor *redactor;
 };
 
-struct http_txn *http_txn_new(void);
+/* account: what t's memory is charged to (NULL: the collector's budget only). */
+struct http_txn *http_txn_new(struct mem_account *account);
 void http_txn_free(struct http_txn *t);
 
 /* Copy a header of t into fields (redacting its value if asked to). -ENOMEM. */
@@ -96,7 +99,8 @@ const struct http_field *http_fields_get(const struct http_fields *fields, const
  * Append body bytes (data NULL: len bytes were lost) keeping at most limit. The buffer grows
  * with what arrives, never to more than limit. -ENOMEM.
  */
-int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t limit);
+int http_body_add(struct http_txn *t, struct http_body *b, const uint8_t *data, size_t len,
+		  size_t limit);
 
 /* A NUL-terminated copy owned by t (freed with it), NULL when out of memory. */
 char *http_txn_strndup(struct http_txn *t, const char *s, size_t len);

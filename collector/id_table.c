@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "memory_budget.h"
+
 static size_t bucket_of(size_t n_buckets, uint64_t key)
 {
 	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (n_buckets - 1);
@@ -13,7 +15,7 @@ int id_table_init(struct id_table *t, size_t n_buckets)
 {
 	t->n_buckets = n_buckets;
 	t->n = 0;
-	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+	t->buckets = ct_mem_zalloc(NULL, (t->n_buckets) * sizeof(*t->buckets));
 	return t->buckets ? 0 : -ENOMEM;
 }
 
@@ -24,7 +26,7 @@ void id_table_free(struct id_table *t, void (*free_node)(struct id_node *))
 			next = n->next;
 			free_node(n);
 		}
-	free(t->buckets);
+	ct_mem_free(NULL, t->buckets);
 	t->buckets = NULL;
 	t->n = 0;
 }
@@ -40,7 +42,7 @@ struct id_node *id_table_find(const struct id_table *t, uint64_t key)
 static void grow(struct id_table *t)
 {
 	size_t size = t->n_buckets * 2;
-	struct id_node **buckets = calloc(size, sizeof(*buckets));
+	struct id_node **buckets = ct_mem_zalloc(NULL, (size) * sizeof(*buckets));
 
 	if (!buckets)
 		return; /* longer chains, still correct */
@@ -52,7 +54,7 @@ static void grow(struct id_table *t)
 			n->next = buckets[b];
 			buckets[b] = n;
 		}
-	free(t->buckets);
+	ct_mem_free(NULL, t->buckets);
 	t->buckets = buckets;
 	t->n_buckets = size;
 }

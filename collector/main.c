@@ -31,6 +31,7 @@
 #include "export.h"
 #include "handoff_client.h"
 #include "http_session.h"
+#include "memory_budget.h"
 #include "parse_number.h"
 #include "pipeline.h"
 #include "privileges.h"
@@ -52,6 +53,7 @@ struct options {
 	uint32_t wait_s;
 	uint32_t reorder_window_ms;
 	uint64_t max_pending_bytes;
+	uint64_t memory_limit, connection_memory;
 	bool raw; /* also export the reassembled plaintext segments */
 	uint32_t body_limit;
 	uint32_t max_waiting;
@@ -228,7 +230,13 @@ static void usage(FILE *out)
 	    "  --drain-interval-ms N    drain period (default 10)\n"
 	    "  --stats-interval S       stats record every S seconds, 0 = only at exit (default "
 	    "10)\n"
-	    "  --max-pending-bytes N    memory for incomplete calls (default 268435456)\n"
+	    "  --memory-limit SIZE      memory for traffic state: pending calls, HTTP exchanges,\n"
+	    "                           connections (default 256M; K, M, G units); over it,\n"
+	    "                           the connections asking for more are no longer parsed\n"
+	    "  --connection-memory-limit SIZE\n"
+	    "                           the same for one connection's HTTP state, and for one\n"
+	    "                           stream's incomplete calls (default 16M)\n"
+	    "  --max-pending-bytes SIZE memory for incomplete calls (default 128M)\n"
 	    "  --reorder-window-ms N    how long a hole in a stream is waited for before it is\n"
 	    "                           reported as a gap (default 250)\n"
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
@@ -247,6 +255,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_DRAIN,
 		OPT_STATS,
 		OPT_PENDING,
+		OPT_MEMORY_LIMIT,
+		OPT_CONNECTION_MEMORY,
 		OPT_WAIT,
 		OPT_REORDER,
 		OPT_RAW,
@@ -274,6 +284,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"drain-interval-ms", required_argument, NULL, OPT_DRAIN},
 	    {"stats-interval", required_argument, NULL, OPT_STATS},
 	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
+	    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
+	    {"connection-memory-limit", required_argument, NULL, OPT_CONNECTION_MEMORY},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
 	    {"raw", no_argument, NULL, OPT_RAW},
@@ -323,8 +335,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 				bad = "--stats-interval (0 to 86400)";
 			break;
 		case OPT_PENDING:
-			if (parse_u64(optarg, 1u << 20, 1ULL << 40, &o->max_pending_bytes) < 0)
-				bad = "--max-pending-bytes (1 MiB to 1 TiB)";
+			if (parse_size(optarg, 1u << 20, 1ULL << 40, &o->max_pending_bytes) < 0)
+				bad = "--max-pending-bytes (1M to 1T)";
+			break;
+		case OPT_MEMORY_LIMIT:
+			if (parse_size(optarg, 16u << 20, 1ULL << 40, &o->memory_limit) < 0)
+				bad = "--memory-limit (16M to 1T)";
+			break;
+		case OPT_CONNECTION_MEMORY:
+			if (parse_size(optarg, 64u << 10, 1ULL << 40, &o->connection_memory) < 0)
+				bad = "--connection-memory-limit (64K to 1T)";
 			break;
 		case OPT_WAIT:
 			if (parse_u32(optarg, 0, 3600, &o->wait_s) < 0)
@@ -417,6 +437,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->connection_memory > o->memory_limit) {
+		log_msg("invalid --connection-memory-limit: more than --memory-limit");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -452,6 +476,7 @@ static int setup(struct collector *c)
 	    .max_waiting = c->opt.max_waiting,
 	    .max_call_bytes = c->objects.fds.max_call_bytes,
 	    .max_pending_bytes = c->opt.max_pending_bytes,
+	    .connection_memory = c->opt.connection_memory,
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
 	    .test_drop_call = c->opt.test_drop_call,
 	};
@@ -646,6 +671,8 @@ int main(int argc, char **argv)
 		    .wait_s = 10,
 		    .reorder_window_ms = PIPELINE_DEFAULT_REORDER_WINDOW_MS,
 		    .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
+		    .memory_limit = PIPELINE_DEFAULT_MEMORY_LIMIT,
+		    .connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY,
 		    .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
 		},
 	};
@@ -659,6 +686,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	c.opt.filter.self_pid = (uint32_t)getpid(); /* cleartap never reports itself */
+	mem_budget_set_limit(c.opt.memory_limit);
 	r = handoff_fetch(c.opt.socket_path, c.opt.wait_s * 1000, &c.objects);
 	if (r < 0) {
 		log_msg("cannot get descriptors from %s: %s", c.opt.socket_path, fetch_error(r));

@@ -222,6 +222,8 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	struct reasm_config rc = {
 	    .max_call_bytes = config->max_call_bytes,
 	    .max_pending_bytes = config->max_pending_bytes,
+	    .max_stream_pending_bytes = config->connection_memory ? config->connection_memory
+								  : HTTP_DEFAULT_CONNECTION_MEMORY,
 	    .hold_ns = config->hold_ns,
 	};
 	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};
@@ -236,10 +238,12 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 		return r;
 	exporter_set_connections(exporter, p->conns);
 	exporter_set_processes(exporter, p->procs);
-	r = http_sessions_new(&(struct http_session_config){.body_limit = config->body_limit,
-							    .max_waiting = config->max_waiting,
-							    .redactor = config->redactor},
-			      on_transaction, exporter, &p->http);
+	r = http_sessions_new(
+	    &(struct http_session_config){.body_limit = config->body_limit,
+					  .max_waiting = config->max_waiting,
+					  .connection_memory = config->connection_memory,
+					  .redactor = config->redactor},
+	    on_transaction, exporter, &p->http);
 	if (r < 0)
 		return r;
 	return reasm_new(&rc, &ops, p, &p->reasm);

@@ -22,9 +22,11 @@
 #include "redact.h"
 #include "tls_coverage.h"
 
-/* The collector's defaults (its --body-limit, --max-pending-bytes, --reorder-window-ms). */
+/* The collector's defaults (--body-limit, --max-pending-bytes, --memory-limit,
+ * --reorder-window-ms). */
 #define PIPELINE_DEFAULT_BODY_LIMIT	   (64 * 1024)
-#define PIPELINE_DEFAULT_PENDING_BYTES	   (256ULL << 20)
+#define PIPELINE_DEFAULT_PENDING_BYTES	   (128ULL << 20)
+#define PIPELINE_DEFAULT_MEMORY_LIMIT	   (256ULL << 20) /* fits the manifest's 512 Mi */
 #define PIPELINE_DEFAULT_REORDER_WINDOW_MS 250
 
 struct pipeline_config {
@@ -35,6 +37,7 @@ struct pipeline_config {
 	uint32_t max_waiting; /* HTTP/1 requests waiting per connection; 0: the default */
 	uint64_t max_call_bytes;
 	uint64_t max_pending_bytes;
+	uint64_t connection_memory; /* HTTP state and pending calls per stream; 0: the default */
 	uint64_t hold_ns;	    /* how long a hole in a stream is waited for */
 	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
 };

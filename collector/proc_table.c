@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory_budget.h"
+
 struct entry {
 	struct id_node node; /* key: the pid */
 	struct proc_info info;
@@ -19,10 +21,10 @@ struct proc_table {
 
 int proc_table_new(struct proc_table **ret)
 {
-	struct proc_table *t = calloc(1, sizeof(*t));
+	struct proc_table *t = ct_mem_zalloc(NULL, sizeof(*t));
 
 	if (!t || id_table_init(&t->ids, 1024) < 0) {
-		free(t);
+		ct_mem_free(NULL, t);
 		return -ENOMEM;
 	}
 	*ret = t;
@@ -31,7 +33,7 @@ int proc_table_new(struct proc_table **ret)
 
 static void free_entry(struct id_node *n)
 {
-	free(id_entry(n, struct entry, node));
+	ct_mem_free(NULL, id_entry(n, struct entry, node));
 }
 
 void proc_table_free(struct proc_table *t)
@@ -39,7 +41,7 @@ void proc_table_free(struct proc_table *t)
 	if (!t)
 		return;
 	id_table_free(&t->ids, free_entry);
-	free(t);
+	ct_mem_free(NULL, t);
 }
 
 static struct entry *find(const struct proc_table *t, uint32_t pid)
@@ -115,7 +117,7 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 	if (e && rec->event == CLEARTAP_PROC_SNAPSHOT)
 		return -EEXIST; /* an exec or exit the rings gave is newer */
 	if (!e) {
-		e = calloc(1, sizeof(*e));
+		e = ct_mem_zalloc(NULL, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		e->info.pid = pid;

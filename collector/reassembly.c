@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory_budget.h"
+
 #define CHUNK		  CLEARTAP_CHUNK_MAX
 #define IDLE_SWEEP_ROUNDS 1024u			   /* how often idle streams are looked for */
 #define IDLE_EVICT_NS	  (300ULL * 1000000000ULL) /* forget streams idle for 5 minutes */
@@ -37,6 +39,7 @@ struct stream {
 	uint64_t carried_gap; /* bytes lost at the end of an emitted call, told on the next one */
 	uint64_t released_ns; /* time of the last call released */
 	uint64_t last_ns;
+	uint64_t pending_bytes; /* captured bytes of its calls held */
 	bool ending;
 	uint64_t end_ns;
 	struct reasm_session_end end; /* valid when ending (direction WRITE stream carries it) */
@@ -69,19 +72,21 @@ static uint64_t hash_key(uint32_t tgid, uint64_t session, uint8_t direction)
 int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, void *userdata,
 	      struct reasm **ret)
 {
-	struct reasm *r = calloc(1, sizeof(*r));
+	struct reasm *r = ct_mem_zalloc(NULL, sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
 	r->config = *config;
+	if (!r->config.max_stream_pending_bytes)
+		r->config.max_stream_pending_bytes = r->config.max_pending_bytes;
 	if (!r->config.hold_ns)
 		r->config.hold_ns = 250ULL * 1000000;
 	r->ops = *ops;
 	r->userdata = userdata;
 	r->n_buckets = 1024;
-	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+	r->buckets = ct_mem_zalloc(NULL, (r->n_buckets) * sizeof(*r->buckets));
 	if (!r->buckets) {
-		free(r);
+		ct_mem_free(NULL, r);
 		return -ENOMEM;
 	}
 	r->active.active_next = r->active.active_prev = &r->active;
@@ -89,10 +94,11 @@ int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, vo
 	return 0;
 }
 
-static void call_free(struct reasm *r, struct call *c)
+static void call_free(struct reasm *r, struct stream *s, struct call *c)
 {
 	r->pending_bytes -= c->captured_len;
-	free(c);
+	s->pending_bytes -= c->captured_len;
+	ct_mem_free(NULL, c);
 }
 
 static void active_add(struct reasm *r, struct stream *s)
@@ -128,7 +134,7 @@ static struct stream **stream_slot(struct reasm *r, uint32_t tgid, uint64_t sess
 static void rehash(struct reasm *r)
 {
 	size_t n = r->n_buckets * 2;
-	struct stream **buckets = calloc(n, sizeof(*buckets));
+	struct stream **buckets = ct_mem_zalloc(NULL, (n) * sizeof(*buckets));
 
 	if (!buckets)
 		return; /* keep the longer chains */
@@ -143,7 +149,7 @@ static void rehash(struct reasm *r)
 			buckets[b] = s;
 		}
 	}
-	free(r->buckets);
+	ct_mem_free(NULL, r->buckets);
 	r->buckets = buckets;
 	r->n_buckets = n;
 }
@@ -156,7 +162,7 @@ static struct stream *stream_get(struct reasm *r, uint32_t tgid, uint64_t sessio
 
 	if (*slot || !create)
 		return *slot;
-	s = calloc(1, sizeof(*s));
+	s = ct_mem_zalloc(NULL, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->tgid = tgid;
@@ -176,7 +182,7 @@ static void stream_remove(struct reasm *r, struct stream *s)
 	active_remove(s);
 	r->counters.gap_bytes += s->carried_gap;
 	r->n_streams--;
-	free(s);
+	ct_mem_free(NULL, s);
 }
 
 static bool chunk_received(const struct call *c, uint32_t i)
@@ -300,7 +306,7 @@ static void stream_flush(struct reasm *r, struct stream *s, bool force)
 		if (!next->calls)
 			next->last = NULL;
 		emit_call(r, next, c);
-		call_free(r, c);
+		call_free(r, next, c);
 	}
 	/* Only s leaves the active list here: callers may be iterating it, next to other. */
 	if (!s->calls && !s->ending)
@@ -324,8 +330,10 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		goto malformed;
 
 	s = stream_get(r, rec->hdr.tgid, rec->session_id, rec->direction, true);
-	if (!s)
+	if (!s) {
+		r->counters.refused_chunks++; /* its bytes are told as a gap where known */
 		return -ENOMEM;
+	}
 	/*
 	 * A chunk of an ending session is a late chunk, not a new session: SSL_free's record may
 	 * be drained from one ring before the session's last data from another, and session ids
@@ -350,7 +358,9 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		if (c->call_len != rec->call_len || c->captured_len != rec->captured_len)
 			goto malformed;
 	} else {
-		if (r->pending_bytes + rec->captured_len > r->config.max_pending_bytes &&
+		/* over the collector's or the stream's share: what it holds goes out, with gaps */
+		if ((r->pending_bytes + rec->captured_len > r->config.max_pending_bytes ||
+		     s->pending_bytes + rec->captured_len > r->config.max_stream_pending_bytes) &&
 		    s->calls) {
 			r->counters.evicted_calls++;
 			stream_flush(r, s, true);
@@ -361,9 +371,17 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 			size_t words = (n_chunks + 63) / 64;
 
 			/* captured_len <= max_call_bytes (checked above): no overflow */
-			c = malloc(sizeof(*c) + words * sizeof(uint64_t) + rec->captured_len);
-			if (!c)
+			c = ct_mem_alloc(NULL,
+					 sizeof(*c) + words * sizeof(uint64_t) + rec->captured_len);
+			if (!c && s->calls) { /* the memory budget: make room from this stream */
+				r->counters.evicted_calls++;
+				stream_flush(r, s, true);
+				return reasm_add_chunk(r, rec);
+			}
+			if (!c) {
+				r->counters.refused_chunks++;
 				return -ENOMEM;
+			}
 			memset(c, 0, sizeof(*c) + words * sizeof(uint64_t));
 			c->n_chunks = n_chunks;
 			c->received = c->storage;
@@ -387,6 +405,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		if (!c->next)
 			s->last = c;
 		r->pending_bytes += c->captured_len;
+		s->pending_bytes += c->captured_len;
 		active_add(r, s);
 	}
 	index = rec->chunk_offset / CHUNK;
@@ -561,10 +580,10 @@ void reasm_free(struct reasm *r)
 				struct call *c = s->calls;
 
 				s->calls = c->next;
-				call_free(r, c);
+				call_free(r, s, c);
 			}
-			free(s);
+			ct_mem_free(NULL, s);
 		}
-	free(r->buckets);
-	free(r);
+	ct_mem_free(NULL, r->buckets);
+	ct_mem_free(NULL, r);
 }

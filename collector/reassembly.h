@@ -44,11 +44,13 @@ struct reasm_ops {
 struct reasm_counters {
 	uint64_t segments, segment_bytes, gap_bytes, partial_calls, evicted_calls;
 	uint64_t duplicate_chunks, malformed_chunks, sessions_ended;
+	uint64_t refused_chunks; /* dropped: no memory within the budget (told as gaps) */
 };
 
 struct reasm_config {
-	uint32_t max_call_bytes;    /* largest captured_len accepted (the loader's cap) */
-	uint64_t max_pending_bytes; /* memory for incomplete calls before they are flushed */
+	uint32_t max_call_bytes;	   /* largest captured_len accepted (the loader's cap) */
+	uint64_t max_pending_bytes;	   /* memory for incomplete calls before they are flushed */
+	uint64_t max_stream_pending_bytes; /* the same for one stream (0: max_pending_bytes) */
 	/*
 	 * How long a call waits for missing chunks or an earlier call before it is emitted with a
 	 * gap. Ring shards drain independently and libbpf stops at a record a preempted probe has

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory_budget.h"
+
 /* What one process showed of its probes. */
 struct pid_note {
 	struct id_node node;	/* key: the pid */
@@ -28,10 +30,10 @@ struct tls_coverage {
 
 int tls_coverage_new(struct tls_coverage **ret)
 {
-	struct tls_coverage *c = calloc(1, sizeof(*c));
+	struct tls_coverage *c = ct_mem_zalloc(NULL, sizeof(*c));
 
 	if (!c || id_table_init(&c->pids, 256) < 0) {
-		free(c);
+		ct_mem_free(NULL, c);
 		return -ENOMEM;
 	}
 	*ret = c;
@@ -40,7 +42,7 @@ int tls_coverage_new(struct tls_coverage **ret)
 
 static void free_note(struct id_node *n)
 {
-	free(id_entry(n, struct pid_note, node));
+	ct_mem_free(NULL, id_entry(n, struct pid_note, node));
 }
 
 void tls_coverage_free(struct tls_coverage *c)
@@ -49,7 +51,7 @@ void tls_coverage_free(struct tls_coverage *c)
 		return;
 	id_table_free(&c->pids, free_note);
 	ct_buf_free(&c->queue);
-	free(c);
+	ct_mem_free(NULL, c);
 }
 
 static struct pid_note *note_of(struct tls_coverage *c, uint32_t pid, uint64_t now_ns)
@@ -60,7 +62,7 @@ static struct pid_note *note_of(struct tls_coverage *c, uint32_t pid, uint64_t n
 	if (n) {
 		note = id_entry(n, struct pid_note, node);
 	} else {
-		note = calloc(1, sizeof(*note));
+		note = ct_mem_zalloc(NULL, sizeof(*note));
 		if (!note)
 			return NULL;
 		note->node.key = pid;

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
@@ -30,4 +31,33 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 	if (r == 0)
 		*ret = (uint32_t)v;
 	return r;
+}
+
+int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *unit;
+	char *end;
+	int shift = 0;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno == ERANGE)
+		return end == s ? -EINVAL : -ERANGE;
+	if (*end) {
+		unit = strchr(units, *end);
+		if (!unit || (end[1] && strcmp(end + 1, "i") != 0))
+			return -EINVAL;
+		shift = 10 * (int)(unit - units + 1);
+		if (v > (UINT64_MAX >> shift))
+			return -ERANGE;
+		v <<= shift;
+	}
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
 }

@@ -5,8 +5,9 @@
 
 #include "ct_test.h"
 #include "http_session.h"
+#include "memory_budget.h"
 
-static char log_text[4096];
+static char log_text[1 << 16];
 
 static void on_txn(void *ud, const struct http_txn *t)
 {
@@ -151,6 +152,147 @@ static void test_opaque_session(void)
 	http_sessions_free(s);
 }
 
+/* n pipelined POSTs of a 4000-byte body on session, never answered. */
+static void post_flood(struct http_sessions *s, uint64_t session, int n)
+{
+	static char body[4000];
+	char head[96];
+
+	memset(body, 'b', sizeof(body));
+	for (int i = 0; i < n; i++) {
+		struct reasm_segment g = {.tgid = 9, .tid = 9, .session = session, .time_ns = 1};
+
+		snprintf(head, sizeof(head), "POST /%d HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", i,
+			 sizeof(body));
+		g.data = (const uint8_t *)head;
+		g.len = strlen(head);
+		CHECK(http_sessions_segment(s, &g) == 0);
+		g.data = (const uint8_t *)body;
+		g.len = sizeof(body);
+		CHECK(http_sessions_segment(s, &g) == 0);
+	}
+}
+
+/* How many transactions the log holds, and whether each says why. */
+static size_t logged_with(const char *why, size_t *ret_without)
+{
+	size_t n = 0, without = 0;
+
+	for (const char *p = log_text; (p = strchr(p, '[')); p++) {
+		const char *end = strchr(p, ']');
+
+		if (end && memmem(p, (size_t)(end - p), why, strlen(why)))
+			n++;
+		else
+			without++;
+	}
+	*ret_without = without;
+	return n;
+}
+
+static void exchange_on(struct http_sessions *s, uint64_t session)
+{
+	struct reasm_segment g = {.tgid = 9, .tid = 9, .session = session, .time_ns = 2};
+
+	g.data = (const uint8_t *)"GET /other HTTP/1.1\r\n\r\n";
+	g.len = strlen((const char *)g.data);
+	CHECK(http_sessions_segment(s, &g) == 0);
+	g.direction = CLEARTAP_DIR_READ;
+	g.data = (const uint8_t *)"HTTP/1.1 204 No Content\r\n\r\n";
+	g.len = strlen((const char *)g.data);
+	CHECK(http_sessions_segment(s, &g) == 0);
+}
+
+static void test_connection_over_its_memory(void)
+{
+	struct mem_budget_stats before, after;
+	struct http_sessions *s;
+	size_t flagged, others;
+
+	mem_budget_get(&before);
+	log_text[0] = '\0';
+	CHECK(http_sessions_new(
+		  &(struct http_session_config){.body_limit = 8192, .connection_memory = 64 << 10},
+		  on_txn, NULL, &s) == 0);
+	post_flood(s, 77, 40); /* 160 KB of waiting bodies against 64 KiB */
+	flagged = logged_with("connection over its memory budget (--connection-memory-limit); no "
+			      "longer parsed",
+			      &others);
+	/* each waiting request holds ~4.5 KB: about 14 fit, and every one of them says so */
+	CHECK(flagged >= 10 && flagged <= 15);
+	CHECK_U64(others, 0);
+	CHECK_U64(http_sessions_counters(s)->over_memory, 1);
+	CHECK_U64(http_sessions_counters(s)->over_budget, 1);
+	/* another connection is parsed as before */
+	log_text[0] = '\0';
+	exchange_on(s, 78);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /other -> 204]");
+	http_sessions_free(s);
+	mem_budget_get(&after);
+	CHECK_U64(after.used, before.used); /* every charge released */
+}
+
+/* Sessions whose memory, from now on, may grow by room bytes at most. */
+static struct http_sessions *fresh_within(uint64_t room, struct mem_budget_stats *ret_before)
+{
+	struct http_sessions *s;
+
+	log_text[0] = '\0';
+	CHECK(http_sessions_new(&(struct http_session_config){.body_limit = 8192}, on_txn, NULL,
+				&s) == 0);
+	mem_budget_get(ret_before);
+	mem_budget_set_limit(ret_before->used + room);
+	return s;
+}
+
+static void test_collector_over_its_memory(void)
+{
+	struct mem_budget_stats before, after;
+	struct http_sessions *s;
+	size_t flagged, others;
+
+	s = fresh_within(48 << 10, &before);
+	post_flood(s, 77, 40);
+	flagged =
+	    logged_with("the collector's memory budget (--memory-limit) is exhausted", &others);
+	CHECK(flagged >= 6 && flagged <= 11);
+	CHECK_U64(others, 0);
+	CHECK_U64(http_sessions_counters(s)->over_memory, 1);
+	/* what the stopped connection held is free again: the next one fits */
+	log_text[0] = '\0';
+	exchange_on(s, 78);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /other -> 204]");
+	mem_budget_get(&after);
+	CHECK(after.refused > before.refused);
+	mem_budget_set_limit(UINT64_MAX);
+	http_sessions_free(s);
+}
+
+/* Near the limit the connection holding the most stops, before a newcomer is refused. */
+static void test_largest_connection_is_shed(void)
+{
+	struct mem_budget_stats before;
+	struct http_sessions *s;
+	size_t flagged, others;
+
+	s = fresh_within(512 << 10, &before);
+	exchange_on(s, 79);	/* a small connection, kept open */
+	post_flood(s, 77, 120); /* ~540 KB wanted */
+	flagged = logged_with("the collector's memory budget (--memory-limit) is nearly exhausted: "
+			      "the connection holding the most is no longer parsed",
+			      &others);
+	CHECK(flagged >= 70 && flagged <= 100);
+	CHECK_U64(others, 1); /* 79's exchange, complete before */
+	CHECK_U64(http_sessions_counters(s)->over_memory, 1);
+	log_text[0] = '\0';
+	exchange_on(s, 79); /* the small one carries on */
+	exchange_on(s, 78); /* and a newcomer is parsed */
+	CHECK_STR(log_text,
+		  "[client HTTP/1.1 GET /other -> 204][client HTTP/1.1 GET /other -> 204]");
+	mem_budget_set_limit(UINT64_MAX);
+	http_sessions_free(s);
+}
+
 int main(void)
 {
 	RUN(test_pipelined_requests_pair_in_order);
@@ -159,5 +301,8 @@ int main(void)
 	RUN(test_response_without_request);
 	RUN(test_waiting_requests_over_budget);
 	RUN(test_opaque_session);
+	RUN(test_connection_over_its_memory);
+	RUN(test_collector_over_its_memory);
+	RUN(test_largest_connection_is_shed);
 	return TEST_EXIT();
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ct_test.h"
+#include "memory_budget.h"
 #include "reassembly.h"
 
 #define CHUNK CLEARTAP_CHUNK_MAX
@@ -387,6 +388,54 @@ static void test_pending_memory_limit(void)
 	reasm_free(r);
 }
 
+/* One stream over its share is flushed; another stream's pending calls wait on. */
+static void test_stream_pending_limit(void)
+{
+	struct reasm *r = fresh(1 << 20);
+
+	reasm_free(r);
+	CHECK(reasm_new(&(struct reasm_config){.max_call_bytes = 1 << 20,
+					       .max_pending_bytes = 1 << 20,
+					       .max_stream_pending_bytes = 64 * 1024,
+					       .hold_ns = HOLD_NS},
+			&(struct reasm_ops){.segment = on_segment, .session_end = on_end}, NULL,
+			&r) == 0);
+	current_session = 0xdef;
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0); /* incomplete: waits */
+	current_session = 0xabc;
+	add(r, CLEARTAP_DIR_WRITE, 0, 40000, 40000, 0);
+	add(r, CLEARTAP_DIR_WRITE, 40000, 40000, 40000, 0); /* over 64 KiB for this stream */
+	CHECK_U64(reasm_counters(r)->evicted_calls, 1);
+	CHECK_U64(n_segs, 1);
+	CHECK_U64(segs[0].seg.session, 0xabc);
+	reasm_free(r);
+}
+
+/* The collector's budget: a call that cannot be allocated is dropped, counted, told as a gap. */
+static void test_memory_budget_refusal(void)
+{
+	struct mem_budget_stats start, before, after;
+	struct reasm *r;
+
+	mem_budget_get(&start);
+	r = fresh(1 << 20);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0); /* the stream exists, emitted at once */
+	mem_budget_get(&before);
+	mem_budget_set_limit(before.used + 4096);
+	CHECK(add(r, CLEARTAP_DIR_WRITE, 100, 20000, 20000, 0) == -ENOMEM);
+	CHECK_U64(reasm_counters(r)->refused_chunks, 1);
+	mem_budget_set_limit(UINT64_MAX);
+	add(r, CLEARTAP_DIR_WRITE, 20100, 100, 100, 0);
+	CHECK_U64(n_segs, 1); /* behind the hole */
+	tick(r);
+	tick(r);
+	CHECK_U64(n_segs, 2);
+	check_segment(1, 20100, 100, 20000, 0); /* the refused call is a gap, not silence */
+	reasm_free(r);
+	mem_budget_get(&after);
+	CHECK_U64(after.used, start.used); /* every charge released */
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(pattern); i++)
@@ -406,6 +455,8 @@ int main(void)
 	RUN(test_hole_followed_by_many_calls);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
+	RUN(test_stream_pending_limit);
+	RUN(test_memory_budget_refusal);
 	for (size_t i = 0; i < n_segs; i++)
 		free(segs[i].data);
 	return TEST_EXIT();
