@@ -204,12 +204,16 @@ void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid)
 	}
 }
 
-void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie)
+void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie, uint32_t tgid,
+				   uint64_t session)
 {
 	struct entry *e = find(t, cookie);
 
-	if (e)
+	if (e) {
 		e->info.tls_plaintext = true;
+		e->info.tls_tgid = tgid;
+		e->info.tls_session = session;
+	}
 }
 
 const struct conn_info *conn_table_set_plaintext_missed(struct conn_table *t, uint64_t cookie,

@@ -36,6 +36,8 @@ struct conn_info {
 	uint64_t handshake_ns;	    /* when the second hello completed */
 	const struct conn_tls *tls; /* NULL until a hello was seen */
 	bool tls_plaintext;	    /* TLS plaintext was captured on it */
+	uint32_t tls_tgid;	    /* whose TLS session that was (the last one, if several) */
+	uint64_t tls_session;
 	const char *plaintext_missed; /* a TLS connection no probe saw: why (see tls_coverage) */
 };
 
@@ -58,8 +60,10 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 /* Plain TCP data moved by process pid on the connection. */
 void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
 
-/* TLS plaintext was captured on the connection (nothing when it is not known). */
-void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie);
+/* TLS plaintext of process tgid's session was captured on the connection (nothing when the
+ * connection is not known): the session ends with the connection's close. */
+void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie, uint32_t tgid,
+				   uint64_t session);
 
 /* Say why none of a known connection's plaintext was captured (a static string, or NULL). */
 const struct conn_info *conn_table_set_plaintext_missed(struct conn_table *t, uint64_t cookie,

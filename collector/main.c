@@ -13,10 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/ptrace.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -41,6 +38,9 @@
 #include "record_file.h"
 #include "redact.h"
 #include "seccomp_policy.h"
+#ifdef CLEARTAP_TEST_SWITCHES
+#include "test_switches.h"
+#endif
 
 #define DEFAULT_SOCKET "/run/cleartap/handoff.sock"
 
@@ -61,10 +61,12 @@ struct options {
 	const char *redact[REDACT_MAX_NAMES];
 	size_t n_redact;
 	struct filter filter;
-	const char *user;	    /* drop to this user when started as root */
-	const char *test_forbidden; /* test only: attempt this forbidden call after lock-down */
-	const char *test_drop_call; /* test only: "COMM:write|read:N" loses that call's chunks */
-	const char *record_path;    /* keep every kernel record drained here, for replay */
+	const char *user; /* drop to this user when started as root */
+#ifdef CLEARTAP_TEST_SWITCHES
+	const char *test_forbidden; /* attempt this forbidden call after lock-down */
+	const char *test_drop_call; /* "COMM:write|read:N" loses that call's chunks */
+#endif
+	const char *record_path; /* keep every kernel record drained here, for replay */
 };
 
 struct collector {
@@ -300,8 +302,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	    {"user", required_argument, NULL, OPT_USER},
 	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
-	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN}, /* hidden */
-	    {"test-drop-call", required_argument, NULL, OPT_TEST_DROP},	     /* hidden */
+#ifdef CLEARTAP_TEST_SWITCHES
+	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN},
+	    {"test-drop-call", required_argument, NULL, OPT_TEST_DROP},
+#endif
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
@@ -408,12 +412,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 				 ? EXIT_FAILURE
 				 : EXIT_SUCCESS);
 		}
+#ifdef CLEARTAP_TEST_SWITCHES
 		case OPT_TEST_FORBIDDEN:
 			o->test_forbidden = optarg;
 			break;
 		case OPT_TEST_DROP:
 			o->test_drop_call = optarg;
 			break;
+#endif
 		case OPT_RECORD_TO:
 			o->record_path = optarg;
 			break;
@@ -478,7 +484,10 @@ static int setup(struct collector *c)
 	    .max_pending_bytes = c->opt.max_pending_bytes,
 	    .connection_memory = c->opt.connection_memory,
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
-	    .test_drop_call = c->opt.test_drop_call,
+#ifdef CLEARTAP_TEST_SWITCHES
+	    .drop_chunk = c->opt.test_drop_call ? test_drop_chunk : NULL,
+	    .drop_userdata = (void *)c->opt.test_drop_call,
+#endif
 	};
 	int r;
 
@@ -629,35 +638,6 @@ static int lock_down(void)
 	return r;
 }
 
-/* Test only: a forbidden call after lock-down must end the process with SIGSYS. */
-static int attempt_forbidden(const char *what)
-{
-	union bpf_attr attr = {};
-	char *const argv[] = {"/bin/true", NULL};
-
-	if (strcmp(what, "execve") == 0)
-		execve("/bin/true", argv, NULL);
-	else if (strcmp(what, "bpf-prog-load") == 0)
-		syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	else if (strcmp(what, "ptrace") == 0)
-		ptrace(PTRACE_ATTACH, 1, NULL, NULL); /* getppid() would be the forbidden call */
-	else if (strcmp(what, "raw-socket") == 0)
-		socket(AF_PACKET, SOCK_RAW, 0);
-	else if (strcmp(what, "open-for-writing") == 0)
-		open("/tmp/cleartap-forbidden", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	else if (strcmp(what, "open-for-reading") == 0)
-		open("/etc/hostname", O_RDONLY | O_CLOEXEC); /* it names files, never reads them */
-	else if (strcmp(what, "bpf-link-create") == 0)
-		syscall(__NR_bpf, BPF_LINK_CREATE, &attr,
-			sizeof(attr)); /* attaching is the loader's */
-	else if (strcmp(what, "exec-memory") == 0)
-		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	else
-		log_msg("unknown --test-forbidden '%s'", what);
-	log_msg("survived forbidden call '%s'", what);
-	return -EPERM;
-}
-
 int main(int argc, char **argv)
 {
 	struct collector c = {
@@ -707,8 +687,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	log_msg("locked down: uid %u, no capabilities, seccomp allowlist of %zu rules", uid,
 		collector_runtime_rules_count);
-	if (c.opt.test_forbidden && attempt_forbidden(c.opt.test_forbidden) < 0)
+#ifdef CLEARTAP_TEST_SWITCHES
+	if (c.opt.test_forbidden) {
+		r = test_attempt_forbidden(c.opt.test_forbidden);
+		log_msg(r == -EINVAL ? "unknown --test-forbidden '%s'"
+				     : "survived forbidden call '%s'",
+			c.opt.test_forbidden);
 		return 3;
+	}
+#endif
 
 	uv_run(c.loop, UV_RUN_DEFAULT);
 

@@ -56,39 +56,6 @@ static void examine_file(struct pipeline *p, uint32_t pid, const char *path, siz
 }
 
 /*
- * Test only (gap drills): lose every chunk of the N-th call (counted from 0) that processes
- * named COMM made in one direction, as if the ring had been full.
- */
-static bool test_drop(struct pipeline *p, const struct cleartap_tls_data *rec)
-{
-	static uint64_t calls, last_session = UINT64_MAX, last_offset = UINT64_MAX;
-	static uint64_t dropping_session = UINT64_MAX, dropping_offset = UINT64_MAX;
-	char comm[CLEARTAP_COMM_LEN + 1] = {}, want_comm[32] = {}, want_dir[8] = {};
-	unsigned long long n;
-
-	if (!p->config.test_drop_call ||
-	    sscanf(p->config.test_drop_call, "%31[^:]:%7[^:]:%llu", want_comm, want_dir, &n) != 3)
-		return false;
-	memcpy(comm, rec->comm, CLEARTAP_COMM_LEN);
-	if (strcmp(comm, want_comm) ||
-	    rec->direction !=
-		(strcmp(want_dir, "read") == 0 ? CLEARTAP_DIR_READ : CLEARTAP_DIR_WRITE))
-		return false;
-	if (rec->session_id == dropping_session && rec->stream_offset == dropping_offset)
-		return true; /* another chunk of the call being dropped */
-	if (rec->session_id != last_session || rec->stream_offset != last_offset) {
-		last_session = rec->session_id;
-		last_offset = rec->stream_offset;
-		if (calls++ == n) {
-			dropping_session = rec->session_id;
-			dropping_offset = rec->stream_offset;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
  * A plain TCP connection's streams end with it, as a TLS session's end with SSL_free: what was
  * waiting for more bytes (a response framed by the close) is complete now.
  */
@@ -118,7 +85,7 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 {
 	switch (record_validate(data, size)) {
 	case CLEARTAP_REC_TLS_DATA:
-		if (test_drop(p, data))
+		if (p->config.drop_chunk && p->config.drop_chunk(p->config.drop_userdata, data))
 			break;
 		if (!(((const struct cleartap_tls_data *)data)->flags & CLEARTAP_DATA_PLAIN))
 			tls_coverage_data(p->coverage, p->conns, data);
@@ -171,6 +138,9 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 		if (conn_table_apply(p->conns, data, &info) == 0) {
 			if (info->closed && info->plain)
 				end_plain_streams(p, info);
+			else if (info->closed && info->tls_session)
+				reasm_end_connection(p->reasm, info->tls_tgid, info->tls_session,
+						     info->close_ns);
 			/* a TLS connection nothing was captured of: said why once judged */
 			if (!info->closed || !tls_coverage_closed(p->coverage, info))
 				export_connection(p, info);

@@ -9,8 +9,7 @@
 #include "memory_budget.h"
 
 #define CHUNK		  CLEARTAP_CHUNK_MAX
-#define IDLE_SWEEP_ROUNDS 1024u			   /* how often idle streams are looked for */
-#define IDLE_EVICT_NS	  (300ULL * 1000000000ULL) /* forget streams idle for 5 minutes */
+#define IDLE_SWEEP_ROUNDS 1024u /* how often idle streams are looked for */
 
 struct call {
 	struct call *next; /* by stream_offset, ascending */
@@ -41,6 +40,9 @@ struct stream {
 	uint64_t last_ns;
 	uint64_t pending_bytes; /* captured bytes of its calls held */
 	bool ending;
+	bool closed;	/* ended with its connection: kept, quiet, for SSL_free's lengths */
+	bool keep;	/* this ending is the connection's close (see closed) */
+	bool tells_end; /* its end is the session's: the write stream, or a lone read stream */
 	uint64_t end_ns;
 	struct reasm_session_end end; /* valid when ending (direction WRITE stream carries it) */
 	struct call *calls;
@@ -79,6 +81,8 @@ int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, vo
 	r->config = *config;
 	if (!r->config.max_stream_pending_bytes)
 		r->config.max_stream_pending_bytes = r->config.max_pending_bytes;
+	if (!r->config.idle_ns)
+		r->config.idle_ns = REASM_DEFAULT_IDLE_NS;
 	if (!r->config.hold_ns)
 		r->config.hold_ns = 250ULL * 1000000;
 	r->ops = *ops;
@@ -341,6 +345,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 	 */
 
 	s->last_ns = r->now_ns;
+	s->closed = false; /* data after its connection's close: it lives on, to end again */
 	/*
 	 * Calls come in stream order nearly always, behind a hole too, so the tail is looked at
 	 * first: 40 000 calls behind one hole no longer walk the list each (3.1 s before). Only a
@@ -461,22 +466,55 @@ static void emit_tail_gap(struct reasm *r, struct stream *s, uint64_t length)
 /* Flush a stream completely and forget it; the session end goes out with its write stream. */
 static void stream_finish(struct reasm *r, struct stream *s)
 {
-	bool tell_end = s->ending && s->direction == CLEARTAP_DIR_WRITE;
+	bool tell_end = s->ending && s->tells_end;
+	bool was_closed;
 	struct reasm_session_end end = s->end;
 
 	stream_flush(r, s, true);
+	if (s->keep) {
+		/*
+		 * The connection closed: what was waiting for more (a response framed by the
+		 * close) completes now. The stream stays, without calls, so that SSL_free, if it
+		 * comes, still tells the loss after the last byte against what was accounted.
+		 */
+		s->keep = s->ending = false;
+		s->closed = true;
+		if (!s->calls)
+			active_remove(s);
+		if (tell_end) {
+			r->counters.sessions_ended++;
+			if (r->ops.session_end)
+				r->ops.session_end(r->userdata, &end);
+		}
+		return;
+	}
 	/* SSL_free's record carries each stream's length as the kernel counted it (plain TCP's
 	 * socket counters include retransmissions: not a stream length) */
 	emit_tail_gap(r, s,
 		      !end.ssl				   ? 0
 		      : s->direction == CLEARTAP_DIR_WRITE ? end.bytes_written
 							   : end.bytes_read);
+	was_closed = s->closed;
 	stream_remove(r, s);
 	if (tell_end) {
-		r->counters.sessions_ended++;
+		if (!was_closed) /* counted at the close already */
+			r->counters.sessions_ended++;
 		if (r->ops.session_end)
 			r->ops.session_end(r->userdata, &end);
 	}
+}
+
+/* s ends hold_ns after end_ns (keep: it is the connection's close, see stream.closed). */
+static void mark_ending(struct reasm *r, struct stream *s, const struct reasm_session_end *end,
+			uint64_t end_ns, bool keep)
+{
+	s->ending = true;
+	s->keep = keep;
+	s->tells_end = s->direction == CLEARTAP_DIR_WRITE ||
+		       !stream_get(r, s->tgid, s->session, CLEARTAP_DIR_WRITE, false);
+	s->end_ns = end_ns;
+	s->end = *end;
+	active_add(r, s);
 }
 
 void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end)
@@ -484,12 +522,22 @@ void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end)
 	for (uint8_t dir = CLEARTAP_DIR_WRITE; dir <= CLEARTAP_DIR_READ; dir++) {
 		struct stream *s = stream_get(r, end->tgid, end->session, dir, true);
 
-		if (!s)
+		if (s) /* SSL_free (or a plain close) ends it for good */
+			mark_ending(r, s, end, r->now_ns, false);
+	}
+}
+
+void reasm_end_connection(struct reasm *r, uint32_t tgid, uint64_t session, uint64_t time_ns)
+{
+	for (uint8_t dir = CLEARTAP_DIR_WRITE; dir <= CLEARTAP_DIR_READ; dir++) {
+		struct stream *s = stream_get(r, tgid, session, dir, false);
+
+		if (!s || s->ending || s->closed)
 			continue;
-		s->ending = true;
-		s->end_ns = r->now_ns;
-		s->end = *end;
-		active_add(r, s);
+		mark_ending(r, s,
+			    &(struct reasm_session_end){
+				.tgid = tgid, .tid = tgid, .session = session, .time_ns = time_ns},
+			    r->now_ns, true);
 	}
 }
 
@@ -499,12 +547,13 @@ void reasm_end_process(struct reasm *r, uint32_t tgid, uint64_t time_ns)
 		for (struct stream *s = r->buckets[i]; s; s = s->hash_next) {
 			if (s->tgid != tgid || s->ending)
 				continue;
-			s->ending = true;
-			s->end_ns = r->now_ns;
 			/* no stream lengths: only SSL_free knows them */
-			s->end = (struct reasm_session_end){
-			    .tgid = tgid, .tid = tgid, .session = s->session, .time_ns = time_ns};
-			active_add(r, s);
+			mark_ending(r, s,
+				    &(struct reasm_session_end){.tgid = tgid,
+								.tid = tgid,
+								.session = s->session,
+								.time_ns = time_ns},
+				    r->now_ns, false);
 		}
 }
 
@@ -525,7 +574,8 @@ void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 
 void reasm_tick(struct reasm *r, uint64_t now_ns)
 {
-	struct stream *s, *next;
+	struct stream *s, *next, *other;
+	struct reasm_session_end end;
 
 	r->round++;
 	r->now_ns = now_ns;
@@ -538,15 +588,39 @@ void reasm_tick(struct reasm *r, uint64_t now_ns)
 	}
 	if (r->round % IDLE_SWEEP_ROUNDS)
 		return;
-	/* Sessions whose SSL_free was never seen (process killed): forget them when idle. */
+	/*
+	 * Sessions idle that long whose end was never seen (no SSL_free, no close, no exit seen):
+	 * they end as SSL_free would end them, HTTP included, so nothing waits forever. A stream
+	 * kept after its connection's close is only forgotten: its end was told.
+	 */
 	for (size_t i = 0; i < r->n_buckets; i++)
 		for (struct stream *t = r->buckets[i], *tn; t; t = tn) {
 			tn = t->hash_next;
-			if (!t->calls && !t->ending && r->now_ns - t->last_ns >= IDLE_EVICT_NS) {
-				emit_tail_gap(r, t, 0);
+			if (t->calls || t->ending || r->now_ns - t->last_ns < r->config.idle_ns)
+				continue;
+			if (t->closed) {
 				stream_remove(r, t);
+				continue;
 			}
+			other = stream_get(r, t->tgid, t->session, !t->direction, false);
+			if (other && (other->calls || other->ending ||
+				      r->now_ns - other->last_ns < r->config.idle_ns))
+				continue; /* the session is idle only when both directions are */
+			r->counters.idle_sessions++;
+			end = (struct reasm_session_end){.tgid = t->tgid,
+							 .tid = t->tgid,
+							 .session = t->session,
+							 .time_ns = t->released_ns};
+			/* due now: it waited long enough */
+			mark_ending(r, t, &end, r->now_ns - r->config.hold_ns, false);
+			if (other)
+				mark_ending(r, other, &end, r->now_ns - r->config.hold_ns, false);
 		}
+	for (s = r->active.active_next; s != &r->active; s = next) {
+		next = s->active_next;
+		if (s->ending && r->now_ns - s->end_ns >= r->config.hold_ns)
+			stream_finish(r, s);
+	}
 }
 
 void reasm_flush_all(struct reasm *r)

@@ -45,6 +45,7 @@ struct reasm_counters {
 	uint64_t segments, segment_bytes, gap_bytes, partial_calls, evicted_calls;
 	uint64_t duplicate_chunks, malformed_chunks, sessions_ended;
 	uint64_t refused_chunks; /* dropped: no memory within the budget (told as gaps) */
+	uint64_t idle_sessions;	 /* ended after idle_ns without a call or an end */
 };
 
 struct reasm_config {
@@ -57,7 +58,10 @@ struct reasm_config {
 	 * reserved but not yet committed, so calls can arrive out of order by tens of ms.
 	 */
 	uint64_t hold_ns;
+	uint64_t idle_ns; /* a session without calls this long ends (0: 5 minutes) */
 };
+
+#define REASM_DEFAULT_IDLE_NS (300ULL * 1000000000ULL)
 
 struct reasm;
 
@@ -79,6 +83,12 @@ void reasm_end_streams(struct reasm *r, const struct reasm_session_end *end);
  * no SSL_free), so a response framed by the connection's close completes now, not at exit.
  */
 void reasm_end_process(struct reasm *r, uint32_t tgid, uint64_t time_ns);
+
+/*
+ * The TCP connection a TLS session ran on closed: the session ends now for reassembly and HTTP
+ * (a response framed by the close completes), though its SSL_free may come later or never.
+ */
+void reasm_end_connection(struct reasm *r, uint32_t tgid, uint64_t session, uint64_t time_ns);
 
 /* End of one drain round over every ring (now_ns: CLOCK_MONOTONIC): emit what is complete or
  * has waited hold_ns. Chunks added after this are considered to have arrived at now_ns. */

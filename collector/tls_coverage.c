@@ -79,7 +79,8 @@ void tls_coverage_data(struct tls_coverage *c, struct conn_table *conns,
 	struct pid_note *note = note_of(c, rec->hdr.tgid, ts);
 
 	if (rec->conn_cookie)
-		conn_table_note_tls_plaintext(conns, rec->conn_cookie);
+		conn_table_note_tls_plaintext(conns, rec->conn_cookie, rec->hdr.tgid,
+					      rec->session_id);
 	if (!note)
 		return; /* out of memory: this process goes unjudged, never misjudged (see due) */
 	if (!rec->conn_cookie)

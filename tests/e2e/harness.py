@@ -19,6 +19,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("CLEARTAP_BUILD", ROOT / "build"))
 LOADER = BUILD / "loader" / "cleartap-loader"
 COLLECTOR = BUILD / "collector" / "cleartap-collector"
+# the same collector with the switches only tests use (--test-*); never installed
+COLLECTOR_TEST = BUILD / "collector" / "cleartap-collector-test"
 PEERS = pathlib.Path(__file__).resolve().parent / "peers"
 NOBODY = 65534
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
@@ -33,7 +35,7 @@ def require_bpf():
         problems.append("not running as root")
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         problems.append("kernel has no BTF")
-    if not LOADER.exists() or not COLLECTOR.exists():
+    if not LOADER.exists() or not COLLECTOR.exists() or not COLLECTOR_TEST.exists():
         problems.append(f"binaries not built under {BUILD}")
     if problems:
         pytest.fail("BPF e2e tests cannot run: " + ", ".join(problems))
@@ -137,7 +139,8 @@ class Cleartap:
             args = ("--user", as_root_with_user, *args)
         out = open(self.dir / f"collector{n}.out", "wb")
         err = open(self.dir / f"collector{n}.err", "w")
-        p = subprocess.Popen([*prefix, str(COLLECTOR), "--socket", self.socket,
+        binary = COLLECTOR_TEST if any(a.startswith("--test-") for a in args) else COLLECTOR
+        p = subprocess.Popen([*prefix, str(binary), "--socket", self.socket,
                               "--stats-interval", "0", "--wait", "5", "--raw", *args],
                              stdout=out, stderr=err)
         p.out_path = self.dir / f"collector{n}.out"

@@ -63,9 +63,11 @@ def test_raw_data_names_its_connection(cleartap, nginx):
         assert d["remote"] == {"address": "127.0.0.1", "port": port}
 
 
-def test_close_framed_response_completes_when_the_process_exits(cleartap, tls_cert, tmp_path):
-    """A client that exits without SSL_free (as Node and wget do): its HTTP/1.0 response, framed
-    by the connection's close, comes out when the process exits, not when the collector does."""
+@pytest.mark.parametrize("ending", ["exit", "close"])
+def test_close_framed_response_completes_without_ssl_free(cleartap, tls_cert, tmp_path, ending):
+    """A client that never calls SSL_free (as Node and wget do): its HTTP/1.0 response, framed
+    by the connection's close, comes out when the process exits, or (close) when it closes the
+    socket and lives on holding the SSL object, not when the collector stops."""
     cert, key = tls_cert
     (tmp_path / "hello.txt").write_text("close-framed body\n")
     port = harness.free_port()
@@ -73,7 +75,7 @@ def test_close_framed_response_completes_when_the_process_exits(cleartap, tls_ce
                                "-key", str(key), "-WWW", "-quiet"], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = """
-import os, socket, ssl, sys
+import os, socket, ssl, sys, time
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
@@ -84,19 +86,27 @@ try:
         got += chunk
 except ssl.SSLError:
     pass
+if sys.argv[2] == "close":
+    os.close(tls.fileno())  # the socket only: the SSL object lives on, no SSL_free
 print(os.getpid(), got.endswith(b"close-framed body\\n"), flush=True)
+if sys.argv[2] == "close":
+    time.sleep(60)
 os._exit(0)  # no SSL_free: the session ends with the process
 """
+    proc = None
     try:
         cleartap.start_loader()
         collector = cleartap.start_collector()
         harness.wait_for(lambda: subprocess.run(["curl", "-sk", f"https://127.0.0.1:{port}/"],
                                                 capture_output=True).returncode == 0,
                          what="s_server")
-        out = subprocess.run(["/usr/bin/python3", "-c", client, str(port)], capture_output=True,
-                             text=True, timeout=30, check=True).stdout.split()
+        proc = subprocess.Popen(["/usr/bin/python3", "-c", client, str(port), ending],
+                                stdout=subprocess.PIPE, text=True)
+        out = proc.stdout.readline().split()
         pid, complete = int(out[0]), out[1] == "True"
         assert complete
+        if ending == "exit":
+            proc.wait(timeout=30)
 
         def exported():
             lines = collector.out_path.read_bytes().splitlines()
@@ -108,6 +118,13 @@ os._exit(0)  # no SSL_free: the session ends with the process
         assert (t["method"], t["path"], t["status"], t["protocol"]) == ("GET", "/hello.txt", 200,
                                                                         "HTTP/1.0")
         assert base64.b64decode(t["responseBody"]) == b"close-framed body\n"
-        cleartap.stop_collector()
+        if ending == "close":
+            assert proc.poll() is None  # it was the close, not an exit
+        records = cleartap.stop_collector()
+        # and not an SSL_free either: none was seen for this process
+        assert not [r for r in records if r.get("tlsSessionEnd", {}).get("process", {}).get(
+            "pid") == pid]
     finally:
         server.kill()
+        if proc:
+            proc.kill()

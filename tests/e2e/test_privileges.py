@@ -43,8 +43,9 @@ def test_collector_started_as_root_drops_to_user(cleartap):
 @pytest.mark.parametrize("call", FORBIDDEN)
 def test_forbidden_call_kills_collector(cleartap, tls_cert, call):
     cleartap.start_loader()
-    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket", cleartap.socket,
-                        "--test-forbidden", call], capture_output=True, text=True, timeout=30)
+    p = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR_TEST), "--socket",
+                        cleartap.socket, "--test-forbidden", call], capture_output=True, text=True,
+                       timeout=30)
     assert "locked down" in p.stderr  # it got as far as the attempt
     assert p.returncode == -signal.SIGSYS, (p.returncode, p.stderr)
     assert "survived" not in p.stderr
@@ -53,3 +54,16 @@ def test_forbidden_call_kills_collector(cleartap, tls_cert, call):
     client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "after-" + call)
     records = cleartap.stop_collector()
     assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
+
+
+@pytest.mark.parametrize("switch", ["--test-forbidden=execve", "--test-drop-call=curl:write:0"])
+def test_production_collector_has_no_test_switches(switch):
+    """The installed collector cannot be told to lose data or to make forbidden calls: the
+    options, and the code behind them, exist only in cleartap-collector-test."""
+    p = subprocess.run([str(harness.COLLECTOR), switch, "--socket", "/nonexistent"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "unrecognized option" in p.stderr, p.stderr
+    binary = harness.COLLECTOR.read_bytes()
+    assert switch.split("=")[0][2:].encode() not in binary
+    assert b"survived forbidden call" not in binary
+    assert switch.split("=")[0][2:].encode() in harness.COLLECTOR_TEST.read_bytes()

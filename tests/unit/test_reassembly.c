@@ -340,6 +340,76 @@ static void test_loss_after_the_last_chunk_is_told_at_session_end(void)
 	reasm_free(r);
 }
 
+/*
+ * The connection closed without SSL_free (Node, wget): the session ends for its consumers then;
+ * an SSL_free that comes later still tells the loss after the last byte, once.
+ */
+static void test_connection_close_ends_session(void)
+{
+	struct reasm *r = fresh(1 << 26);
+	struct cleartap_tls_free end = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_FREE, .tgid = 42, .tid = 43},
+	    .ssl = 0x5000,
+	    .bytes_written = 130, /* 30 bytes after the last captured call were lost */
+	    .bytes_read = 50,
+	    .session_id = 0xabc,
+	};
+
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	add(r, CLEARTAP_DIR_READ, 0, 50, 50, 0);
+	reasm_end_connection(r, 42, 0xabc, 5000);
+	CHECK_U64(n_ends, 0); /* late chunks may still come */
+	tick(r);
+	tick(r);
+	CHECK_U64(n_ends, 1);
+	CHECK_U64(ends[0].ssl, 0); /* the close's: no stream lengths */
+	CHECK_U64(ends[0].time_ns, 5000);
+	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
+	reasm_end_session(r, &end);
+	tick(r);
+	tick(r);
+	CHECK_U64(n_ends, 2);
+	CHECK_U64(ends[1].ssl, 0x5000);
+	CHECK_U64(n_segs, 3);
+	check_segment(2, 130, 0, 30, 0); /* against what was accounted, not from 0 */
+	CHECK_U64(reasm_counters(r)->gap_bytes, 30);
+	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
+	reasm_free(r);
+}
+
+/* A session with no call and no end for idle_ns ends, once, when both directions are idle. */
+static void test_idle_session_ends(void)
+{
+	struct reasm *r = NULL;
+
+	fresh(1 << 26); /* resets what was seen */
+	CHECK(reasm_new(&(struct reasm_config){.max_call_bytes = 1 << 20,
+					       .max_pending_bytes = 1 << 26,
+					       .hold_ns = HOLD_NS,
+					       .idle_ns = 100 * HOLD_NS},
+			&(struct reasm_ops){.segment = on_segment, .session_end = on_end}, NULL,
+			&r) == 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
+	add(r, CLEARTAP_DIR_READ, 0, 50, 50, 0);
+	for (int i = 0; i < 1030; i++) {
+		tick(r);
+		if (i == 1000) /* right before the first sweep the read direction is busy */
+			add(r, CLEARTAP_DIR_READ, 50, 10, 10, 0);
+	}
+	CHECK_U64(n_ends, 0); /* swept: the write direction alone idle is not the session */
+	for (int i = 0; i < 1024 * 2 && !n_ends; i++)
+		tick(r);
+	CHECK_U64(n_ends, 1);
+	CHECK_U64(n_segs, 3);
+	CHECK_U64(ends[0].session, 0xabc);
+	CHECK_U64(reasm_counters(r)->idle_sessions, 1);
+	CHECK_U64(reasm_counters(r)->sessions_ended, 1);
+	for (int i = 0; i < 2048; i++)
+		tick(r);
+	CHECK_U64(n_ends, 1); /* told once */
+	reasm_free(r);
+}
+
 static void test_hole_followed_by_many_calls(void)
 {
 	struct reasm *r = fresh(1 << 26);
@@ -452,6 +522,8 @@ int main(void)
 	RUN(test_session_end_and_reuse);
 	RUN(test_session_end_drained_before_its_last_chunks);
 	RUN(test_loss_after_the_last_chunk_is_told_at_session_end);
+	RUN(test_connection_close_ends_session);
+	RUN(test_idle_session_ends);
 	RUN(test_hole_followed_by_many_calls);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
