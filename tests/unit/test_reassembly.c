@@ -428,6 +428,43 @@ static void test_hole_followed_by_many_calls(void)
 	reasm_free(r);
 }
 
+/* Calls drained in any order (rings drain independently) come out in stream order, whole. */
+static void test_calls_in_shuffled_order(void)
+{
+	enum { CALLS = 20000 };
+	static uint32_t order[CALLS];
+	struct reasm *r = fresh(1 << 26);
+	const uint64_t len = 40;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	for (uint32_t i = 0; i < CALLS; i++)
+		order[i] = i;
+	for (uint32_t i = CALLS - 1; i > 0; i--) { /* Fisher-Yates, xorshift */
+		uint32_t j, t;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		j = (uint32_t)(seed % (i + 1));
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	counting = true;
+	counted_segs = counted_bytes = counted_next = 0;
+	for (uint32_t i = 0; i < CALLS; i++) {
+		CHECK(add(r, CLEARTAP_DIR_WRITE, order[i] * len, len, len, 0) == 0);
+		if (i == CALLS / 2) /* a late duplicate is found as such */
+			CHECK(add(r, CLEARTAP_DIR_WRITE, order[i] * len, len, len, 0) == 0);
+	}
+	CHECK_U64(counted_segs, CALLS);
+	CHECK_U64(counted_bytes, CALLS * len);
+	CHECK_U64(reasm_counters(r)->duplicate_chunks, 1);
+	CHECK(counted_ok);
+	counting = false;
+	reasm_free(r);
+}
+
 static void test_flush_all_emits_incomplete(void)
 {
 	struct reasm *r = fresh(1 << 26);
@@ -525,6 +562,7 @@ int main(void)
 	RUN(test_connection_close_ends_session);
 	RUN(test_idle_session_ends);
 	RUN(test_hole_followed_by_many_calls);
+	RUN(test_calls_in_shuffled_order);
 	RUN(test_flush_all_emits_incomplete);
 	RUN(test_pending_memory_limit);
 	RUN(test_stream_pending_limit);
