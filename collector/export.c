@@ -539,6 +539,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.memory_refused = memory.refused;
 	collector.refused_chunks = reasm->refused_chunks;
 	collector.http_over_memory = http->over_memory;
+	collector.refused_records = c->refused_records;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;

@@ -28,6 +28,7 @@ struct collector_counters {
 	uint64_t records, record_bytes, malformed_records, output_errors, connections, processes;
 	uint64_t probed_files, unprobed_files, malformed_hellos;
 	uint64_t plaintext_missed; /* TLS connections closed with no plaintext captured, and why */
+	uint64_t refused_records; /* connection, process and hello records not applied: no memory */
 };
 
 /*

@@ -303,7 +303,8 @@ static void deliver_head(struct http1_parser *p, size_t end)
 	}
 	p->in_message = true;
 	body = p->cb.head ? p->cb.head(p->userdata, &h) : http1_default_body(&h);
-	p->buf_len = 0;
+	/* the head is out: an idle connection (10 000 of them, say) keeps no buffer */
+	http1_parser_free(p); /* only its buffer: parsing goes on */
 	switch (body) {
 	case HTTP1_BODY_LENGTH:
 		if (h.content_length > 0) {

@@ -89,8 +89,7 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 			break;
 		if (!(((const struct cleartap_tls_data *)data)->flags & CLEARTAP_DATA_PLAIN))
 			tls_coverage_data(p->coverage, p->conns, data);
-		if (reasm_add_chunk(p->reasm, data) == -ENOMEM)
-			p->counters.output_errors++;
+		reasm_add_chunk(p->reasm, data); /* -ENOMEM: counted as refusedChunks */
 		break;
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(p->reasm, data);
@@ -103,7 +102,7 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 		if (r == -EBADMSG)
 			p->counters.malformed_hellos++;
 		else if (r == -ENOMEM)
-			p->counters.output_errors++;
+			p->counters.refused_records++;
 		else if (r == 1 && filter_connection(p->config.filter, info) &&
 			 process_wanted(p, rec->hdr.tgid, NULL))
 			exporter_connection(p->exporter, info, true);
@@ -119,7 +118,9 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 		const struct proc_info *info;
 		int r = proc_table_apply(p->procs, data, &info);
 
-		if (r == 0) {
+		if (r == -ENOMEM)
+			p->counters.refused_records++;
+		else if (r == 0) {
 			if (info->exited)
 				reasm_end_process(p->reasm, info->pid, info->exit_ns);
 			/* an executable with TLS built in (one already running, the loader saw) */
@@ -134,8 +135,9 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 	}
 	case CLEARTAP_REC_CONN: {
 		const struct conn_info *info;
+		int r = conn_table_apply(p->conns, data, &info);
 
-		if (conn_table_apply(p->conns, data, &info) == 0) {
+		if (r == 0) {
 			if (info->closed && info->plain)
 				end_plain_streams(p, info);
 			else if (info->closed && info->tls_session)
@@ -144,7 +146,9 @@ static void dispatch(struct pipeline *p, const void *data, size_t size)
 			/* a TLS connection nothing was captured of: said why once judged */
 			if (!info->closed || !tls_coverage_closed(p->coverage, info))
 				export_connection(p, info);
-		} else
+		} else if (r == -ENOMEM)
+			p->counters.refused_records++;
+		else
 			p->counters.malformed_records++;
 		break;
 	}
