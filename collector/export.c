@@ -19,6 +19,7 @@
 #include "kernel_features.h"
 #include "memory_budget.h"
 #include "proto_json.h"
+#include "sink_opener.h"
 #include "tls_probes.h"
 
 /* Bytes of whole records queued for a --proto unix: consumer that reads slower than records come;
@@ -142,9 +143,9 @@ static int open_proto_sink(const char *dest, int *ret_fd, bool *ret_socket)
 		    0)
 			return -errno;
 	} else {
-		fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		fd = proto_file_open(dest);
 		if (fd < 0)
-			return -errno;
+			return fd;
 	}
 	*ret_fd = ct_take_fd(&fd);
 	return 0;
@@ -167,6 +168,15 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 	}
 	exporter_tick(e);
 	*ret = e;
+	return 0;
+}
+
+int exporter_replace_proto_file(struct exporter *e, int fd)
+{
+	if (e->proto_socket || e->proto_fd < 0)
+		return -EINVAL;
+	close(e->proto_fd); /* every record went out whole: file writes are not queued */
+	e->proto_fd = fd;
 	return 0;
 }
 

@@ -39,6 +39,9 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 		 struct exporter **ret);
 void exporter_free(struct exporter *e);
 
+/* A --proto file sink continues in fd (its file reopened after rotation); -EINVAL otherwise. */
+int exporter_replace_proto_file(struct exporter *e, int fd);
+
 void exporter_segment(struct exporter *e, const struct reasm_segment *segment);
 void exporter_session_end(struct exporter *e, const struct reasm_session_end *end);
 void exporter_transaction(struct exporter *e, const struct http_txn *txn);

@@ -38,6 +38,7 @@
 #include "record_file.h"
 #include "redact.h"
 #include "seccomp_policy.h"
+#include "sink_opener.h"
 #ifdef CLEARTAP_TEST_SWITCHES
 #include "test_switches.h"
 #endif
@@ -79,12 +80,13 @@ struct collector {
 	struct redactor redactor;
 	struct exporter *exporter;
 	struct container_names_dir *names; /* NULL: no Kubernetes names */
+	struct sink_opener opener;	   /* fd -1: no --proto file to reopen */
 	uint64_t *percpu_values;
 	int n_cpus;
 	uv_loop_t *loop;
 	uv_timer_t drain_timer, stats_timer;
 	uv_poll_t ring_poll, lease_poll;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 };
 
 static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -201,6 +203,28 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(s->loop);
 }
 
+/* Log rotation: the --proto file is reopened by name (by the opener child). */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	struct collector *c = s->data;
+	int fd;
+
+	(void)signum;
+	if (c->opener.fd < 0) {
+		log_msg("SIGHUP: no --proto file to reopen");
+		return;
+	}
+	fd = sink_opener_reopen(&c->opener);
+	if (fd < 0 || exporter_replace_proto_file(c->exporter, fd) < 0) {
+		log_msg("SIGHUP: cannot reopen --proto %s: %s; still writing where it was",
+			c->opt.proto_dest, strerror(fd < 0 ? -fd : EINVAL));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	log_msg("SIGHUP: --proto %s reopened", c->opt.proto_dest);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(
@@ -226,7 +250,8 @@ static void usage(FILE *out)
 	    "                           Proxy-Authorization, Cookie, Set-Cookie always)\n"
 	    "  --no-redact              show sensitive header values as they are\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
-	    "                           path (appended) or unix:PATH (a stream socket)\n"
+	    "                           path (appended; reopened on SIGHUP, for log rotation)\n"
+	    "                           or unix:PATH (a stream socket)\n"
 	    "  --record-to PATH         also keep every kernel record drained in PATH (new file),\n"
 	    "                           for replay by bench/replay_bench\n"
 	    "  --drain-interval-ms N    drain period (default 10)\n"
@@ -403,12 +428,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->user = optarg;
 			break;
 		case OPT_PRINT_SECCOMP: {
-			const struct seccomp_rule *tables[] = {collector_startup_rules,
-							       collector_runtime_rules};
+			const struct seccomp_rule *tables[] = {
+			    collector_startup_rules, collector_runtime_rules, sink_opener_rules};
 			size_t counts[] = {collector_startup_rules_count,
-					   collector_runtime_rules_count};
+					   collector_runtime_rules_count, sink_opener_rules_count};
 
-			exit(seccomp_write_oci_profile(stdout, tables, counts, 2) < 0
+			exit(seccomp_write_oci_profile(stdout, tables, counts, 3) < 0
 				 ? EXIT_FAILURE
 				 : EXIT_SUCCESS);
 		}
@@ -544,6 +569,12 @@ static int setup(struct collector *c)
 		    0)
 			return r;
 
+	/* forked now, before any captured byte is in this process */
+	if (c->opt.proto_dest && strncmp(c->opt.proto_dest, "unix:", 5) != 0 &&
+	    (r = sink_opener_start(c->opt.proto_dest, &c->opener)) < 0) {
+		log_msg("cannot start the --proto opener: %s", strerror(-r));
+		return r;
+	}
 	c->loop = uv_default_loop();
 	uv_timer_init(c->loop, &c->drain_timer);
 	uv_timer_init(c->loop, &c->stats_timer);
@@ -551,6 +582,8 @@ static int setup(struct collector *c)
 	uv_poll_init(c->loop, &c->lease_poll, c->objects.lease_fd);
 	uv_signal_init(c->loop, &c->sigint);
 	uv_signal_init(c->loop, &c->sigterm);
+	uv_signal_init(c->loop, &c->sighup);
+	c->sighup.data = c;
 	c->drain_timer.data = c->stats_timer.data = c->ring_poll.data = c->lease_poll.data = c;
 	uv_timer_start(&c->drain_timer, on_drain_timer, c->opt.drain_interval_ms,
 		       c->opt.drain_interval_ms);
@@ -561,6 +594,7 @@ static int setup(struct collector *c)
 	uv_poll_start(&c->lease_poll, UV_READABLE, on_lease_readable);
 	uv_signal_start(&c->sigint, on_signal, SIGINT);
 	uv_signal_start(&c->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&c->sighup, on_sighup, SIGHUP);
 	return 0;
 }
 
@@ -642,6 +676,7 @@ int main(int argc, char **argv)
 {
 	struct collector c = {
 	    .record_fd = -1,
+	    .opener = {.fd = -1},
 	    .opt =
 		{
 		    .socket_path = DEFAULT_SOCKET,
@@ -708,6 +743,7 @@ int main(int argc, char **argv)
 	exporter_free(c.exporter);
 	container_names_close(c.names);
 	probe_requests_free(c.probes);
+	sink_opener_stop(&c.opener);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	if (c.record_fd >= 0)

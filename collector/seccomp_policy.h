@@ -2,6 +2,7 @@
 #ifndef CT_COLLECTOR_SECCOMP_POLICY_H
 #define CT_COLLECTOR_SECCOMP_POLICY_H
 
+#include <fcntl.h>
 #include <stddef.h>
 
 #include "seccomp_filter.h"
@@ -13,5 +14,12 @@ extern const size_t collector_runtime_rules_count;
 /* What it also needs from exec until lock-down: only in the container runtime's profile. */
 extern const struct seccomp_rule collector_startup_rules[];
 extern const size_t collector_startup_rules_count;
+
+/* How the --proto file is opened, by the collector at start and by its opener child later. */
+#define PROTO_FILE_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+
+/* The opener child's whole allowlist (sink_opener.h); its descriptor 3 is its socket. */
+extern const struct seccomp_rule sink_opener_rules[];
+extern const size_t sink_opener_rules_count;
 
 #endif

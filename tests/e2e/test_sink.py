@@ -4,6 +4,8 @@ records (the rest dropped whole and counted), one that goes away is dropped and 
 stdout carries every record either way."""
 import base64
 import os
+import pathlib
+import signal
 import socket
 import threading
 import time
@@ -77,3 +79,65 @@ def test_consumer_that_goes_away_is_dropped_and_counted(cleartap, tls_cert):
     assert len(said) == 1 and said[0].split(f"{path}: ")[1] in (
         "Broken pipe; its records are counted as sinkDroppedRecords from now on",
         "Connection reset by peer; its records are counted as sinkDroppedRecords from now on"), log
+
+
+def opener_of(collector_pid):
+    children = pathlib.Path(f"/proc/{collector_pid}/task/{collector_pid}/children").read_text()
+    [pid] = children.split()
+    return int(pid)
+
+
+def test_proto_file_is_reopened_on_sighup(cleartap, tls_cert, tmp_path):
+    """Log rotation: the file is renamed, SIGHUP, and records go on in a new file by the same
+    name; every stdout record is in exactly one of the two, in order, split at the rotation. The
+    collector opens nothing itself: its opener child (forked before any data, holding only its
+    socket, its own filter) does."""
+    logs = cleartap.dir / "logs"
+    logs.mkdir()
+    os.chown(logs, harness.NOBODY, harness.NOBODY)
+    path = logs / "records.pb"
+    cleartap.start_loader()
+    collector = cleartap.start_collector("--proto", str(path))
+    opener = opener_of(collector.pid)
+    status = pathlib.Path(f"/proc/{opener}/status").read_text()
+    assert f"Uid:\t{harness.NOBODY}\t" in status and "Seccomp:\t2" in status
+    assert "NoNewPrivs:\t1" in status and "CapEff:\t0000000000000000" in status
+    assert os.listdir(f"/proc/{opener}/fd") == ["3"]  # its socket: no ring, no stdout
+    first, _ = run_python_pair(cleartap, tls_cert, 1000, 1000, "before-rotation")
+    time.sleep(0.5)
+    os.rename(path, logs / "records.pb.1")
+    collector.send_signal(signal.SIGHUP)
+    harness.wait_for(lambda: "reopened" in collector.err_path.read_text(), what="the reopen")
+    second, _ = run_python_pair(cleartap, tls_cert, 1000, 1000, "after-rotation")
+    records = cleartap.stop_collector()
+
+    old = harness.decode_delimited((logs / "records.pb.1").read_bytes(), tmp_path)
+    new = harness.decode_delimited(path.read_bytes(), tmp_path)
+    assert old and new and old + new == records
+    pids = [{r["tlsData"]["process"]["pid"] for r in part if "tlsData" in r} for part in (old, new)]
+    assert first["pid"] in pids[0] and first["pid"] not in pids[1]
+    assert second["pid"] in pids[1] and second["pid"] not in pids[0]
+    st = path.stat()
+    assert (st.st_uid, st.st_mode & 0o777) == (harness.NOBODY, 0o640)
+
+
+def test_proto_reopen_refuses_a_symlink(cleartap, tls_cert, tmp_path):
+    """Whoever can write the log directory cannot redirect the records through a symlink: the
+    reopen is refused, said, and the records go on where they went."""
+    logs = cleartap.dir / "logs"
+    logs.mkdir()
+    os.chown(logs, harness.NOBODY, harness.NOBODY)
+    path = logs / "records.pb"
+    cleartap.start_loader()
+    collector = cleartap.start_collector("--proto", str(path))
+    os.rename(path, logs / "records.pb.1")
+    elsewhere = logs / "elsewhere.pb"
+    os.symlink(elsewhere, path)
+    collector.send_signal(signal.SIGHUP)
+    harness.wait_for(lambda: "cannot reopen" in collector.err_path.read_text(),
+                     what="the refusal")
+    assert "Too many levels of symbolic links" in collector.err_path.read_text()
+    run_python_pair(cleartap, tls_cert, 100, 100, "symlinked")
+    records = cleartap.stop_collector()
+    assert not elsewhere.exists()
+    assert harness.decode_delimited((logs / "records.pb.1").read_bytes(), tmp_path) == records
