@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ct_macro.h"
+#include "fd_passing.h"
 #include "seccomp_filter.h"
 #include "seccomp_policy.h"
 
@@ -33,27 +34,6 @@ int proto_file_open(const char *path)
 	return ct_take_fd(&fd);
 }
 
-/* One answer: the error (0 or errno) as data, the descriptor (when 0) alongside. */
-static void answer(int fd, int error)
-{
-	char control[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = {.iov_base = &error, .iov_len = sizeof(error)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (!error) {
-		struct cmsghdr *cmsg;
-
-		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	(void)sendmsg(CHILD_SOCKET, &msg, MSG_NOSIGNAL);
-}
-
 static __attribute__((noreturn)) void child_main(const char *path)
 {
 	char request;
@@ -61,7 +41,10 @@ static __attribute__((noreturn)) void child_main(const char *path)
 	while (read(CHILD_SOCKET, &request, 1) == 1) {
 		int fd = proto_file_open(path);
 
-		answer(fd, fd < 0 ? -fd : 0);
+		int error = fd < 0 ? -fd : 0;
+
+		/* the error (0 or errno) as data, the descriptor (when 0) alongside */
+		(void)fd_message_send(CHILD_SOCKET, &error, sizeof(error), fd);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -107,27 +90,13 @@ int sink_opener_start(const char *path, struct sink_opener *ret)
 
 int sink_opener_reopen(struct sink_opener *o)
 {
-	char control[CMSG_SPACE(sizeof(int))] = {};
-	int error = EPIPE, fd = -1;
-	struct iovec iov = {.iov_base = &error, .iov_len = sizeof(error)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control,
-			     .msg_controllen = sizeof(control)};
-	struct cmsghdr *cmsg;
-	ssize_t n;
+	int error, fd, r;
 
-	if (o->fd < 0)
+	if (o->fd < 0 || write(o->fd, "o", 1) != 1)
 		return -EPIPE;
-	if (write(o->fd, "o", 1) != 1)
-		return -EPIPE;
-	n = recvmsg(o->fd, &msg, MSG_CMSG_CLOEXEC);
-	if (n != sizeof(error))
-		return n < 0 && errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	r = fd_message_recv(o->fd, &error, sizeof(error), 0, &fd);
+	if (r < 0)
+		return r == -EAGAIN ? -ETIMEDOUT : -EPIPE;
 	if (error) {
 		if (fd >= 0)
 			close(fd);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ct_macro.h"
+#include "fd_passing.h"
 #include "privileges.h"
 #include "seccomp_policy.h"
 
@@ -148,26 +149,6 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 	return 0;
 }
 
-static int send_reply(int sock, const struct broker_reply *reply, int fd)
-{
-	char control[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = {.iov_base = (void *)reply, .iov_len = sizeof(*reply)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 static void __attribute__((noreturn))
 run_broker(int sock, uid_t uid, gid_t gid, const char *proc_root)
 {
@@ -192,7 +173,7 @@ run_broker(int sock, uid_t uid, gid_t gid, const char *proc_root)
 		if (n != (ssize_t)sizeof(req))
 			_exit(3);
 		reply.error = serve_one(proc_root, &req, &fd, reply.why, sizeof(reply.why));
-		if (send_reply(BROKER_SOCK, &reply, fd) < 0)
+		if (fd_message_send(BROKER_SOCK, &reply, sizeof(reply), fd) < 0)
 			_exit(3);
 		if (fd >= 0)
 			close(fd);
@@ -221,27 +202,12 @@ int broker_start(uid_t uid, gid_t gid, const char *proc_root, struct broker *ret
 
 static int receive_reply(int sock, struct broker_reply *reply, int *ret_fd)
 {
-	char control[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = {.iov_base = reply, .iov_len = sizeof(*reply)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control,
-			     .msg_controllen = sizeof(control)};
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
-	struct cmsghdr *c;
-	ssize_t n;
 
 	*ret_fd = -1;
 	if (poll(&pfd, 1, BROKER_ANSWER_MS) <= 0)
 		return -ETIMEDOUT;
-	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n != (ssize_t)sizeof(*reply))
-		return n < 0 ? -errno : -ECONNRESET;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
-	return 0;
+	return fd_message_recv(sock, reply, sizeof(*reply), MSG_DONTWAIT, ret_fd);
 }
 
 int broker_open(struct broker *b, uint32_t pid, const char *path, bool library, int *ret_fd,

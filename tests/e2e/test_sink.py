@@ -87,17 +87,22 @@ def opener_of(collector_pid):
     return int(pid)
 
 
-def test_proto_file_is_reopened_on_sighup(cleartap, tls_cert, tmp_path):
-    """Log rotation: the file is renamed, SIGHUP, and records go on in a new file by the same
-    name; every stdout record is in exactly one of the two, in order, split at the rotation. The
-    collector opens nothing itself: its opener child (forked before any data, holding only its
-    socket, its own filter) does."""
+def collector_with_proto_file(cleartap):
+    """A collector writing --proto logs/records.pb, in a directory its user owns."""
     logs = cleartap.dir / "logs"
     logs.mkdir()
     os.chown(logs, harness.NOBODY, harness.NOBODY)
     path = logs / "records.pb"
     cleartap.start_loader()
-    collector = cleartap.start_collector("--proto", str(path))
+    return logs, path, cleartap.start_collector("--proto", str(path))
+
+
+def test_proto_file_is_reopened_on_sighup(cleartap, tls_cert, tmp_path):
+    """Log rotation: the file is renamed, SIGHUP, and records go on in a new file by the same
+    name; every stdout record is in exactly one of the two, in order, split at the rotation. The
+    collector opens nothing itself: its opener child (forked before any data, holding only its
+    socket, its own filter) does."""
+    logs, path, collector = collector_with_proto_file(cleartap)
     opener = opener_of(collector.pid)
     status = pathlib.Path(f"/proc/{opener}/status").read_text()
     assert f"Uid:\t{harness.NOBODY}\t" in status and "Seccomp:\t2" in status
@@ -124,12 +129,7 @@ def test_proto_file_is_reopened_on_sighup(cleartap, tls_cert, tmp_path):
 def test_proto_reopen_refuses_a_symlink(cleartap, tls_cert, tmp_path):
     """Whoever can write the log directory cannot redirect the records through a symlink: the
     reopen is refused, said, and the records go on where they went."""
-    logs = cleartap.dir / "logs"
-    logs.mkdir()
-    os.chown(logs, harness.NOBODY, harness.NOBODY)
-    path = logs / "records.pb"
-    cleartap.start_loader()
-    collector = cleartap.start_collector("--proto", str(path))
+    logs, path, collector = collector_with_proto_file(cleartap)
     os.rename(path, logs / "records.pb.1")
     elsewhere = logs / "elsewhere.pb"
     os.symlink(elsewhere, path)
