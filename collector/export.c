@@ -19,7 +19,7 @@
 #include "kernel_features.h"
 #include "memory_budget.h"
 #include "proto_json.h"
-#include "sink_opener.h"
+#include "opener.h"
 #include "tls_probes.h"
 
 /* Bytes of whole records queued for a --proto unix: consumer that reads slower than records come;

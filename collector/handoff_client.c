@@ -121,6 +121,7 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 				return -EBADF;
 			seen_rings |= 1ULL << d->index;
 			o->fds.rings[d->index] = fds[i];
+			o->ring_ids[d->index] = d->bpf_id;
 			break;
 		case CLEARTAP_FD_COUNTERS:
 			if (o->fds.counters >= 0)
@@ -133,6 +134,7 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 				return -EBADF;
 			o->n_counters = max_entries;
 			o->fds.counters = fds[i];
+			o->counters_id = d->bpf_id;
 			break;
 		case CLEARTAP_FD_PROCESSES:
 			if (o->processes_fd >= 0)
@@ -204,6 +206,39 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	o.lease_fd = ct_take_fd(&sock); /* held open: while it is, the rings are ours alone */
 	*ret = o;
 	return 0;
+}
+
+int handoff_relet(int sock, const struct handoff_objects *held)
+{
+	static struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
+	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
+	int fds[CLEARTAP_HANDOFF_MAX_FDS];
+	struct cleartap_handoff_reply reply;
+	uint32_t rings = 0;
+	bool same;
+	int hello_r, r;
+
+	hello_r = handoff_send_hello(sock);
+	r = handoff_recv_reply(sock, &reply, descs, fds, CLEARTAP_HANDOFF_MAX_FDS, attachments);
+	if (r < 0)
+		return hello_r < 0 ? hello_r : r;
+	if (reply.status < 0)
+		return reply.status;
+	same = reply.schema_version == CLEARTAP_SCHEMA_VERSION;
+	/* the ids say which maps these are (the descriptors are not kept, so not checked) */
+	for (uint16_t i = 0; i < reply.nfds; i++) {
+		const struct cleartap_handoff_fd *d = &descs[i];
+
+		if (d->kind == CLEARTAP_FD_RING) {
+			same &=
+			    d->index < held->fds.n_rings && held->ring_ids[d->index] == d->bpf_id;
+			rings++;
+		} else if (d->kind == CLEARTAP_FD_COUNTERS) {
+			same &= d->bpf_id == held->counters_id;
+		}
+		ct_closep(&fds[i]);
+	}
+	return same && rings == held->fds.n_rings ? 0 : -ESTALE;
 }
 
 int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)

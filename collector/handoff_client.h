@@ -9,7 +9,8 @@
 /* Descriptors received from the loader, each checked against what it claims to be. */
 struct handoff_objects {
 	struct handoff_fds fds;
-	uint32_t n_counters; /* entries of the counters map */
+	uint32_t ring_ids[CT_MAX_RINGS], counters_id; /* the maps' ids: a later lease is checked */
+	uint32_t n_counters;			      /* entries of the counters map */
 	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	size_t n_attachments;  /* what the loader probed, or could not */
 	int lease_fd;	       /* the handoff connection, kept: one reader per ring set */
@@ -23,6 +24,13 @@ struct handoff_objects {
  * malformed reply, -EBADF when a descriptor is not the object it is said to be.
  */
 int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret);
+
+/*
+ * A lease from a restarted loader on sock (connected): its rings must be the ones held (their
+ * ids); the descriptors it sends are closed, the ones held stay. 0: the lease is sock's now.
+ * -EBUSY: it serves another collector; -ESTALE: other rings (it was unloaded and loaded anew).
+ */
+int handoff_relet(int sock, const struct handoff_objects *held);
 
 void handoff_objects_close(struct handoff_objects *objects);
 

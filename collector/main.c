@@ -38,7 +38,7 @@
 #include "record_file.h"
 #include "redact.h"
 #include "seccomp_policy.h"
-#include "sink_opener.h"
+#include "opener.h"
 #ifdef CLEARTAP_TEST_SWITCHES
 #include "test_switches.h"
 #endif
@@ -80,11 +80,12 @@ struct collector {
 	struct redactor redactor;
 	struct exporter *exporter;
 	struct container_names_dir *names; /* NULL: no Kubernetes names */
-	struct sink_opener opener;	   /* fd -1: no --proto file to reopen */
+	struct opener opener;		   /* what may still be opened after lock-down */
+	int exit_status;
 	uint64_t *percpu_values;
 	int n_cpus;
 	uv_loop_t *loop;
-	uv_timer_t drain_timer, stats_timer;
+	uv_timer_t drain_timer, stats_timer, relet_timer;
 	uv_poll_t ring_poll, lease_poll;
 	uv_signal_t sigint, sigterm, sighup;
 };
@@ -149,6 +150,8 @@ static void on_probe_answer(void *userdata, const struct cleartap_handoff_attach
 	pipeline_attachment(userdata, answer, pid, is_library);
 }
 
+static void on_relet_timer(uv_timer_t *t);
+
 /* The loader answers attach requests on the lease connection; its close means it is gone. */
 static void on_lease_readable(uv_poll_t *p, int status, int events)
 {
@@ -159,11 +162,64 @@ static void on_lease_readable(uv_poll_t *p, int status, int events)
 	(void)events;
 	r = probe_requests_receive(c->probes, on_probe_answer, &c->pipe);
 	if (r < 0) {
-		log_msg("the loader %s: files that appear from now on are not probed (the rings "
-			"stay readable)",
+		log_msg("the loader %s: the rings stay readable; files that appear are not probed "
+			"until a restarted loader gives a new lease (asked every 250 ms)",
 			r == -EPROTO ? "sent a malformed answer" : "closed the handoff connection");
 		uv_poll_stop(p);
+		uv_timer_start(&c->relet_timer, on_relet_timer, 250, 250);
 	}
+}
+
+static void stop_for(struct collector *c, const char *why)
+{
+	log_msg("%s: this collector stops (one reader per ring set)", why);
+	c->exit_status = EXIT_FAILURE;
+	uv_stop(c->loop);
+}
+
+/* The lease poll handle is closed before it watches the new connection. */
+static void on_lease_poll_closed(uv_handle_t *h)
+{
+	struct collector *c = h->data;
+
+	uv_poll_init(c->loop, &c->lease_poll, c->objects.lease_fd);
+	c->lease_poll.data = c;
+	uv_poll_start(&c->lease_poll, UV_READABLE, on_lease_readable);
+}
+
+/*
+ * After the loader restarted (systemd, a pod's container), the collector asks it for a lease
+ * on the rings it reads, so attach requests work again and no second reader is served.
+ */
+static void on_relet_timer(uv_timer_t *t)
+{
+	struct collector *c = t->data;
+	int fd = opener_connect_loader(&c->opener), r;
+
+	if (fd < 0)
+		return; /* not listening yet */
+	r = handoff_relet(fd, &c->objects);
+	if (r == -EBUSY) {
+		close(fd);
+		stop_for(c, "the restarted loader serves another collector");
+		return;
+	}
+	if (r == -ESTALE) {
+		close(fd);
+		stop_for(c, "the restarted loader has rings of its own (it was unloaded): restart "
+			    "the collector to read them");
+		return;
+	}
+	if (r < 0) {
+		close(fd);
+		return; /* try again */
+	}
+	uv_timer_stop(t);
+	close(c->objects.lease_fd);
+	c->objects.lease_fd = fd;
+	probe_requests_resume(c->probes, fd);
+	uv_close((uv_handle_t *)&c->lease_poll, on_lease_poll_closed);
+	log_msg("a new lease from the restarted loader: files that appear are probed again");
 }
 
 static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT__MAX])
@@ -210,11 +266,11 @@ static void on_sighup(uv_signal_t *s, int signum)
 	int fd;
 
 	(void)signum;
-	if (c->opener.fd < 0) {
+	if (!c->opt.proto_dest || strncmp(c->opt.proto_dest, "unix:", 5) == 0) {
 		log_msg("SIGHUP: no --proto file to reopen");
 		return;
 	}
-	fd = sink_opener_reopen(&c->opener);
+	fd = opener_open_proto(&c->opener);
 	if (fd < 0 || exporter_replace_proto_file(c->exporter, fd) < 0) {
 		log_msg("SIGHUP: cannot reopen --proto %s: %s; still writing where it was",
 			c->opt.proto_dest, strerror(fd < 0 ? -fd : EINVAL));
@@ -429,9 +485,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PRINT_SECCOMP: {
 			const struct seccomp_rule *tables[] = {
-			    collector_startup_rules, collector_runtime_rules, sink_opener_rules};
+			    collector_startup_rules, collector_runtime_rules, opener_rules};
 			size_t counts[] = {collector_startup_rules_count,
-					   collector_runtime_rules_count, sink_opener_rules_count};
+					   collector_runtime_rules_count, opener_rules_count};
 
 			exit(seccomp_write_oci_profile(stdout, tables, counts, 3) < 0
 				 ? EXIT_FAILURE
@@ -570,14 +626,18 @@ static int setup(struct collector *c)
 			return r;
 
 	/* forked now, before any captured byte is in this process */
-	if (c->opt.proto_dest && strncmp(c->opt.proto_dest, "unix:", 5) != 0 &&
-	    (r = sink_opener_start(c->opt.proto_dest, &c->opener)) < 0) {
-		log_msg("cannot start the --proto opener: %s", strerror(-r));
+	r = opener_start(c->opt.proto_dest && strncmp(c->opt.proto_dest, "unix:", 5) != 0
+			     ? c->opt.proto_dest
+			     : NULL,
+			 c->opt.socket_path, &c->opener);
+	if (r < 0) {
+		log_msg("cannot start the opener child: %s", strerror(-r));
 		return r;
 	}
 	c->loop = uv_default_loop();
 	uv_timer_init(c->loop, &c->drain_timer);
 	uv_timer_init(c->loop, &c->stats_timer);
+	uv_timer_init(c->loop, &c->relet_timer);
 	uv_poll_init(c->loop, &c->ring_poll, ring_buffer__epoll_fd(c->rings));
 	uv_poll_init(c->loop, &c->lease_poll, c->objects.lease_fd);
 	uv_signal_init(c->loop, &c->sigint);
@@ -585,6 +645,7 @@ static int setup(struct collector *c)
 	uv_signal_init(c->loop, &c->sighup);
 	c->sighup.data = c;
 	c->drain_timer.data = c->stats_timer.data = c->ring_poll.data = c->lease_poll.data = c;
+	c->relet_timer.data = c;
 	uv_timer_start(&c->drain_timer, on_drain_timer, c->opt.drain_interval_ms,
 		       c->opt.drain_interval_ms);
 	if (c->opt.stats_interval_s)
@@ -743,11 +804,11 @@ int main(int argc, char **argv)
 	exporter_free(c.exporter);
 	container_names_close(c.names);
 	probe_requests_free(c.probes);
-	sink_opener_stop(&c.opener);
+	opener_stop(&c.opener);
 	ring_buffer__free(c.rings);
 	handoff_objects_close(&c.objects);
 	if (c.record_fd >= 0)
 		close(c.record_fd);
 	free(c.percpu_values);
-	return EXIT_SUCCESS;
+	return c.exit_status;
 }

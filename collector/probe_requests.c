@@ -169,6 +169,15 @@ int probe_requests_file(struct probe_requests *pr, uint32_t pid, const char *pat
 	return 0;
 }
 
+void probe_requests_resume(struct probe_requests *pr, int lease_fd)
+{
+	pr->fd = lease_fd;
+	pr->gone = false;
+	pr->in_flight = 0; /* unanswered: sent again */
+	pr->answer_got = 0;
+	send_queued(pr);
+}
+
 int probe_requests_receive(struct probe_requests *pr,
 			   void (*on_answer)(void *, const struct cleartap_handoff_attachment *,
 					     uint32_t, bool),

@@ -45,4 +45,10 @@ int probe_requests_receive(struct probe_requests *pr,
 					     uint32_t pid, bool is_library),
 			   void *userdata);
 
+/*
+ * A restarted loader gave a new lease: requests go there from now on, and those the old loader
+ * did not answer are asked again. The fd stays the caller's.
+ */
+void probe_requests_resume(struct probe_requests *pr, int lease_fd);
+
 #endif

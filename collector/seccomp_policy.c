@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -21,8 +22,9 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW_IF_EQ("sendto", 4, 0, "records to a --proto unix: consumer on its connected socket (MSG_DONTWAIT, MSG_NOSIGNAL); no addressed datagrams"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
 	SECCOMP_ALLOW_IF_EQ("recvfrom", 4, 0, "the loader's answers to attach requests, on the handoff connection"),
-	SECCOMP_ALLOW_IF_EQ("recvmsg", 2, MSG_CMSG_CLOEXEC, "SIGHUP: the --proto file reopened by the opener child (log rotation); the collector opens nothing itself"),
+	SECCOMP_ALLOW_IF_EQ("recvmsg", 2, MSG_CMSG_CLOEXEC, "a descriptor from the opener child (the --proto file on SIGHUP, a connection to a restarted loader), then that loader's reply; the collector opens nothing itself"),
 	SECCOMP_ALLOW("fstat", "stdio sizes its buffers"),
+	SECCOMP_ALLOW_IF_EQ("ioctl", 1, FIONBIO, "libuv makes a restarted loader's lease connection non-blocking"),
 	SECCOMP_ALLOW("getdents64", "list kubelet's container log links again for pod names (the directory was opened at start-up; no other can be opened)"),
 	SECCOMP_ALLOW("lseek", "rewind that directory before listing it"),
 	SECCOMP_ALLOW("newfstatat", "stat() a newly seen library or executable: its device and inode name it in an attach request (it is never opened)"),
@@ -66,9 +68,9 @@ const struct seccomp_rule collector_startup_rules[] = {
 	SECCOMP_ALLOW("connect", "connect to the loader's handoff socket; open a unix protobuf sink"),
 	SECCOMP_ALLOW("sendto", "send the handoff hello"),
 	SECCOMP_ALLOW_IF_EQ("setsockopt", 2, SO_SNDTIMEO, "bound the final flush to a unix protobuf sink"),
-	SECCOMP_ALLOW_IF_EQ("setsockopt", 2, SO_RCVTIMEO, "bound the wait for the --proto opener child's answer"),
-	SECCOMP_ALLOW("socketpair", "the --proto opener child's connection"),
-	SECCOMP_ALLOW("clone", "fork the --proto opener child (before any data is read)"),
+	SECCOMP_ALLOW_IF_EQ("setsockopt", 2, SO_RCVTIMEO, "bound the wait for the opener child's answer"),
+	SECCOMP_ALLOW("socketpair", "the opener child's connection"),
+	SECCOMP_ALLOW("clone", "fork the opener child (before any data is read)"),
 	SECCOMP_ALLOW("dup2", "the opener child puts its socket at descriptor 3"),
 	SECCOMP_ALLOW("close_range", "the opener child closes everything of the collector's"),
 	SECCOMP_ALLOW("recvmsg", "receive the handoff reply and its descriptors"),
@@ -93,11 +95,14 @@ const struct seccomp_rule collector_startup_rules[] = {
 	SECCOMP_ALLOW("seccomp", "install the collector's own, stricter filter"),
 };
 /* Nothing of the collector's is in the child: it was forked before any data was read. */
-const struct seccomp_rule sink_opener_rules[] = {
+const struct seccomp_rule opener_rules[] = {
 	SECCOMP_ALLOW_IF_EQ("read", 0, 3, "a request from the collector, on its socket"),
 	SECCOMP_ALLOW_IF_EQ("openat", 2, PROTO_FILE_FLAGS, "open the --proto file: appending, never through a symlink (the path is fixed in the child's memory)"),
 	SECCOMP_ALLOW("fstat", "check it is a regular file"),
 	SECCOMP_ALLOW("newfstatat", "check it is a regular file (glibc's fstat)"),
+	SECCOMP_ALLOW_IF_EQ("socket", 0, AF_UNIX, "a connection to the loader's socket (the path is fixed in the child's memory)"),
+	SECCOMP_ALLOW("connect", "to the loader's socket"),
+	SECCOMP_ALLOW_IF_EQ("setsockopt", 2, SO_RCVTIMEO, "bound the collector's wait for that loader's reply"),
 	SECCOMP_ALLOW_IF_EQ("sendmsg", 0, 3, "hand the descriptor to the collector"),
 	SECCOMP_ALLOW("close", "its copy of the descriptor"),
 	SECCOMP_ALLOW("exit_group", "exit when the collector closes the socket"),
@@ -105,7 +110,7 @@ const struct seccomp_rule sink_opener_rules[] = {
 };
 /* clang-format on */
 
-const size_t sink_opener_rules_count = sizeof(sink_opener_rules) / sizeof(sink_opener_rules[0]);
+const size_t opener_rules_count = sizeof(opener_rules) / sizeof(opener_rules[0]);
 
 const size_t collector_runtime_rules_count =
     sizeof(collector_runtime_rules) / sizeof(collector_runtime_rules[0]);

@@ -18,8 +18,8 @@ extern const size_t collector_startup_rules_count;
 /* How the --proto file is opened, by the collector at start and by its opener child later. */
 #define PROTO_FILE_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
-/* The opener child's whole allowlist (sink_opener.h); its descriptor 3 is its socket. */
-extern const struct seccomp_rule sink_opener_rules[];
-extern const size_t sink_opener_rules_count;
+/* The opener child's whole allowlist (opener.h); its descriptor 3 is its socket. */
+extern const struct seccomp_rule opener_rules[];
+extern const size_t opener_rules_count;
 
 #endif

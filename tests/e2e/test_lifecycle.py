@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -10,6 +11,7 @@ import time
 import harness
 from harness import stream, tls_data
 from test_capture import run_python_pair
+from test_http import nginx  # noqa: F401 (fixture)
 
 
 def test_collector_killed_mid_stream_and_replaced(cleartap, tls_cert):
@@ -175,3 +177,69 @@ def test_one_reader_per_ring_set(cleartap, tls_cert):
     third = cleartap.start_collector()
     run_python_pair(cleartap, tls_cert, 100, 100, "one-reader-after")
     assert tls_data(cleartap.stop_collector(third))
+
+
+def test_collector_keeps_one_lease_across_a_loader_restart(cleartap, tls_cert, nginx):
+    """The loader restarts (its pins stay): the running collector asks the new one for a lease
+    on the rings it reads, gets it, and from then on a second collector is refused again and a
+    library that appears later is probed at its request. Capture never stopped."""
+    import shutil
+    port, _ = nginx
+    cleartap.start_loader()
+    first = cleartap.start_collector()
+    before, _ = run_python_pair(cleartap, tls_cert, 1000, 1000, "before-restart")
+    cleartap.loader.terminate()
+    assert cleartap.loader.wait(timeout=20) == 0
+    harness.wait_for(lambda: "closed the handoff connection" in first.err_path.read_text(),
+                     what="the collector to see the loader go")
+    during, _ = run_python_pair(cleartap, tls_cert, 1000, 1000, "during-restart")
+    cleartap.start_loader()
+    harness.wait_for(lambda: "a new lease from the restarted loader" in
+                     first.err_path.read_text(), what="the new lease", timeout=10)
+    second = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
+                             cleartap.socket, "--wait", "1"], capture_output=True, text=True,
+                            timeout=30)
+    assert second.returncode == 1 and "another collector reads the rings" in second.stderr
+    # its connection was made by its opener child (the collector connects nothing itself)
+    opener = int(pathlib.Path(f"/proc/{first.pid}/task/{first.pid}/children").read_text())
+    assert f"collector pid {opener} uid {harness.NOBODY} reads the rings" in \
+        cleartap.loader_log()
+    lib = cleartap.dir / "lib"
+    lib.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", lib / "libssl.so.3")
+    lib.chmod(0o755)
+    late = subprocess.run([*harness.AS_NOBODY, "env", f"LD_LIBRARY_PATH={lib}", "/usr/bin/python3",
+                           "-c", f"""
+import http.client, ssl, time
+time.sleep(1)
+c = http.client.HTTPSConnection("127.0.0.1", {port}, context=ssl._create_unverified_context())
+c.request("GET", "/hello.txt?after-restart")
+print(c.getresponse().read().decode(), end="")
+"""], capture_output=True, text=True, timeout=30)
+    assert late.stdout == "hello from nginx\n", late.stderr
+    records = cleartap.stop_collector(first)
+    for peer in (before, during):  # the rings were read all along
+        assert stream(records, peer["pid"], "DIRECTION_WRITE") == base64.b64decode(peer["sent"])
+    from test_attachments import attachments
+    copy = attachments(records)[str(lib / "libssl.so.3")]
+    assert (copy["status"], copy["detail"]) == (
+        "STATUS_ATTACHED", "attached by the loader at the collector's request"), copy
+    assert [t["path"] for t in records_http(records) if t["path"].endswith("after-restart")]
+
+
+def records_http(records):
+    return [r["http"] for r in records if "http" in r]
+
+
+def test_collector_stops_when_the_restarted_loader_has_other_rings(cleartap):
+    """Unloaded and loaded anew, the loader has rings the running collector does not read: it
+    says so and stops (its supervisor starts one that reads the new rings)."""
+    cleartap.start_loader()
+    first = cleartap.start_collector()
+    cleartap.loader.terminate()
+    cleartap.loader.wait(timeout=20)
+    cleartap.run_loader("--unload")
+    cleartap.start_loader()
+    assert first.wait(timeout=10) == 1
+    assert ("the restarted loader has rings of its own (it was unloaded): restart the collector "
+            "to read them: this collector stops") in first.err_path.read_text()

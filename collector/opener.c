@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "sink_opener.h"
+#include "opener.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ct_macro.h"
@@ -34,13 +35,34 @@ int proto_file_open(const char *path)
 	return ct_take_fd(&fd);
 }
 
-static __attribute__((noreturn)) void child_main(const char *path)
+#define REQUEST_PROTO  'p'
+#define REQUEST_LOADER 'l'
+
+static int connect_loader(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* the collector reads the loader's reply blocking: bounded here, where it may be set */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0)
+		return -errno;
+	return ct_take_fd(&fd);
+}
+
+static __attribute__((noreturn)) void child_main(const char *proto_path, const char *loader)
 {
 	char request;
 
 	while (read(CHILD_SOCKET, &request, 1) == 1) {
-		int fd = proto_file_open(path);
-
+		int fd = request == REQUEST_LOADER ? connect_loader(loader)
+			 : proto_path		   ? proto_file_open(proto_path)
+						   : -ENOENT;
 		int error = fd < 0 ? -fd : 0;
 
 		/* the error (0 or errno) as data, the descriptor (when 0) alongside */
@@ -51,7 +73,7 @@ static __attribute__((noreturn)) void child_main(const char *path)
 	_exit(0);
 }
 
-int sink_opener_start(const char *path, struct sink_opener *ret)
+int opener_start(const char *proto_path, const char *loader_socket, struct opener *ret)
 {
 	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
 	int pair[2];
@@ -79,20 +101,20 @@ int sink_opener_start(const char *path, struct sink_opener *ret)
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || dup2(pair[1], CHILD_SOCKET) < 0 ||
 		    close_range(0, CHILD_SOCKET - 1, 0) < 0 ||
 		    close_range(CHILD_SOCKET + 1, ~0U, 0) < 0 ||
-		    seccomp_install(sink_opener_rules, sink_opener_rules_count) < 0)
+		    seccomp_install(opener_rules, opener_rules_count) < 0)
 			_exit(127);
-		child_main(path);
+		child_main(proto_path, loader_socket);
 	}
 	close(pair[1]);
-	*ret = (struct sink_opener){.fd = pair[0], .pid = pid};
+	*ret = (struct opener){.fd = pair[0], .pid = pid};
 	return 0;
 }
 
-int sink_opener_reopen(struct sink_opener *o)
+static int ask(struct opener *o, char request)
 {
 	int error, fd, r;
 
-	if (o->fd < 0 || write(o->fd, "o", 1) != 1)
+	if (o->fd < 0 || write(o->fd, &request, 1) != 1)
 		return -EPIPE;
 	r = fd_message_recv(o->fd, &error, sizeof(error), 0, &fd);
 	if (r < 0)
@@ -105,7 +127,17 @@ int sink_opener_reopen(struct sink_opener *o)
 	return fd >= 0 ? fd : -EPROTO;
 }
 
-void sink_opener_stop(struct sink_opener *o)
+int opener_open_proto(struct opener *o)
+{
+	return ask(o, REQUEST_PROTO);
+}
+
+int opener_connect_loader(struct opener *o)
+{
+	return ask(o, REQUEST_LOADER);
+}
+
+void opener_stop(struct opener *o)
 {
 	ct_closep(&o->fd);
 	o->fd = -1;

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the collector may still open after lock-down, each by a name fixed before it: the
+ * --proto file (reopened on SIGHUP, for log rotation) and the loader's handoff socket (a lease
+ * from a restarted loader). The collector opens nothing itself: a child forked before any data
+ * was read keeps those two rights, with the names in its own address space; it holds only its
+ * socket, and its own filter allows nothing else (opener_rules). It answers with a descriptor.
+ */
+#ifndef CT_OPENER_H
+#define CT_OPENER_H
+
+#include <sys/types.h>
+
+/* The one way a --proto file is opened: appending, O_NOFOLLOW, a regular file. fd or -errno. */
+int proto_file_open(const char *path);
+
+struct opener {
+	int fd; /* the collector's end of the socketpair, -1: none */
+	pid_t pid;
+};
+
+/* Fork the child (before lock-down). proto_path may be NULL (no file to reopen). 0 or -errno. */
+int opener_start(const char *proto_path, const char *loader_socket, struct opener *ret);
+
+/* The --proto file opened again, or -errno (the child's; -ENOENT without a file; -EPIPE). */
+int opener_open_proto(struct opener *o);
+
+/* A new connection to the loader's socket (its receive timeout set), or -errno. */
+int opener_connect_loader(struct opener *o);
+
+/* The child ends when its end of the socketpair reads end-of-file. */
+void opener_stop(struct opener *o);
+
+#endif
