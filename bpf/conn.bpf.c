@@ -78,11 +78,19 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	}
 	rec->role = role;
 	rec->event = event;
+	rec->stream_length[0] = rec->stream_length[1] = 0;
 	if (event == CLEARTAP_CONN_OPEN) {
 		struct ct_sock fresh = {};
 
 		bpf_map_update_elem(&ct_socks, &cookie, &fresh, BPF_ANY);
 	} else {
+		struct ct_sock *state = bpf_map_lookup_elem(&ct_socks, &cookie);
+
+		/* the plain streams' lengths: what was lost after the last captured byte shows */
+		if (state && state->class == CT_SOCK_PLAIN) {
+			rec->stream_length[0] = state->offset[0];
+			rec->stream_length[1] = state->offset[1];
+		}
 		bpf_map_delete_elem(&ct_socks, &cookie);
 	}
 	rec->bytes_sent = 0;

@@ -122,6 +122,8 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 		e->info.close_ns = rec->hdr.timestamp_ns;
 		e->info.bytes_sent = rec->bytes_sent;
 		e->info.bytes_received = rec->bytes_received;
+		e->info.stream_length[0] = rec->stream_length[0];
+		e->info.stream_length[1] = rec->stream_length[1];
 	}
 	*ret_info = &e->info;
 	return 0;

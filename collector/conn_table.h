@@ -30,6 +30,7 @@ struct conn_info {
 	uint32_t pid; /* the connecting process; a server's once data or a hello named it */
 	uint64_t open_ns, close_ns;
 	uint64_t bytes_sent, bytes_received;
+	uint64_t stream_length[2]; /* plain TCP, at close: bytes moved by syscalls (0: unknown) */
 	bool closed;
 	bool plain;		    /* carried plain TCP data (captured from syscalls) */
 	uint32_t plain_pid;	    /* the last process that moved it: whose streams end at close */

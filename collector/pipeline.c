@@ -64,8 +64,9 @@ static void end_plain_streams(struct pipeline *p, const struct conn_info *info)
 	struct reasm_session_end end = {
 	    .tgid = info->plain_pid,
 	    .session = info->cookie,
-	    .bytes_written = info->bytes_sent,
-	    .bytes_read = info->bytes_received,
+	    .bytes_written = info->stream_length[CLEARTAP_DIR_WRITE],
+	    .bytes_read = info->stream_length[CLEARTAP_DIR_READ],
+	    .lengths_known = info->stream_length[0] || info->stream_length[1],
 	    .time_ns = info->close_ns,
 	};
 

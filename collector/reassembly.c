@@ -538,10 +538,10 @@ static void stream_finish(struct reasm *r, struct stream *s)
 		}
 		return;
 	}
-	/* SSL_free's record carries each stream's length as the kernel counted it (plain TCP's
-	 * socket counters include retransmissions: not a stream length) */
+	/* SSL_free's record, and a plain connection's close, carry each stream's length as the
+	 * kernel counted it */
 	emit_tail_gap(r, s,
-		      !end.ssl				   ? 0
+		      !end.lengths_known		   ? 0
 		      : s->direction == CLEARTAP_DIR_WRITE ? end.bytes_written
 							   : end.bytes_read);
 	was_closed = s->closed;
@@ -617,6 +617,7 @@ void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
 	    .bytes_written = rec->bytes_written,
 	    .bytes_read = rec->bytes_read,
 	    .time_ns = rec->hdr.timestamp_ns,
+	    .lengths_known = true,
 	};
 
 	reasm_end_streams(r, &end);

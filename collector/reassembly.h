@@ -8,6 +8,7 @@
 #ifndef CT_REASSEMBLY_H
 #define CT_REASSEMBLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ struct reasm_session_end {
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t session, bytes_written, bytes_read, time_ns;
 	uint64_t ssl; /* 0: a plain TCP connection ended */
+	bool lengths_known; /* bytes_written/read are the streams' lengths (SSL_free, a plain close) */
 };
 
 struct reasm_ops {

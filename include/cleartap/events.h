@@ -22,7 +22,7 @@
  *    registers the arguments are in (CLEARTAP_COOKIE_*).
  * 8: mnt_ns on proc records (was reserved): executables exec'd in a container are named there.
  */
-#define CLEARTAP_SCHEMA_VERSION 9
+#define CLEARTAP_SCHEMA_VERSION 10
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -204,6 +204,9 @@ struct cleartap_conn {
 	__u64 cookie;
 	__u64 bytes_sent;     /* at close: bytes the local side sent (tcp_sock) */
 	__u64 bytes_received; /* at close: bytes it received */
+	/* at close of a plain TCP connection: bytes its system calls moved each way (the streams'
+	 * lengths, whatever was captured), by enum cleartap_direction; 0 when not known */
+	__u64 stream_length[2];
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
 	__u16 family; /* AF_INET or AF_INET6 */
@@ -296,7 +299,7 @@ enum cleartap_counter {
 _Static_assert(sizeof(struct cleartap_record_header) == 32, "record header layout");
 _Static_assert(sizeof(struct cleartap_tls_data) == 120, "tls_data layout");
 _Static_assert(__builtin_offsetof(struct cleartap_tls_data, payload) == 120, "payload offset");
-_Static_assert(sizeof(struct cleartap_conn) == 96, "conn layout");
+_Static_assert(sizeof(struct cleartap_conn) == 112, "conn layout");
 _Static_assert(sizeof(struct cleartap_proc) == 728, "proc layout");
 _Static_assert(sizeof(struct cleartap_lib_open) == 296, "lib_open layout");
 _Static_assert(sizeof(struct cleartap_tls_free) == 64, "tls_free layout");

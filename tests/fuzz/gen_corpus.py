@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpus of the fuzz harnesses (committed; rerun after a format change)."""
 import pathlib
+import re
 import struct
 
 HERE = pathlib.Path(__file__).parent / "corpus"
@@ -60,7 +61,9 @@ def h2_exchange(path, grpc=False):
     return pieces(True, client) + pieces(False, server)
 
 
-SCHEMA = 3
+# the record layouts' version, as the collector checks it
+SCHEMA = int(re.search(r"#define CLEARTAP_SCHEMA_VERSION (\d+)",
+                       (HERE.parents[2] / "include/cleartap/events.h").read_text()).group(1))
 
 
 def record(direction, offset, payload, session=7, tgid=100, ts=1, cookie=99):
@@ -73,9 +76,10 @@ def record(direction, offset, payload, session=7, tgid=100, ts=1, cookie=99):
 
 
 def conn(event, cookie=99, ts=0):
-    header = struct.pack("<HHIQIIII", 3, SCHEMA, 96, ts, 100, 100, 0, 0)
-    body = struct.pack("<QQQ16s16sHHHBB", cookie, 10 * (event == 2), 20 * (event == 2),
-                       b"\x7f\0\0\x01", b"\x7f\0\0\x01", 2, 40000, 443, 1, event)
+    header = struct.pack("<HHIQIIII", 3, SCHEMA, 112, ts, 100, 100, 0, 0)
+    body = struct.pack("<QQQQQ16s16sHHHBB", cookie, 10 * (event == 2), 20 * (event == 2),
+                       10 * (event == 2), 20 * (event == 2), b"\x7f\0\0\x01",
+                       b"\x7f\0\0\x01", 2, 40000, 443, 1, event)
     rec = header + body
     return struct.pack("<H", len(rec)) + rec
 
