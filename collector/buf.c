@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "buf.h"
 
+#include "memory_budget.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-bool ct_buf_reserve(struct ct_buf *b, size_t extra)
+bool ct_buf_reserve_upto(struct ct_buf *b, size_t extra, size_t max)
 {
 	size_t cap;
 	uint8_t *p;
@@ -18,7 +20,9 @@ bool ct_buf_reserve(struct ct_buf *b, size_t extra)
 	cap = b->cap ? b->cap : 256;
 	while (cap < b->len + extra)
 		cap *= 2;
-	p = realloc(b->data, cap);
+	if (cap > max && max >= b->len + extra)
+		cap = max;
+	p = b->account ? ct_mem_realloc(b->account, b->data, cap) : realloc(b->data, cap);
 	if (!p) {
 		b->failed = true;
 		return false;
@@ -97,6 +101,9 @@ void ct_buf_reset(struct ct_buf *b)
 
 void ct_buf_free(struct ct_buf *b)
 {
-	free(b->data);
-	*b = (struct ct_buf){};
+	if (b->account)
+		ct_mem_free(b->account, b->data);
+	else
+		free(b->data);
+	*b = (struct ct_buf){.account = b->account};
 }

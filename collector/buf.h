@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A growable byte buffer for building output records. Allocation failure is sticky. */
+/*
+ * The collector's one growable byte buffer: output records, a drain pass's records, and what the
+ * parsers hold of a connection (heads, header blocks, bodies, bytes before the protocol is
+ * known). Those last ones set account: their memory is then charged to the memory budget and to
+ * that account (memory_budget.h). Allocation failure is sticky until reset.
+ */
 #ifndef CT_BUF_H
 #define CT_BUF_H
 
@@ -7,14 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mem_account;
+
 struct ct_buf {
 	uint8_t *data;
 	size_t len, cap;
-	bool failed; /* an append did not fit in memory; contents are incomplete */
+	bool failed;		     /* an append did not fit in memory; contents are incomplete */
+	struct mem_account *account; /* non-NULL: charged there (set before the first append) */
 };
 
-/* Make room for extra more bytes; false (and failed set) when out of memory. */
-bool ct_buf_reserve(struct ct_buf *b, size_t extra);
+/* Make room for extra more bytes, never growing past max bytes (len + extra <= max); false (and
+ * failed set) when out of memory. */
+bool ct_buf_reserve_upto(struct ct_buf *b, size_t extra, size_t max);
+
+static inline bool ct_buf_reserve(struct ct_buf *b, size_t extra)
+{
+	return ct_buf_reserve_upto(b, extra, SIZE_MAX);
+}
 
 /* The appends run for every byte of JSON output: the common case stays inline. */
 static inline void ct_buf_put(struct ct_buf *b, const void *p, size_t n)
@@ -43,6 +57,7 @@ void ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format
 /* Append n bytes to be written by the caller; NULL when out of memory. */
 uint8_t *ct_buf_extend(struct ct_buf *b, size_t n);
 void ct_buf_reset(struct ct_buf *b);
+/* Its memory back (the account stays): an idle connection keeps no buffer. */
 void ct_buf_free(struct ct_buf *b);
 
 #endif

@@ -606,7 +606,8 @@ static uint8_t *decode_body(const struct http_body *b, const char *coding, size_
 	uint8_t *out;
 	int r;
 
-	if ((!gzip && strcasecmp(coding, "deflate")) || b->lost || b->len != b->size || !b->len)
+	if ((!gzip && strcasecmp(coding, "deflate")) || b->lost || b->kept.len != b->size ||
+	    !b->kept.len)
 		return NULL;
 	out = malloc(MAX_DECODED_BODY);
 	if (!out)
@@ -618,8 +619,8 @@ static uint8_t *decode_body(const struct http_body *b, const char *coding, size_
 		memset(&z, 0, sizeof(z));
 		if (inflateInit2(&z, window) != Z_OK)
 			break;
-		z.next_in = b->data;
-		z.avail_in = (uInt)b->len;
+		z.next_in = b->kept.data;
+		z.avail_in = (uInt)b->kept.len;
 		z.next_out = out;
 		z.avail_out = MAX_DECODED_BODY;
 		r = inflate(&z, Z_FINISH);
@@ -721,17 +722,17 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
 	m.request_body_size = t->request_body.size;
 	m.response_body_size = t->response_body.size;
-	m.request_body.data = t->request_body.data;
-	m.request_body.len = t->request_body.len;
-	m.request_body_truncated = t->request_body.len < t->request_body.size;
-	m.response_body_truncated = t->response_body.len < t->response_body.size;
+	m.request_body.data = t->request_body.kept.data;
+	m.request_body.len = t->request_body.kept.len;
+	m.request_body_truncated = t->request_body.kept.len < t->request_body.size;
+	m.response_body_truncated = t->response_body.kept.len < t->response_body.size;
 	if (decoded) {
 		m.response_body.data = decoded;
 		m.response_body.len = decoded_len;
 		m.response_body_decoding = (char *)coding;
 	} else {
-		m.response_body.data = t->response_body.data;
-		m.response_body.len = t->response_body.len;
+		m.response_body.data = t->response_body.kept.data;
+		m.response_body.len = t->response_body.kept.len;
 	}
 	m.error = (char *)t->error;
 	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");

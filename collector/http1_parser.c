@@ -6,8 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "memory_budget.h"
-
 #define MAX_CHUNK_LINE 1024
 
 static const char *const request_methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
@@ -49,27 +47,16 @@ int http1_parser_init(struct http1_parser *p, bool requests, const struct http1_
 
 void http1_parser_free(struct http1_parser *p)
 {
-	ct_mem_free(p->account, p->buf);
-	p->buf = NULL;
-	p->buf_len = p->buf_cap = 0;
+	ct_buf_free(&p->buf);
 }
 
 static int buf_append(struct http1_parser *p, const uint8_t *data, size_t len)
 {
-	if (p->buf_len + len > p->buf_cap) {
-		size_t cap = p->buf_cap ? p->buf_cap : 1024;
-		uint8_t *b;
+	uint8_t *to = ct_buf_extend(&p->buf, len);
 
-		while (cap < p->buf_len + len)
-			cap *= 2;
-		b = ct_mem_realloc(p->account, p->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		p->buf = b;
-		p->buf_cap = cap;
-	}
-	memcpy(p->buf + p->buf_len, data, len);
-	p->buf_len += len;
+	if (!to)
+		return -ENOMEM;
+	memcpy(to, data, len);
 	return 0;
 }
 
@@ -82,8 +69,8 @@ static int buf_append_section(struct http1_parser *p, const uint8_t *data, size_
 {
 	size_t n = len;
 
-	if (p->buf_len + n > p->limits.max_head + 3)
-		n = p->limits.max_head + 3 - p->buf_len;
+	if (p->buf.len + n > p->limits.max_head + 3)
+		n = p->limits.max_head + 3 - p->buf.len;
 	*ret_n = n;
 	return buf_append(p, data, n);
 }
@@ -93,7 +80,7 @@ static void fail_at(struct http1_parser *p, const char *reason, bool at_line_sta
 {
 	p->state = HTTP1_S_SEEK;
 	p->in_message = false;
-	p->buf_len = 0;
+	p->buf.len = 0;
 	p->seek_len = 0;
 	p->skipped = 0;
 	p->at_line_start = at_line_start;
@@ -110,7 +97,7 @@ static void end_message(struct http1_parser *p, const struct http1_header *trail
 {
 	p->in_message = false;
 	p->state = HTTP1_S_HEAD;
-	p->buf_len = 0;
+	p->buf.len = 0;
 	if (p->cb.end)
 		p->cb.end(p->userdata, trailers, n);
 }
@@ -289,14 +276,14 @@ static void deliver_head(struct http1_parser *p, size_t end)
 	const char *err;
 	enum http1_body body;
 
-	next_line(p->buf, end, &pos, &s, &len);
+	next_line(p->buf.data, end, &pos, &s, &len);
 	if (len > p->limits.max_start_line) {
 		fail_at(p, "malformed: start line too long", true);
 		return;
 	}
-	if ((err = parse_start_line(p->buf + s, len, &h)) ||
-	    (err =
-		 parse_fields(p->buf, pos, end, h.headers, p->limits.max_headers, &h.n_headers)) ||
+	if ((err = parse_start_line(p->buf.data + s, len, &h)) ||
+	    (err = parse_fields(p->buf.data, pos, end, h.headers, p->limits.max_headers,
+				&h.n_headers)) ||
 	    (err = parse_framing(&h))) {
 		fail_at(p, err, true);
 		return;
@@ -394,7 +381,7 @@ static int seek(struct http1_parser *p, const uint8_t *data, size_t len, size_t 
 		m = match_message_start(p, p->seek_buf, p->seek_len);
 		if (m == 2) {
 			/* the head starts with the held bytes */
-			p->buf_len = 0;
+			p->buf.len = 0;
 			if (buf_append(p, p->seek_buf, p->seek_len) < 0)
 				return -ENOMEM;
 			p->seek_len = 0;
@@ -455,24 +442,24 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 
 		switch (p->state) {
 		case HTTP1_S_HEAD:
-			if (p->buf_len == 0) {
+			if (p->buf.len == 0) {
 				/* RFC 9112 2.2: empty lines before a message are ignored */
 				while (len && (*data == '\r' || *data == '\n'))
 					data++, len--;
 				if (!len)
 					return 0;
 			}
-			old = p->buf_len;
+			old = p->buf.len;
 			if (buf_append_section(p, data, len, &n) < 0)
 				return -ENOMEM;
-			end = find_section_end(p->buf, old > 3 ? old - 3 : 0, p->buf_len);
+			end = find_section_end(p->buf.data, old > 3 ? old - 3 : 0, p->buf.len);
 			if (!end) {
 				/* all n bytes belong to this (unfinished or oversized) head */
 				data += n, len -= n;
-				if (!memchr(p->buf, '\n', p->buf_len) &&
-				    p->buf_len > p->limits.max_start_line)
+				if (!memchr(p->buf.data, '\n', p->buf.len) &&
+				    p->buf.len > p->limits.max_start_line)
 					fail(p, "malformed: start line too long");
-				else if (p->buf_len > p->limits.max_head)
+				else if (p->buf.len > p->limits.max_head)
 					fail(p, "malformed: head too large");
 				break;
 			}
@@ -491,7 +478,7 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 			size_t line_len;
 
 			n = nl ? (size_t)(nl - data) + 1 : len;
-			if (p->buf_len + n > MAX_CHUNK_LINE) {
+			if (p->buf.len + n > MAX_CHUNK_LINE) {
 				fail(p, "malformed: chunk size line too long");
 				break;
 			}
@@ -500,28 +487,28 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 			data += n, len -= n;
 			if (!nl)
 				break;
-			line_len = p->buf_len - 1;
-			if (line_len && p->buf[line_len - 1] == '\r')
+			line_len = p->buf.len - 1;
+			if (line_len && p->buf.data[line_len - 1] == '\r')
 				line_len--;
-			if (!parse_chunk_size(p->buf, line_len, &p->remaining)) {
+			if (!parse_chunk_size(p->buf.data, line_len, &p->remaining)) {
 				fail_at(p, "malformed: invalid chunk size", true);
 				break;
 			}
-			p->buf_len = 0;
+			p->buf.len = 0;
 			p->state = p->remaining ? HTTP1_S_CHUNK_DATA : HTTP1_S_TRAILERS;
 			break;
 		}
 		case HTTP1_S_CHUNK_DATA:
 			if (deliver_body(p, &data, &len)) {
 				p->state = HTTP1_S_CHUNK_DATA_END;
-				p->buf_len = 0;
+				p->buf.len = 0;
 			}
 			break;
 		case HTTP1_S_CHUNK_DATA_END:
-			if (*data == '\r' && p->buf_len == 0) {
-				p->buf_len = 1;
+			if (*data == '\r' && p->buf.len == 0) {
+				p->buf.len = 1;
 			} else if (*data == '\n') {
-				p->buf_len = 0;
+				p->buf.len = 0;
 				p->state = HTTP1_S_CHUNK_SIZE;
 			} else {
 				fail(p, "malformed: missing CRLF after chunk data");
@@ -534,34 +521,34 @@ int http1_feed(struct http1_parser *p, const uint8_t *data, size_t len)
 			size_t n_trailers = 0;
 			const char *err;
 
-			old = p->buf_len;
+			old = p->buf.len;
 			if (buf_append_section(p, data, len, &n) < 0)
 				return -ENOMEM;
 			/* An empty trailer section is just CRLF. */
-			if (p->buf[0] == '\n' ||
-			    (p->buf_len >= 2 && p->buf[0] == '\r' && p->buf[1] == '\n')) {
-				size_t used = p->buf[0] == '\n' ? 1 : 2;
+			if (p->buf.data[0] == '\n' ||
+			    (p->buf.len >= 2 && p->buf.data[0] == '\r' && p->buf.data[1] == '\n')) {
+				size_t used = p->buf.data[0] == '\n' ? 1 : 2;
 
 				data += used - old, len -= used - old;
 				end_message(p, NULL, 0);
 				break;
 			}
-			if (p->buf_len == 1 && p->buf[0] == '\r') {
+			if (p->buf.len == 1 && p->buf.data[0] == '\r') {
 				data += n, len -= n;
 				break;
 			}
-			n = find_section_end(p->buf, old > 3 ? old - 3 : 0, p->buf_len);
+			n = find_section_end(p->buf.data, old > 3 ? old - 3 : 0, p->buf.len);
 			if (!n) {
-				if (p->buf_len > p->limits.max_head) {
+				if (p->buf.len > p->limits.max_head) {
 					fail(p, "malformed: trailers too large");
 					len = 0;
 					break;
 				}
-				data += p->buf_len - old, len -= p->buf_len - old;
+				data += p->buf.len - old, len -= p->buf.len - old;
 				break;
 			}
 			data += n - old, len -= n - old;
-			err = parse_fields(p->buf, 0, n, trailers, p->limits.max_headers,
+			err = parse_fields(p->buf.data, 0, n, trailers, p->limits.max_headers,
 					   &n_trailers);
 			if (err) {
 				fail(p, err);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memory_budget.h"
+#include "buf.h"
 
 #define HTTP1_MAX_HEADERS 128
 
@@ -73,14 +73,12 @@ enum http1_state {
 };
 
 struct http1_parser {
-	bool requests;		     /* parses requests (true) or responses */
-	struct mem_account *account; /* what the head buffer is charged to (NULL after init) */
+	bool requests; /* parses requests (true) or responses */
 	struct http1_limits limits;
 	struct http1_callbacks cb;
 	void *userdata;
 	enum http1_state state;
-	uint8_t *buf; /* head, chunk-size line or trailers being collected */
-	size_t buf_len, buf_cap;
+	struct ct_buf buf;    /* head, chunk-size line or trailers being collected */
 	uint64_t remaining;   /* body or chunk bytes still expected */
 	bool in_message;      /* a head was delivered and its end not yet */
 	uint64_t skipped;     /* bytes skipped while seeking */

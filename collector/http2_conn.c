@@ -64,8 +64,7 @@ struct h2_dir {
 	uint8_t *payload; /* non-DATA frames are collected whole (bounded) */
 	size_t payload_cap;
 	/* header block across HEADERS/PUSH_PROMISE + CONTINUATION */
-	uint8_t *block;
-	size_t block_len, block_cap;
+	struct ct_buf block;
 	uint32_t block_stream, promised_stream;
 	bool block_open, block_end_stream, block_is_push;
 	nghttp2_hd_inflater *inflater;
@@ -123,6 +122,7 @@ int h2_conn_new(const struct h2_conn_config *config, void (*emit)(void *, struct
 	}
 	for (int i = 0; i < 2; i++) {
 		h->dir[i].from_client = i == 0;
+		h->dir[i].block.account = h->config.account;
 		if (nghttp2_hd_inflate_new2(&h->dir[i].inflater, &h->mem) != 0) {
 			h2_conn_free(h);
 			return -ENOMEM;
@@ -153,7 +153,7 @@ void h2_conn_free(struct h2_conn *h)
 		if (h->dir[i].inflater)
 			nghttp2_hd_inflate_del(h->dir[i].inflater);
 		ct_mem_free(h->config.account, h->dir[i].payload);
-		ct_mem_free(h->config.account, h->dir[i].block);
+		ct_buf_free(&h->dir[i].block);
 	}
 	ct_mem_free(h->config.account, h);
 }
@@ -390,8 +390,8 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 	bool request = d->from_client || d->block_is_push;
 	uint32_t id = d->block_is_push ? d->promised_stream : d->block_stream;
 	struct h2_stream *s = find_stream(h, id, true);
-	const uint8_t *in = d->block ? d->block : (const uint8_t *)""; /* an empty block is valid */
-	size_t inlen = d->block_len;
+	const uint8_t *in = d->block.data ? d->block.data : (const uint8_t *)""; /* empty: valid */
+	size_t inlen = d->block.len;
 	bool trailers = false;
 
 	if (!s)
@@ -434,27 +434,14 @@ static bool decode_block(struct h2_conn *h, struct h2_dir *d)
 	return true;
 }
 
-static int block_append(struct h2_conn *h, struct h2_dir *d, const uint8_t *data, size_t len)
+static int block_append(struct h2_dir *d, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return 0;
-	if (d->block_len + len > H2_MAX_HEADER_BLOCK)
+	if (d->block.len + len > H2_MAX_HEADER_BLOCK)
 		return -E2BIG;
-	if (d->block_len + len > d->block_cap) {
-		size_t cap = d->block_cap ? d->block_cap : 4096;
-		uint8_t *b;
-
-		while (cap < d->block_len + len)
-			cap *= 2;
-		b = ct_mem_realloc(h->config.account, d->block, cap);
-		if (!b)
-			return -ENOMEM;
-		d->block = b;
-		d->block_cap = cap;
-	}
-	memcpy(d->block + d->block_len, data, len);
-	d->block_len += len;
-	return 0;
+	ct_buf_put(&d->block, data, len);
+	return d->block.failed ? -ENOMEM : 0;
 }
 
 static const char *h2_error_name(uint32_t code)
@@ -525,7 +512,7 @@ static int on_frame(struct h2_conn *h, struct h2_dir *d)
 			return 0;
 		}
 		len -= pad;
-		d->block_len = 0;
+		d->block.len = 0;
 		d->block_stream = d->stream;
 		d->block_end_stream = d->type == FRAME_HEADERS && (d->flags & FLAG_END_STREAM);
 		d->block_open = true;
@@ -536,7 +523,7 @@ static int on_frame(struct h2_conn *h, struct h2_dir *d)
 			desynchronise(h, "unexpected CONTINUATION");
 			return 0;
 		}
-		r = block_append(h, d, p, len);
+		r = block_append(d, p, len);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
@@ -597,11 +584,11 @@ static void on_data(struct h2_conn *h, struct h2_dir *d, const uint8_t *data, si
 		return;
 	t = s->txn;
 	if (d->from_client) {
-		http_body_add(t, &t->request_body, data, len, h->config.body_limit);
+		http_body_add(&t->request_body, data, len, h->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	} else {
-		http_body_add(t, &t->response_body, data, len, h->config.body_limit);
+		http_body_add(&t->response_body, data, len, h->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	}

@@ -10,6 +10,7 @@
 
 #include "http1_parser.h"
 #include "http2_conn.h"
+#include "id_table.h"
 #include "memory_budget.h"
 
 #define DETECT_BYTES 24		 /* the HTTP/2 client preface is the longest pattern */
@@ -20,8 +21,8 @@ enum protocol { PROTO_UNKNOWN, PROTO_HTTP1, PROTO_HTTP2, PROTO_OPAQUE };
 
 /* Per direction of the observed process: WRITE = what it sent. */
 struct direction {
-	uint8_t *held; /* everything seen until the protocol is known, replayed then */
-	size_t held_len;
+	struct ct_buf held; /* everything seen until the protocol is known, replayed then */
+
 	uint64_t held_time_ns;
 	uint64_t message_start_ns; /* time of the segment that began the current message */
 	uint64_t now_ns;	   /* time of the segment being parsed */
@@ -60,7 +61,7 @@ static struct http_txn *txn_fifo_pop(struct txn_fifo *f)
 
 struct http_conn {
 
-	struct http_conn *hash_next;
+	struct id_node node; /* key: conn_key() of tgid, session */
 	struct http_sessions *owner;
 	uint32_t tgid, tid;
 	char comm[16];
@@ -87,8 +88,7 @@ struct http_sessions {
 	void (*on_transaction)(void *userdata, const struct http_txn *txn);
 	void *userdata;
 	struct http_session_counters counters;
-	struct http_conn **buckets;
-	size_t n_buckets, n_conns;
+	struct id_table conns;
 };
 
 static const char *const methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
@@ -111,9 +111,7 @@ int http_sessions_new(const struct http_session_config *config,
 		s->config.connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY;
 	s->on_transaction = on_transaction;
 	s->userdata = userdata;
-	s->n_buckets = 1024;
-	s->buckets = ct_mem_zalloc(NULL, (s->n_buckets) * sizeof(*s->buckets));
-	if (!s->buckets) {
+	if (id_table_init(&s->conns, 1024) < 0) {
 		ct_mem_free(NULL, s);
 		return -ENOMEM;
 	}
@@ -126,41 +124,27 @@ const struct http_session_counters *http_sessions_counters(const struct http_ses
 	return &s->counters;
 }
 
-static size_t bucket_of(const struct http_sessions *s, uint32_t tgid, uint64_t session)
+static uint64_t conn_key(uint32_t tgid, uint64_t session)
 {
-	uint64_t h = (session ^ ((uint64_t)tgid << 32)) * 0x9e3779b97f4a7c15ULL;
-
-	return (size_t)(h >> 32) & (s->n_buckets - 1);
+	return session ^ ((uint64_t)tgid << 32);
 }
 
-static struct http_conn **conn_slot(struct http_sessions *s, uint32_t tgid, uint64_t session)
+static struct http_conn *conn_find(struct http_sessions *s, uint32_t tgid, uint64_t session)
 {
-	struct http_conn **p = &s->buckets[bucket_of(s, tgid, session)];
+	for (struct id_node *n = id_table_find(&s->conns, conn_key(tgid, session)); n;
+	     n = id_table_find_next(n)) {
+		struct http_conn *c = id_entry(n, struct http_conn, node);
 
-	while (*p && !((*p)->tgid == tgid && (*p)->session == session))
-		p = &(*p)->hash_next;
-	return p;
+		if (c->tgid == tgid && c->session == session)
+			return c;
+	}
+	return NULL;
 }
 
-static void grow(struct http_sessions *s)
+static void conn_remove(struct http_sessions *s, struct http_conn *c)
 {
-	size_t n = s->n_buckets * 2, old = s->n_buckets;
-	struct http_conn **old_buckets = s->buckets;
-	struct http_conn **buckets = ct_mem_zalloc(NULL, (n) * sizeof(*buckets));
-
-	if (!buckets)
-		return;
-	s->buckets = buckets;
-	s->n_buckets = n;
-	for (size_t i = 0; i < old; i++)
-		for (struct http_conn *c = old_buckets[i], *next; c; c = next) {
-			size_t b = bucket_of(s, c->tgid, c->session);
-
-			next = c->hash_next;
-			c->hash_next = buckets[b];
-			buckets[b] = c;
-		}
-	ct_mem_free(NULL, old_buckets);
+	id_table_remove(&s->conns, &c->node);
+	ct_mem_free(NULL, c);
 }
 
 /* ---- emitting ---- */
@@ -322,7 +306,7 @@ static void on_request_body(void *ud, const uint8_t *data, size_t len)
 	struct http_conn *c = ud;
 
 	if (c->current_request) {
-		http_body_add(c->current_request, &c->current_request->request_body, data, len,
+		http_body_add(&c->current_request->request_body, data, len,
 			      c->owner->config.body_limit);
 		if (!data)
 			c->current_request->gap_bytes += len;
@@ -415,7 +399,7 @@ static void on_response_body(void *ud, const uint8_t *data, size_t len)
 	struct http_txn *t = c->queue.head;
 
 	if (t && t->response_started) {
-		http_body_add(t, &t->response_body, data, len, c->owner->config.body_limit);
+		http_body_add(&t->response_body, data, len, c->owner->config.body_limit);
 		if (!data)
 			t->gap_bytes += len;
 	}
@@ -522,9 +506,7 @@ static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t 
 static void release_held(struct http_conn *c)
 {
 	for (int dir = 0; dir < 2; dir++) {
-		ct_mem_free(&c->account, c->dir[dir].held);
-		c->dir[dir].held = NULL;
-		c->dir[dir].held_len = 0;
+		ct_buf_free(&c->dir[dir].held);
 	}
 }
 
@@ -547,17 +529,18 @@ static int decide(struct http_conn *c)
 
 	for (dir = 0; dir < 2; dir++) {
 		struct direction *d = &c->dir[dir];
-		size_t n = d->held_len < DETECT_BYTES ? d->held_len : DETECT_BYTES;
+		size_t n = d->held.len < DETECT_BYTES ? d->held.len : DETECT_BYTES;
 
-		verdict[dir] = n ? classify(d->held, n, &requests[dir]) : -2; /* -2: nothing yet */
+		verdict[dir] =
+		    n ? classify(d->held.data, n, &requests[dir]) : -2; /* -2: nothing yet */
 	}
 	for (dir = 0; dir < 2 && verdict[dir] < 1; dir++)
 		;
 	if (dir == 2) {
 		if (verdict[0] == -1 && verdict[1] == -1)
 			make_opaque(c);
-		else if ((verdict[0] == -1 && c->dir[0].held_len >= HOLD_LIMIT) ||
-			 (verdict[1] == -1 && c->dir[1].held_len >= HOLD_LIMIT))
+		else if ((verdict[0] == -1 && c->dir[0].held.len >= HOLD_LIMIT) ||
+			 (verdict[1] == -1 && c->dir[1].held.len >= HOLD_LIMIT))
 			make_opaque(c);
 		return 0;
 	}
@@ -576,7 +559,7 @@ static int decide(struct http_conn *c)
 		c->protocol = PROTO_HTTP1;
 		http1_parser_init(&c->requests, true, NULL, &request_callbacks, c);
 		http1_parser_init(&c->responses, false, NULL, &response_callbacks, c);
-		c->requests.account = c->responses.account = &c->account;
+		c->requests.buf.account = c->responses.buf.account = &c->account;
 	}
 	/* replay what was held, requests first */
 	for (int k = 0; k < 2; k++) {
@@ -584,10 +567,10 @@ static int decide(struct http_conn *c)
 		struct direction *h = &c->dir[rd];
 		int r;
 
-		if (!h->held_len)
+		if (!h->held.len)
 			continue;
 		h->now_ns = h->held_time_ns;
-		r = feed(c, rd, h->held, h->held_len);
+		r = feed(c, rd, h->held.data, h->held.len);
 		if (r < 0)
 			return r;
 	}
@@ -689,11 +672,14 @@ static void shed_largest(struct http_sessions *s)
 	do {
 		struct http_conn *largest = NULL;
 
-		for (size_t i = 0; i < s->n_buckets; i++)
-			for (struct http_conn *c = s->buckets[i]; c; c = c->hash_next)
-				if (c->protocol != PROTO_OPAQUE &&
-				    (!largest || c->account.used > largest->account.used))
-					largest = c;
+		id_table_for_each(&s->conns, n)
+		{
+			struct http_conn *c = id_entry(n, struct http_conn, node);
+
+			if (c->protocol != PROTO_OPAQUE &&
+			    (!largest || c->account.used > largest->account.used))
+				largest = c;
+		}
 		if (!largest || largest->account.used < (64u << 10))
 			return; /* nothing worth shedding: the rest is the collector's own */
 		s->counters.over_memory++;
@@ -705,28 +691,26 @@ static void shed_largest(struct http_sessions *s)
 
 int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *seg)
 {
-	struct http_conn **slot = conn_slot(s, seg->tgid, seg->session), *c = *slot;
+	struct http_conn *c = conn_find(s, seg->tgid, seg->session);
 	struct direction *d;
 	const uint8_t *data = seg->data;
 	size_t len = seg->len;
 	uint64_t refused;
 	int r;
 
-	if (mem_budget_above(7)) {
-		shed_largest(s);
-		c = *(slot = conn_slot(s, seg->tgid, seg->session)); /* the table is unchanged */
-	}
+	if (mem_budget_above(7))
+		shed_largest(s); /* shed connections stay in the table, opaque */
 	if (!c) {
 		c = ct_mem_zalloc(NULL, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
 		c->owner = s;
 		c->account.limit = s->config.connection_memory;
+		c->dir[0].held.account = c->dir[1].held.account = &c->account;
 		c->tgid = seg->tgid;
 		c->session = seg->session;
-		*slot = c;
-		if (++s->n_conns > s->n_buckets)
-			grow(s);
+		c->node.key = conn_key(c->tgid, c->session);
+		id_table_insert(&s->conns, &c->node);
 	}
 	c->tid = seg->tid;
 	memcpy(c->comm, seg->comm, sizeof(c->comm));
@@ -741,22 +725,17 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 		return 0;
 	refused = c->account.refused;
 	if (c->protocol == PROTO_UNKNOWN) {
-		uint8_t *held;
-
 		if (seg->gap_before)
-			d->held_len = 0; /* what was held no longer continues: detect afresh */
-		if (d->held_len + len > HOLD_LIMIT)
-			len = HOLD_LIMIT - d->held_len;
-		held = ct_mem_realloc(&c->account, d->held, d->held_len + len + 1);
-		if (!held) {
+			d->held.len = 0; /* what was held no longer continues: detect afresh */
+		if (d->held.len + len > HOLD_LIMIT)
+			len = HOLD_LIMIT - d->held.len;
+		if (!d->held.len)
+			d->held_time_ns = seg->time_ns;
+		ct_buf_put(&d->held, data, len);
+		if (d->held.failed) {
 			over_memory(c);
 			return 0;
 		}
-		d->held = held;
-		if (!d->held_len)
-			d->held_time_ns = seg->time_ns;
-		memcpy(d->held + d->held_len, data, len);
-		d->held_len += len;
 		r = decide(c);
 		if (c->account.refused != refused)
 			over_memory(c);
@@ -806,27 +785,23 @@ static void conn_finish(struct http_conn *c, uint64_t time_ns)
 
 void http_sessions_end(struct http_sessions *s, uint32_t tgid, uint64_t session, uint64_t time_ns)
 {
-	struct http_conn **slot = conn_slot(s, tgid, session), *c = *slot;
+	struct http_conn *c = conn_find(s, tgid, session);
 
 	if (!c)
 		return;
 	conn_finish(c, time_ns);
-	*slot = c->hash_next;
-	s->n_conns--;
-	ct_mem_free(NULL, c);
+	conn_remove(s, c);
 }
 
 void http_sessions_flush(struct http_sessions *s)
 {
-	for (size_t i = 0; i < s->n_buckets; i++)
-		while (s->buckets[i]) {
-			struct http_conn *c = s->buckets[i];
+	id_table_for_each(&s->conns, n)
+	{
+		struct http_conn *c = id_entry(n, struct http_conn, node);
 
-			conn_finish(c, 0);
-			s->buckets[i] = c->hash_next;
-			s->n_conns--;
-			ct_mem_free(NULL, c);
-		}
+		conn_finish(c, 0);
+		conn_remove(s, c);
+	}
 }
 
 void http_sessions_free(struct http_sessions *s)
@@ -835,6 +810,6 @@ void http_sessions_free(struct http_sessions *s)
 		return;
 	s->on_transaction = NULL; /* nothing is told while tearing down */
 	http_sessions_flush(s);
-	ct_mem_free(NULL, s->buckets);
+	ct_mem_free(NULL, s->conns.buckets);
 	ct_mem_free(NULL, s);
 }

@@ -22,7 +22,7 @@ struct http_txn *http_txn_new(struct mem_account *account)
 	struct http_txn *t = ct_mem_zalloc(account, sizeof(struct http_txn));
 
 	if (t)
-		t->account = account;
+		t->account = t->request_body.kept.account = t->response_body.kept.account = account;
 	return t;
 }
 
@@ -38,8 +38,8 @@ void http_txn_free(struct http_txn *t)
 	}
 	ct_mem_free(t->account, t->request_headers.items);
 	ct_mem_free(t->account, t->response_headers.items);
-	ct_mem_free(t->account, t->request_body.data);
-	ct_mem_free(t->account, t->response_body.data);
+	ct_buf_free(&t->request_body.kept);
+	ct_buf_free(&t->response_body.kept);
 	ct_mem_free(t->account, t);
 }
 
@@ -109,8 +109,7 @@ const struct http_field *http_fields_get(const struct http_fields *f, const char
 	return NULL;
 }
 
-int http_body_add(struct http_txn *t, struct http_body *b, const uint8_t *data, size_t len,
-		  size_t limit)
+int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t limit)
 {
 	size_t keep;
 
@@ -119,25 +118,12 @@ int http_body_add(struct http_txn *t, struct http_body *b, const uint8_t *data, 
 		b->lost = true;
 		return 0;
 	}
-	if (b->lost || b->len >= limit)
+	if (b->lost || b->kept.len >= limit)
 		return 0; /* only a contiguous prefix is kept */
-	keep = len < limit - b->len ? len : limit - b->len;
-	if (b->len + keep > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		uint8_t *data;
-
-		while (cap < b->len + keep)
-			cap *= 2;
-		if (cap > limit)
-			cap = limit;
-		data = ct_mem_realloc(t->account, b->data, cap);
-		if (!data)
-			return -ENOMEM;
-		b->data = data;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, keep);
-	b->len += keep;
+	keep = len < limit - b->kept.len ? len : limit - b->kept.len;
+	if (!ct_buf_reserve_upto(&b->kept, keep, limit))
+		return -ENOMEM;
+	ct_buf_put(&b->kept, data, keep);
 	return 0;
 }
 

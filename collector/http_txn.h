@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "memory_budget.h"
 #include "redact.h"
 
@@ -28,8 +29,7 @@ struct http_fields {
 
 /* Captured body: the first `limit` bytes, and the true size (lost bytes counted too). */
 struct http_body {
-	uint8_t *data;
-	size_t len, cap;
+	struct ct_buf kept; /* charged to the exchange's account */
 	uint64_t size;
 	bool lost; /* part of the body was never captured */
 };
@@ -99,8 +99,7 @@ const struct http_field *http_fields_get(const struct http_fields *fields, const
  * Append body bytes (data NULL: len bytes were lost) keeping at most limit. The buffer grows
  * with what arrives, never to more than limit. -ENOMEM.
  */
-int http_body_add(struct http_txn *t, struct http_body *b, const uint8_t *data, size_t len,
-		  size_t limit);
+int http_body_add(struct http_body *b, const uint8_t *data, size_t len, size_t limit);
 
 /* A NUL-terminated copy owned by t (freed with it), NULL when out of memory. */
 char *http_txn_strndup(struct http_txn *t, const char *s, size_t len);

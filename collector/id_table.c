@@ -39,6 +39,14 @@ struct id_node *id_table_find(const struct id_table *t, uint64_t key)
 	return NULL;
 }
 
+struct id_node *id_table_find_next(const struct id_node *node)
+{
+	for (struct id_node *n = node->next; n; n = n->next)
+		if (n->key == node->key)
+			return n;
+	return NULL;
+}
+
 static void grow(struct id_table *t)
 {
 	size_t size = t->n_buckets * 2;

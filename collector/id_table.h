@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A hash table of intrusive nodes keyed by a 64-bit id (socket cookie, pid). Grows as needed. */
+/*
+ * The collector's one hash table: intrusive nodes keyed by a 64-bit id (socket cookie, pid), or
+ * by a hash of a longer key (then keys may repeat: id_table_find_next walks the equal ones, and
+ * the caller compares the rest). Grows as needed.
+ */
 #ifndef CT_ID_TABLE_H
 #define CT_ID_TABLE_H
 
@@ -27,7 +31,16 @@ void id_table_free(struct id_table *t, void (*free_node)(struct id_node *node));
 
 struct id_node *id_table_find(const struct id_table *t, uint64_t key);
 
-/* node->key must be set and not present yet. */
+/* The next node after node with the same key, or NULL. */
+struct id_node *id_table_find_next(const struct id_node *node);
+
+/* Every node n of t, in no order; the body may remove n (not another node) and insert none. */
+#define id_table_for_each(t, n)                                                                    \
+	for (size_t id_bucket_ = 0; id_bucket_ < (t)->n_buckets; id_bucket_++)                     \
+		for (struct id_node *n = (t)->buckets[id_bucket_], *id_next_;                      \
+		     n && ((id_next_ = n->next), 1); n = id_next_)
+
+/* node->key must be set (and, for an id, not present yet). */
 void id_table_insert(struct id_table *t, struct id_node *node);
 
 /* Take node (present in t) out of t; the caller owns it again. */

@@ -44,6 +44,12 @@
 #endif
 
 #define DEFAULT_SOCKET "/run/cleartap/handoff.sock"
+/*
+ * Descriptors the collector may hold: it needs about 50 (up to 32 rings, the counters, the lease,
+ * stdio, libuv's, the opener's socket, the sinks), and a restarted loader's reply brings as many
+ * again for a moment. A bug that leaked them stops here, far below the host's limit.
+ */
+#define MAX_OPEN_FILES 256
 
 struct options {
 	const char *socket_path;
@@ -779,6 +785,10 @@ int main(int argc, char **argv)
 		pipeline_attachment(&c.pipe, &c.objects.attachments[i], 0, true);
 	add_snapshot(&c);
 	uid = getuid();
+	if ((r = privileges_limit_files(MAX_OPEN_FILES)) < 0) {
+		log_msg("cannot limit open files: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
 	if (lock_down() < 0)
 		return EXIT_FAILURE;
 	log_msg("locked down: uid %u, no capabilities, seccomp allowlist of %zu rules", uid,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "id_table.h"
 #include "memory_budget.h"
 
 #define CHUNK		  CLEARTAP_CHUNK_MAX
@@ -27,7 +28,7 @@ struct call {
 };
 
 struct stream {
-	struct stream *hash_next;
+	struct id_node node;			  /* key: hash_key() of tgid, session, direction */
 	struct stream *active_prev, *active_next; /* on the active list while it has calls */
 	uint32_t tgid;
 	uint8_t direction;
@@ -114,8 +115,7 @@ struct reasm {
 	struct reasm_ops ops;
 	void *userdata;
 	struct reasm_counters counters;
-	struct stream **buckets;
-	size_t n_buckets, n_streams;
+	struct id_table streams;
 	struct stream active; /* list head */
 	uint64_t round, now_ns;
 	uint64_t pending_bytes;
@@ -147,9 +147,7 @@ int reasm_new(const struct reasm_config *config, const struct reasm_ops *ops, vo
 		r->config.hold_ns = 250ULL * 1000000;
 	r->ops = *ops;
 	r->userdata = userdata;
-	r->n_buckets = 1024;
-	r->buckets = ct_mem_zalloc(NULL, (r->n_buckets) * sizeof(*r->buckets));
-	if (!r->buckets) {
+	if (id_table_init(&r->streams, 1024) < 0) {
 		ct_mem_free(NULL, r);
 		return -ENOMEM;
 	}
@@ -184,68 +182,35 @@ static void active_remove(struct stream *s)
 	s->active_next = s->active_prev = NULL;
 }
 
-static struct stream **stream_slot(struct reasm *r, uint32_t tgid, uint64_t session,
-				   uint8_t direction)
-{
-	struct stream **p = &r->buckets[hash_key(tgid, session, direction) & (r->n_buckets - 1)];
-
-	while (*p &&
-	       !((*p)->tgid == tgid && (*p)->session == session && (*p)->direction == direction))
-		p = &(*p)->hash_next;
-	return p;
-}
-
-static void rehash(struct reasm *r)
-{
-	size_t n = r->n_buckets * 2;
-	struct stream **buckets = ct_mem_zalloc(NULL, (n) * sizeof(*buckets));
-
-	if (!buckets)
-		return; /* keep the longer chains */
-	for (size_t i = 0; i < r->n_buckets; i++) {
-		struct stream *s = r->buckets[i], *next;
-
-		for (; s; s = next) {
-			size_t b = hash_key(s->tgid, s->session, s->direction) & (n - 1);
-
-			next = s->hash_next;
-			s->hash_next = buckets[b];
-			buckets[b] = s;
-		}
-	}
-	ct_mem_free(NULL, r->buckets);
-	r->buckets = buckets;
-	r->n_buckets = n;
-}
-
 static struct stream *stream_get(struct reasm *r, uint32_t tgid, uint64_t session,
 				 uint8_t direction, bool create)
 {
-	struct stream **slot = stream_slot(r, tgid, session, direction);
+	uint64_t key = hash_key(tgid, session, direction);
 	struct stream *s;
 
-	if (*slot || !create)
-		return *slot;
+	for (struct id_node *n = id_table_find(&r->streams, key); n; n = id_table_find_next(n)) {
+		s = id_entry(n, struct stream, node);
+		if (s->tgid == tgid && s->session == session && s->direction == direction)
+			return s;
+	}
+	if (!create)
+		return NULL;
 	s = ct_mem_zalloc(NULL, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->tgid = tgid;
 	s->session = session;
 	s->direction = direction;
-	*slot = s;
-	if (++r->n_streams > r->n_buckets)
-		rehash(r);
+	s->node.key = key;
+	id_table_insert(&r->streams, &s->node);
 	return s;
 }
 
 static void stream_remove(struct reasm *r, struct stream *s)
 {
-	struct stream **slot = stream_slot(r, s->tgid, s->session, s->direction);
-
-	*slot = s->hash_next;
+	id_table_remove(&r->streams, &s->node);
 	active_remove(s);
 	r->counters.gap_bytes += s->carried_gap;
-	r->n_streams--;
 	ct_mem_free(NULL, s->calls);
 	ct_mem_free(NULL, s);
 }
@@ -593,18 +558,19 @@ void reasm_end_connection(struct reasm *r, uint32_t tgid, uint64_t session, uint
 
 void reasm_end_process(struct reasm *r, uint32_t tgid, uint64_t time_ns)
 {
-	for (size_t i = 0; i < r->n_buckets; i++)
-		for (struct stream *s = r->buckets[i]; s; s = s->hash_next) {
-			if (s->tgid != tgid || s->ending)
-				continue;
-			/* no stream lengths: only SSL_free knows them */
-			mark_ending(r, s,
-				    &(struct reasm_session_end){.tgid = tgid,
-								.tid = tgid,
-								.session = s->session,
-								.time_ns = time_ns},
-				    r->now_ns, false);
-		}
+	id_table_for_each(&r->streams, n)
+	{
+		struct stream *s = id_entry(n, struct stream, node);
+
+		if (s->tgid != tgid || s->ending)
+			continue;
+		/* no stream lengths: only SSL_free knows them */
+		mark_ending(
+		    r, s,
+		    &(struct reasm_session_end){
+			.tgid = tgid, .tid = tgid, .session = s->session, .time_ns = time_ns},
+		    r->now_ns, false);
+	}
 }
 
 void reasm_end_session(struct reasm *r, const struct cleartap_tls_free *rec)
@@ -644,29 +610,30 @@ void reasm_tick(struct reasm *r, uint64_t now_ns)
 	 * they end as SSL_free would end them, HTTP included, so nothing waits forever. A stream
 	 * kept after its connection's close is only forgotten: its end was told.
 	 */
-	for (size_t i = 0; i < r->n_buckets; i++)
-		for (struct stream *t = r->buckets[i], *tn; t; t = tn) {
-			tn = t->hash_next;
-			if (t->n_calls || t->ending || r->now_ns - t->last_ns < r->config.idle_ns)
-				continue;
-			if (t->closed) {
-				stream_remove(r, t);
-				continue;
-			}
-			other = stream_get(r, t->tgid, t->session, !t->direction, false);
-			if (other && (other->n_calls || other->ending ||
-				      r->now_ns - other->last_ns < r->config.idle_ns))
-				continue; /* the session is idle only when both directions are */
-			r->counters.idle_sessions++;
-			end = (struct reasm_session_end){.tgid = t->tgid,
-							 .tid = t->tgid,
-							 .session = t->session,
-							 .time_ns = t->released_ns};
-			/* due now: it waited long enough */
-			mark_ending(r, t, &end, r->now_ns - r->config.hold_ns, false);
-			if (other)
-				mark_ending(r, other, &end, r->now_ns - r->config.hold_ns, false);
+	id_table_for_each(&r->streams, n)
+	{
+		struct stream *t = id_entry(n, struct stream, node);
+
+		if (t->n_calls || t->ending || r->now_ns - t->last_ns < r->config.idle_ns)
+			continue;
+		if (t->closed) {
+			stream_remove(r, t);
+			continue;
 		}
+		other = stream_get(r, t->tgid, t->session, !t->direction, false);
+		if (other && (other->n_calls || other->ending ||
+			      r->now_ns - other->last_ns < r->config.idle_ns))
+			continue; /* the session is idle only when both directions are */
+		r->counters.idle_sessions++;
+		end = (struct reasm_session_end){.tgid = t->tgid,
+						 .tid = t->tgid,
+						 .session = t->session,
+						 .time_ns = t->released_ns};
+		/* due now: it waited long enough */
+		mark_ending(r, t, &end, r->now_ns - r->config.hold_ns, false);
+		if (other)
+			mark_ending(r, other, &end, r->now_ns - r->config.hold_ns, false);
+	}
 	for (s = r->active.active_next; s != &r->active; s = next) {
 		next = s->active_next;
 		if (s->ending && r->now_ns - s->end_ns >= r->config.hold_ns)
@@ -698,14 +665,15 @@ void reasm_free(struct reasm *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_buckets; i++)
-		for (struct stream *s = r->buckets[i], *next; s; s = next) {
-			next = s->hash_next;
-			while (s->n_calls)
-				call_free(r, s, pop_first_call(s));
-			ct_mem_free(NULL, s->calls);
-			ct_mem_free(NULL, s);
-		}
-	ct_mem_free(NULL, r->buckets);
+	id_table_for_each(&r->streams, n)
+	{
+		struct stream *s = id_entry(n, struct stream, node);
+
+		while (s->n_calls)
+			call_free(r, s, pop_first_call(s));
+		ct_mem_free(NULL, s->calls);
+		ct_mem_free(NULL, s);
+	}
+	ct_mem_free(NULL, r->streams.buckets);
 	ct_mem_free(NULL, r);
 }

@@ -34,8 +34,9 @@ struct reasm_session_end {
 	uint32_t tgid, tid;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t session, bytes_written, bytes_read, time_ns;
-	uint64_t ssl; /* 0: a plain TCP connection ended */
-	bool lengths_known; /* bytes_written/read are the streams' lengths (SSL_free, a plain close) */
+	uint64_t ssl;	    /* 0: a plain TCP connection ended */
+	bool lengths_known; /* bytes_written/read are the streams' lengths (SSL_free, a plain close)
+			     */
 };
 
 struct reasm_ops {

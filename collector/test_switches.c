@@ -54,6 +54,8 @@ int test_attempt_forbidden(const char *what)
 		ptrace(PTRACE_ATTACH, 1, NULL, NULL); /* getppid() would be the forbidden call */
 	else if (strcmp(what, "raw-socket") == 0)
 		socket(AF_PACKET, SOCK_RAW, 0);
+	else if (strcmp(what, "unix-socket") == 0)
+		socket(AF_UNIX, SOCK_STREAM, 0); /* connections are its opener child's */
 	else if (strcmp(what, "open-for-writing") == 0)
 		open("/tmp/cleartap-forbidden", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	else if (strcmp(what, "open-for-reading") == 0)

@@ -164,6 +164,13 @@ int privileges_forbid_core_dumps(void)
 	return 0;
 }
 
+int privileges_limit_files(unsigned n)
+{
+	const struct rlimit limit = {n, n};
+
+	return setrlimit(RLIMIT_NOFILE, &limit) < 0 ? -errno : 0;
+}
+
 int privileges_lookup_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
 {
 	struct passwd *pw;

@@ -34,6 +34,9 @@ int privileges_shed(bool *ret_bounding_empty);
  */
 int privileges_forbid_core_dumps(void);
 
+/* At most n open descriptors from now on (soft and hard limit). Returns 0 or -errno. */
+int privileges_limit_files(unsigned n);
+
 /* Whether the calling process holds any capability in its effective, permitted or ambient set. */
 bool privileges_any_capability(void);
 

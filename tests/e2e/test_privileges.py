@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The privilege promises of DESIGN.md, checked from outside the processes (/proc/PID/status)."""
 import base64
+import pathlib
+import re
 import signal
 import subprocess
 import time
@@ -11,8 +13,8 @@ import harness
 from harness import assert_unprivileged, stream
 from test_capture import run_python_pair
 
-FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "exec-memory", "open-for-writing",
-             "open-for-reading", "bpf-link-create"]
+FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "unix-socket", "exec-memory",
+             "open-for-writing", "open-for-reading", "bpf-link-create"]
 
 
 def test_collector_holds_nothing(cleartap, tls_cert):
@@ -26,6 +28,9 @@ def test_collector_holds_nothing(cleartap, tls_cert):
     assert harness.bpf_ids_of(collector.pid, "link") == set()
     assert len(harness.bpf_ids_of(collector.pid, "map")) >= 2  # rings and counters
     assert len(harness.bpf_ids_of(cleartap.loader.pid, "prog")) >= 2
+    # at most 256 descriptors: a leak stops there, far below the host's limit
+    limits = pathlib.Path(f"/proc/{collector.pid}/limits").read_text()
+    assert re.search(r"^Max open files\s+256\s+256\s", limits, re.M), limits
     # ... and works like that, through a capture and a clean stop.
     client, _ = run_python_pair(cleartap, tls_cert, 10, 10, "sandboxed")
     assert_unprivileged(collector.pid)

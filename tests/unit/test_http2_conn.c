@@ -117,8 +117,8 @@ static void on_txn(void *ud, struct http_txn *t)
 		t->method ? t->method : "-", t->authority ? t->authority : "-",
 		t->path ? t->path : "-", t->protocol, t->status,
 		(unsigned long long)t->request_body.size, (unsigned long long)t->response_body.size,
-		(int)t->response_body.len,
-		t->response_body.data ? (char *)t->response_body.data : "");
+		(int)t->response_body.kept.len,
+		t->response_body.kept.data ? (char *)t->response_body.kept.data : "");
 	for (size_t i = 0; i < t->request_headers.n; i++)
 		log_add(" >%s=%s", t->request_headers.items[i].name,
 			(char *)t->request_headers.items[i].value);
