@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -763,6 +764,8 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &c.opt) < 0 || become_unprivileged(&c.opt) < 0)
 		return EXIT_FAILURE;
+	/* a reader of stdout that goes away makes writes fail (counted), it does not end capture */
+	signal(SIGPIPE, SIG_IGN);
 	if ((r = privileges_forbid_core_dumps()) < 0) { /* before the first captured byte */
 		log_msg("cannot forbid core dumps: %s", strerror(-r));
 		return EXIT_FAILURE;

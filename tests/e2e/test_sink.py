@@ -7,6 +7,7 @@ import os
 import pathlib
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -87,12 +88,17 @@ def opener_of(collector_pid):
     return int(pid)
 
 
-def collector_with_proto_file(cleartap):
-    """A collector writing --proto logs/records.pb, in a directory its user owns."""
+def proto_logs(cleartap):
+    """A directory the collector's user owns, and the --proto file to be written there."""
     logs = cleartap.dir / "logs"
     logs.mkdir()
     os.chown(logs, harness.NOBODY, harness.NOBODY)
-    path = logs / "records.pb"
+    return logs, logs / "records.pb"
+
+
+def collector_with_proto_file(cleartap):
+    """A collector writing --proto logs/records.pb."""
+    logs, path = proto_logs(cleartap)
     cleartap.start_loader()
     return logs, path, cleartap.start_collector("--proto", str(path))
 
@@ -141,3 +147,24 @@ def test_proto_reopen_refuses_a_symlink(cleartap, tls_cert, tmp_path):
     records = cleartap.stop_collector()
     assert not elsewhere.exists()
     assert harness.decode_delimited((logs / "records.pb.1").read_bytes(), tmp_path) == records
+
+
+def test_stdout_reader_that_goes_away_does_not_stop_capture(cleartap, tls_cert, tmp_path):
+    """`cleartap-collector | head`: once the reader of stdout is gone, writes there fail and are
+    counted (no SIGPIPE death); draining and the --proto file go on."""
+    _, path = proto_logs(cleartap)
+    cleartap.start_loader()
+    err = cleartap.dir / "collector-pipe.err"
+    collector = subprocess.Popen([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
+                                  cleartap.socket, "--stats-interval", "0", "--raw", "--proto",
+                                  str(path)], stdout=subprocess.PIPE, stderr=open(err, "w"))
+    harness.wait_for(lambda: "locked down" in err.read_text(), what="the collector")
+    collector.stdout.close()  # the reader goes away
+    client, _ = run_python_pair(cleartap, tls_cert, 200000, 1000, "no-stdout-reader")
+    time.sleep(0.5)
+    assert collector.poll() is None, err.read_text()  # alive: no SIGPIPE
+    collector.send_signal(signal.SIGINT)
+    assert collector.wait(timeout=20) == 0, err.read_text()
+    records = harness.decode_delimited(path.read_bytes(), tmp_path)
+    assert stream(records, client["pid"], "DIRECTION_WRITE") == base64.b64decode(client["sent"])
+    assert counter(records[-1]["stats"]["collector"], "outputErrors") > 0
