@@ -413,7 +413,7 @@ static void test_idle_session_ends(void)
 static void test_hole_followed_by_many_calls(void)
 {
 	struct reasm *r = fresh(1 << 26);
-	const uint64_t calls = 40000, len = 10;
+	const uint64_t calls = 100000, len = 10;
 
 	counting = true;
 	counted_segs = counted_bytes = counted_next = 0;
