@@ -138,10 +138,16 @@ def test_plain_tcp_exported_plus_gaps_is_what_was_written(cleartap):
     cleartap.start_collector()
     client, server_pid = run_plain_exchange()
     records = cleartap.stop_collector()
-    assert counter(final_stats(records)["kernel"], "dropRingFullBytes") > 0, "no drop"
+    kernel = final_stats(records)["kernel"]
+    assert counter(kernel, "dropRingFullBytes") > 0, "no drop"
     for pid, direction in ((client, "DIRECTION_WRITE"), (server_pid, "DIRECTION_READ")):
         exported, lost = stream_accounting(records, pid, direction)
-        assert exported > 0 and exported + lost == TOTAL, (direction, exported, lost)
+        if counter(kernel, "dropConn"):
+            # the full ring can lose the close record too: then the tail is unknown, and that
+            # loss is the counted connection record (seen once in a full suite run)
+            assert exported > 0 and exported + lost <= TOTAL, (direction, exported, lost)
+        else:
+            assert exported > 0 and exported + lost == TOTAL, (direction, exported, lost)
 
 
 def test_plain_tcp_lost_last_call_is_told_at_the_close(cleartap):
