@@ -266,6 +266,12 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(s->loop);
 }
 
+/* --proto PATH (a file), or NULL: no --proto, or a unix: socket. */
+static const char *proto_file(const struct options *o)
+{
+	return o->proto_dest && strncmp(o->proto_dest, "unix:", 5) != 0 ? o->proto_dest : NULL;
+}
+
 /* Log rotation: the --proto file is reopened by name (by the opener child). */
 static void on_sighup(uv_signal_t *s, int signum)
 {
@@ -273,7 +279,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 	int fd;
 
 	(void)signum;
-	if (!c->opt.proto_dest || strncmp(c->opt.proto_dest, "unix:", 5) == 0) {
+	if (!proto_file(&c->opt)) {
 		log_msg("SIGHUP: no --proto file to reopen");
 		return;
 	}
@@ -633,10 +639,7 @@ static int setup(struct collector *c)
 			return r;
 
 	/* forked now, before any captured byte is in this process */
-	r = opener_start(c->opt.proto_dest && strncmp(c->opt.proto_dest, "unix:", 5) != 0
-			     ? c->opt.proto_dest
-			     : NULL,
-			 c->opt.socket_path, &c->opener);
+	r = opener_start(proto_file(&c->opt), c->opt.socket_path, &c->opener);
 	if (r < 0) {
 		log_msg("cannot start the opener child: %s", strerror(-r));
 		return r;

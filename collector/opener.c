@@ -76,37 +76,27 @@ static __attribute__((noreturn)) void child_main(const char *proto_path, const c
 int opener_start(const char *proto_path, const char *loader_socket, struct opener *ret)
 {
 	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
+	_cleanup_close_ int ours = -1, theirs = -1;
 	int pair[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
 		return -errno;
-	if (setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0) {
-		int r = -errno;
-
-		close(pair[0]);
-		close(pair[1]);
-		return r;
-	}
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		close(pair[0]);
-		close(pair[1]);
-		return r;
-	}
+	ours = pair[0];
+	theirs = pair[1];
+	if (setsockopt(ours, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
+	    (pid = fork()) < 0)
+		return -errno;
 	if (pid == 0) {
 		/* nothing of the collector's but the socket: no ring, no stdout, no lease */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || dup2(pair[1], CHILD_SOCKET) < 0 ||
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || dup2(theirs, CHILD_SOCKET) < 0 ||
 		    close_range(0, CHILD_SOCKET - 1, 0) < 0 ||
 		    close_range(CHILD_SOCKET + 1, ~0U, 0) < 0 ||
 		    seccomp_install(opener_rules, opener_rules_count) < 0)
 			_exit(127);
 		child_main(proto_path, loader_socket);
 	}
-	close(pair[1]);
-	*ret = (struct opener){.fd = pair[0], .pid = pid};
+	*ret = (struct opener){.fd = ct_take_fd(&ours)};
 	return 0;
 }
 

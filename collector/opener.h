@@ -9,14 +9,12 @@
 #ifndef CT_OPENER_H
 #define CT_OPENER_H
 
-#include <sys/types.h>
-
 /* The one way a --proto file is opened: appending, O_NOFOLLOW, a regular file. fd or -errno. */
 int proto_file_open(const char *path);
 
+/* The child is not waited for: it ends with the collector (end-of-file, or PR_SET_PDEATHSIG). */
 struct opener {
 	int fd; /* the collector's end of the socketpair, -1: none */
-	pid_t pid;
 };
 
 /* Fork the child (before lock-down). proto_path may be NULL (no file to reopen). 0 or -errno. */

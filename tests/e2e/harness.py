@@ -217,6 +217,13 @@ def assert_unprivileged(pid):
     assert re.search(r"^Max core file size\s+0\s+0\s", limits, re.M), limits
 
 
+def opener_of(collector_pid):
+    """The collector's one child: its opener (the --proto file, connections to the loader)."""
+    children = pathlib.Path(f"/proc/{collector_pid}/task/{collector_pid}/children").read_text()
+    [pid] = children.split()
+    return int(pid)
+
+
 def bpf_ids_of(pid, kind="map"):
     """Ids of the BPF objects of one kind ("map", "prog", "link") behind a process's
     descriptors, as the kernel tells them (/proc/PID/fdinfo)."""

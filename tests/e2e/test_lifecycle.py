@@ -3,7 +3,6 @@
 import base64
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import time
@@ -201,7 +200,7 @@ def test_collector_keeps_one_lease_across_a_loader_restart(cleartap, tls_cert, n
                             timeout=30)
     assert second.returncode == 1 and "another collector reads the rings" in second.stderr
     # its connection was made by its opener child (the collector connects nothing itself)
-    opener = int(pathlib.Path(f"/proc/{first.pid}/task/{first.pid}/children").read_text())
+    opener = harness.opener_of(first.pid)
     assert f"collector pid {opener} uid {harness.NOBODY} reads the rings" in \
         cleartap.loader_log()
     lib = cleartap.dir / "lib"

@@ -82,12 +82,6 @@ def test_consumer_that_goes_away_is_dropped_and_counted(cleartap, tls_cert):
         "Connection reset by peer; its records are counted as sinkDroppedRecords from now on"), log
 
 
-def opener_of(collector_pid):
-    children = pathlib.Path(f"/proc/{collector_pid}/task/{collector_pid}/children").read_text()
-    [pid] = children.split()
-    return int(pid)
-
-
 def proto_logs(cleartap):
     """A directory the collector's user owns, and the --proto file to be written there."""
     logs = cleartap.dir / "logs"
@@ -109,7 +103,7 @@ def test_proto_file_is_reopened_on_sighup(cleartap, tls_cert, tmp_path):
     collector opens nothing itself: its opener child (forked before any data, holding only its
     socket, its own filter) does."""
     logs, path, collector = collector_with_proto_file(cleartap)
-    opener = opener_of(collector.pid)
+    opener = harness.opener_of(collector.pid)
     status = pathlib.Path(f"/proc/{opener}/status").read_text()
     assert f"Uid:\t{harness.NOBODY}\t" in status and "Seccomp:\t2" in status
     assert "NoNewPrivs:\t1" in status and "CapEff:\t0000000000000000" in status
