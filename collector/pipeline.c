@@ -169,8 +169,13 @@ static void on_segment(void *userdata, const struct reasm_segment *segment)
 	    !filter_connection(p->config.filter, conn_table_get(p->conns, segment->conn_cookie)))
 		return;
 
-	if (segment->flags & CLEARTAP_DATA_PLAIN)
-		conn_table_note_plain(p->conns, segment->conn_cookie, segment->tgid);
+	if (segment->flags & CLEARTAP_DATA_PLAIN) {
+		const struct conn_info *closed =
+		    conn_table_note_plain(p->conns, segment->conn_cookie, segment->tgid);
+
+		if (closed) /* its close was dispatched before reassembly let its data go */
+			end_plain_streams(p, closed);
+	}
 	if (p->config.raw)
 		exporter_segment(p->exporter, segment);
 	if (http_sessions_segment(p->http, segment) < 0)

@@ -194,16 +194,19 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 	return 1;
 }
 
-void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid)
+const struct conn_info *conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid)
 {
 	struct entry *e = cookie ? find(t, cookie) : NULL;
+	bool late;
 
-	if (e) {
-		e->info.plain = true;
-		e->info.plain_pid = pid;
-		if (!e->info.pid)
-			e->info.pid = pid;
-	}
+	if (!e)
+		return NULL;
+	late = e->info.closed && !e->info.plain;
+	e->info.plain = true;
+	e->info.plain_pid = pid;
+	if (!e->info.pid)
+		e->info.pid = pid;
+	return late ? &e->info : NULL;
 }
 
 void conn_table_note_tls_plaintext(struct conn_table *t, uint64_t cookie, uint32_t tgid,

@@ -58,8 +58,12 @@ int conn_table_apply(struct conn_table *t, const struct cleartap_conn *rec,
 int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 		     const struct conn_info **ret_info);
 
-/* Plain TCP data moved by process pid on the connection. */
-void conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
+/*
+ * Plain TCP data moved by process pid on the connection. Returns the connection when it had
+ * closed before any of its plain data was seen (reassembly released it later than the close
+ * record): its streams are to end now, as they would have at the close. NULL otherwise.
+ */
+const struct conn_info *conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
 
 /* TLS plaintext of process tgid's session was captured on the connection (nothing when the
  * connection is not known): the session ends with the connection's close. */
