@@ -85,13 +85,26 @@ static void export_connection(void *userdata, const struct conn_info *info)
 static void dispatch(struct pipeline *p, const void *data, size_t size)
 {
 	switch (record_validate(data, size)) {
-	case CLEARTAP_REC_TLS_DATA:
+	case CLEARTAP_REC_TLS_DATA: {
+		const struct cleartap_tls_data *rec = data;
+		const struct conn_info *closed = NULL;
+
 		if (p->config.drop_chunk && p->config.drop_chunk(p->config.drop_userdata, data))
 			break;
-		if (!(((const struct cleartap_tls_data *)data)->flags & CLEARTAP_DATA_PLAIN))
+		/*
+		 * Plain data is noted as it arrives, not as reassembly releases it: the close must
+		 * know whose streams to end while they wait behind a hole, and ending them from
+		 * reassembly's own release would change a stream it is finishing.
+		 */
+		if (rec->flags & CLEARTAP_DATA_PLAIN)
+			closed = conn_table_note_plain(p->conns, rec->conn_cookie, rec->hdr.tgid);
+		else
 			tls_coverage_data(p->coverage, p->conns, data);
 		reasm_add_chunk(p->reasm, data); /* -ENOMEM: counted as refusedChunks */
+		if (closed) /* drained from one ring after its close from another: ends later */
+			end_plain_streams(p, closed);
 		break;
+	}
 	case CLEARTAP_REC_TLS_FREE:
 		reasm_end_session(p->reasm, data);
 		break;
@@ -169,13 +182,6 @@ static void on_segment(void *userdata, const struct reasm_segment *segment)
 	    !filter_connection(p->config.filter, conn_table_get(p->conns, segment->conn_cookie)))
 		return;
 
-	if (segment->flags & CLEARTAP_DATA_PLAIN) {
-		const struct conn_info *closed =
-		    conn_table_note_plain(p->conns, segment->conn_cookie, segment->tgid);
-
-		if (closed) /* its close was dispatched before reassembly let its data go */
-			end_plain_streams(p, closed);
-	}
 	if (p->config.raw)
 		exporter_segment(p->exporter, segment);
 	if (http_sessions_segment(p->http, segment) < 0)

@@ -59,9 +59,10 @@ int conn_table_hello(struct conn_table *t, const struct cleartap_tls_data *rec,
 		     const struct conn_info **ret_info);
 
 /*
- * Plain TCP data moved by process pid on the connection. Returns the connection when it had
- * closed before any of its plain data was seen (reassembly released it later than the close
- * record): its streams are to end now, as they would have at the close. NULL otherwise.
+ * Plain TCP data moved by process pid on the connection, as its record arrives. Returns the
+ * connection when it had closed before any of its plain data arrived (drained from another
+ * ring after the close record): its streams are to end now, as they would have at the close.
+ * NULL otherwise.
  */
 const struct conn_info *conn_table_note_plain(struct conn_table *t, uint64_t cookie, uint32_t pid);
 
