@@ -60,6 +60,7 @@ struct options {
 	uint32_t stats_interval_s;
 	uint32_t wait_s;
 	uint32_t reorder_window_ms;
+	uint32_t idle_timeout_s;
 	uint64_t max_pending_bytes;
 	uint64_t memory_limit, connection_memory;
 	bool raw; /* also export the reassembled plaintext segments */
@@ -335,6 +336,8 @@ static void usage(FILE *out)
 	    "  --max-pending-bytes SIZE memory for incomplete calls (default 128M)\n"
 	    "  --reorder-window-ms N    how long a hole in a stream is waited for before it is\n"
 	    "                           reported as a gap (default 250)\n"
+	    "  --idle-timeout S         a session without data this long ends: its pending\n"
+	    "                           exchanges complete or are reported (default 300)\n"
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
 	    "  --user NAME              when started as root, become NAME first (required then)\n"
 	    "  --print-seccomp-profile  print the OCI seccomp profile (Kubernetes) and exit\n"
@@ -355,6 +358,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_CONNECTION_MEMORY,
 		OPT_WAIT,
 		OPT_REORDER,
+		OPT_IDLE_TIMEOUT,
 		OPT_RAW,
 		OPT_INCLUDE_COMM,
 		OPT_EXCLUDE_COMM,
@@ -384,6 +388,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"connection-memory-limit", required_argument, NULL, OPT_CONNECTION_MEMORY},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
 	    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -451,6 +456,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_REORDER:
 			if (parse_u32(optarg, 1, 60000, &o->reorder_window_ms) < 0)
 				bad = "--reorder-window-ms (1 to 60000)";
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_u32(optarg, 1, 86400, &o->idle_timeout_s) < 0)
+				bad = "--idle-timeout (1 to 86400)";
 			break;
 		case OPT_RAW:
 			o->raw = true;
@@ -578,6 +587,7 @@ static int setup(struct collector *c)
 	    .max_pending_bytes = c->opt.max_pending_bytes,
 	    .connection_memory = c->opt.connection_memory,
 	    .hold_ns = (uint64_t)c->opt.reorder_window_ms * 1000000,
+	    .idle_ns = (uint64_t)c->opt.idle_timeout_s * 1000000000,
 #ifdef CLEARTAP_TEST_SWITCHES
 	    .drop_chunk = c->opt.test_drop_call ? test_drop_chunk : NULL,
 	    .drop_userdata = (void *)c->opt.test_drop_call,
@@ -756,6 +766,7 @@ int main(int argc, char **argv)
 		    .stats_interval_s = 10,
 		    .wait_s = 10,
 		    .reorder_window_ms = PIPELINE_DEFAULT_REORDER_WINDOW_MS,
+		    .idle_timeout_s = REASM_DEFAULT_IDLE_NS / 1000000000,
 		    .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
 		    .memory_limit = PIPELINE_DEFAULT_MEMORY_LIMIT,
 		    .connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY,

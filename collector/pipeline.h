@@ -39,6 +39,7 @@ struct pipeline_config {
 	uint64_t max_pending_bytes;
 	uint64_t connection_memory; /* HTTP state and pending calls per stream; 0: the default */
 	uint64_t hold_ns;	    /* how long a hole in a stream is waited for */
+	uint64_t idle_ns; /* a session without calls this long ends (0: REASM_DEFAULT_IDLE_NS) */
 	/* test builds only (gap drills): a data chunk to lose as if the ring had been full */
 	bool (*drop_chunk)(void *userdata, const struct cleartap_tls_data *rec);
 	void *drop_userdata;

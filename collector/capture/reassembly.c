@@ -10,7 +10,6 @@
 #include "memory_budget.h"
 
 #define CHUNK		  CLEARTAP_CHUNK_MAX
-#define IDLE_SWEEP_ROUNDS 1024u /* how often idle streams are looked for */
 
 struct call {
 	uint64_t stream_offset, call_len;
@@ -117,7 +116,7 @@ struct reasm {
 	struct reasm_counters counters;
 	struct id_table streams;
 	struct stream active; /* list head */
-	uint64_t round, now_ns;
+	uint64_t now_ns, swept_ns; /* swept_ns: when idle streams were last looked for */
 	uint64_t pending_bytes;
 };
 
@@ -594,7 +593,6 @@ void reasm_tick(struct reasm *r, uint64_t now_ns)
 	struct stream *s, *next, *other;
 	struct reasm_session_end end;
 
-	r->round++;
 	r->now_ns = now_ns;
 	for (s = r->active.active_next; s != &r->active; s = next) {
 		next = s->active_next;
@@ -603,8 +601,10 @@ void reasm_tick(struct reasm *r, uint64_t now_ns)
 		else
 			stream_flush(r, s, false);
 	}
-	if (r->round % IDLE_SWEEP_ROUNDS)
+	/* looked for eight times per idle timeout: a session ends at most 1/8 of it late */
+	if (r->now_ns - r->swept_ns < r->config.idle_ns / 8)
 		return;
+	r->swept_ns = r->now_ns;
 	/*
 	 * Sessions idle that long whose end was never seen (no SSL_free, no close, no exit seen):
 	 * they end as SSL_free would end them, HTTP included, so nothing waits forever. A stream

@@ -550,6 +550,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.refused_chunks = reasm->refused_chunks;
 	collector.http_over_memory = http->over_memory;
 	collector.refused_records = c->refused_records;
+	collector.idle_sessions = reasm->idle_sessions;
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;

@@ -128,3 +128,55 @@ os._exit(0)  # no SSL_free: the session ends with the process
         server.kill()
         if proc:
             proc.kill()
+
+
+def test_idle_session_ends_after_idle_timeout(cleartap):
+    """A connection that stays open and silent after a response framed by its close: with
+    --idle-timeout 2 the session ends while both processes still hold the socket, and the
+    response comes out complete, not at the collector's stop."""
+    server_code = """
+import os, socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(1)
+print(ls.getsockname()[1], flush=True)
+conn = ls.accept()[0]
+conn.recv(65536)
+conn.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nstill open, idle\\n")
+time.sleep(60)  # never closes: only the idle timeout can end it
+"""
+    client_code = """
+import os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /idle HTTP/1.0\\r\\nHost: idle.test\\r\\n\\r\\n")
+got = b""
+while not got.endswith(b"idle\\n"):
+    got += s.recv(65536)
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+    server = client = None
+    try:
+        cleartap.start_loader()
+        collector = cleartap.start_collector("--idle-timeout", "2")
+        server = subprocess.Popen(["/usr/bin/python3", "-c", server_code],
+                                  stdout=subprocess.PIPE, text=True)
+        port = server.stdout.readline().strip()
+        client = subprocess.Popen(["/usr/bin/python3", "-c", client_code, port],
+                                  stdout=subprocess.PIPE, text=True)
+        pid = int(client.stdout.readline())
+
+        def exported():
+            lines = collector.out_path.read_bytes().splitlines()
+            return [t for t in (json.loads(x).get("http") for x in lines)
+                    if t and t["process"]["pid"] == pid]
+        harness.wait_for(exported, timeout=10, what="the transaction at the idle timeout")
+        [t] = exported()
+        assert (t["method"], t["path"], t["status"]) == ("GET", "/idle", 200)
+        assert base64.b64decode(t["responseBody"]) == b"still open, idle\n"
+        assert client.poll() is None and server.poll() is None  # neither closed the socket
+        records = cleartap.stop_collector()
+        # both sides of the one connection were idle: each process's session ended so
+        assert int(harness.final_stats(records)["collector"]["idleSessions"]) == 2
+    finally:
+        for p in (server, client):
+            if p:
+                p.kill()

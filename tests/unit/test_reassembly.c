@@ -391,13 +391,17 @@ static void test_idle_session_ends(void)
 			&r) == 0);
 	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0);
 	add(r, CLEARTAP_DIR_READ, 0, 50, 50, 0);
-	for (int i = 0; i < 1030; i++) {
+	/* a tick is HOLD_NS / 2: idle after 200 ticks, swept every 25 */
+	for (int i = 0; i < 250; i++) {
 		tick(r);
-		if (i == 1000) /* right before the first sweep the read direction is busy */
+		if (i == 150) /* the write direction is idle from tick 200; the read one is not */
 			add(r, CLEARTAP_DIR_READ, 50, 10, 10, 0);
 	}
 	CHECK_U64(n_ends, 0); /* swept: the write direction alone idle is not the session */
-	for (int i = 0; i < 1024 * 2 && !n_ends; i++)
+	for (int i = 0; i < 90; i++)
+		tick(r);
+	CHECK_U64(n_ends, 0); /* the read direction, busy at 150, is idle from 350: swept by 375 */
+	for (int i = 0; i < 40; i++)
 		tick(r);
 	CHECK_U64(n_ends, 1);
 	CHECK_U64(n_segs, 3);
