@@ -9,7 +9,7 @@
 #include "id_table.h"
 #include "memory_budget.h"
 
-#define CHUNK		  CLEARTAP_CHUNK_MAX
+#define CHUNK CLEARTAP_CHUNK_MAX
 
 struct call {
 	uint64_t stream_offset, call_len;
@@ -115,7 +115,7 @@ struct reasm {
 	void *userdata;
 	struct reasm_counters counters;
 	struct id_table streams;
-	struct stream active; /* list head */
+	struct stream active;	   /* list head */
 	uint64_t now_ns, swept_ns; /* swept_ns: when idle streams were last looked for */
 	uint64_t pending_bytes;
 };
