@@ -30,6 +30,8 @@
 #include "handoff_client.h"
 #include "http_session.h"
 #include "memory_budget.h"
+#include "metrics.h"
+#include "metrics_server.h"
 #include "parse_number.h"
 #include "pipeline.h"
 #include "privileges.h"
@@ -38,6 +40,7 @@
 #include "record_decode.h"
 #include "record_file.h"
 #include "redact.h"
+#include "ring_positions.h"
 #include "seccomp_policy.h"
 #include "opener.h"
 #ifdef CLEARTAP_TEST_SWITCHES
@@ -61,6 +64,7 @@ struct options {
 	uint32_t wait_s;
 	uint32_t reorder_window_ms;
 	uint32_t idle_timeout_s;
+	const char *metrics_listen;
 	uint64_t max_pending_bytes;
 	uint64_t memory_limit, connection_memory;
 	bool raw; /* also export the reassembled plaintext segments */
@@ -96,6 +100,9 @@ struct collector {
 	uv_timer_t drain_timer, stats_timer, relet_timer;
 	uv_poll_t ring_poll, lease_poll;
 	uv_signal_t sigint, sigterm, sighup;
+	struct metrics_server *metrics; /* --metrics-listen; NULL without */
+	struct ring_positions ring_positions[METRICS_MAX_RINGS];
+	uint64_t last_drain_ms, start_unix_s, scrapes;
 };
 
 static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -130,6 +137,8 @@ static void drain(struct collector *c)
 		c->record_fd = -1;
 	}
 	pipeline_run_pass(&c->pipe);
+	if (c->loop)
+		c->last_drain_ms = uv_now(c->loop);
 }
 
 static void on_drain_timer(uv_timer_t *t)
@@ -256,6 +265,76 @@ static void report_stats(struct collector *c, bool final)
 	exporter_tick(c->exporter);
 }
 
+/* Ready: the rings are received and were drained lately (a stuck drain loop is not). */
+static bool is_ready(const struct collector *c, const char **ret_why)
+{
+	uint64_t late_ms =
+	    10ULL * c->opt.drain_interval_ms > 1000 ? 10ULL * c->opt.drain_interval_ms : 1000;
+
+	*ret_why = NULL;
+	if (!c->rings)
+		*ret_why = "no ring buffers received";
+	else if (uv_now(c->loop) - c->last_drain_ms > late_ms)
+		*ret_why = "the rings were not drained in time";
+	return !*ret_why;
+}
+
+static void render_metrics(struct collector *c, struct ct_buf *body)
+{
+	uint64_t kernel[CLEARTAP_CNT__MAX];
+	Cleartap__V1__KernelCounters kernel_msg;
+	Cleartap__V1__CollectorCounters collector_msg;
+	struct metrics_state state = {
+	    .version = CLEARTAP_VERSION,
+	    .start_unix_s = c->start_unix_s,
+	    .ring_size = c->objects.fds.ring_size,
+	    .n_rings = c->objects.fds.n_rings,
+	    .scrapes = c->scrapes,
+	};
+	const char *why;
+
+	state.ready = is_ready(c, &why);
+	for (uint32_t i = 0; i < state.n_rings && i < METRICS_MAX_RINGS; i++)
+		state.ring_pending[i] = ring_positions_pending(&c->ring_positions[i]);
+	memcpy(state.files, c->pipe.files, sizeof(state.files));
+	read_kernel_counters(c, kernel);
+	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
+	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
+	exporter_fill_counters(c->exporter, kernel, reasm_counters(c->pipe.reasm),
+			       http_sessions_counters(c->pipe.http), &c->pipe.counters, &kernel_msg,
+			       &collector_msg);
+	metrics_render(&kernel_msg, &collector_msg, &state, body);
+}
+
+/* --metrics-listen: /metrics, /healthz (the loop answers), /readyz. */
+static int respond_metrics(void *userdata, const char *path, struct ct_buf *body,
+			   const char **ret_type)
+{
+	struct collector *c = userdata;
+	const char *why;
+
+	c->scrapes++;
+	if (!strcmp(path, "/metrics")) {
+		*ret_type = METRICS_CONTENT_TYPE;
+		render_metrics(c, body);
+		return 200;
+	}
+	if (!strcmp(path, "/healthz")) {
+		ct_buf_puts(body, "ok\n");
+		return 200;
+	}
+	if (!strcmp(path, "/readyz")) {
+		if (!is_ready(c, &why)) {
+			ct_buf_printf(body, "not ready: %s\n", why);
+			return 503;
+		}
+		ct_buf_puts(body, "ready\n");
+		return 200;
+	}
+	ct_buf_puts(body, "cleartap-collector: /metrics, /healthz, /readyz\n");
+	return 404;
+}
+
 static void on_stats_timer(uv_timer_t *t)
 {
 	report_stats(t->data, false);
@@ -338,6 +417,9 @@ static void usage(FILE *out)
 	    "                           reported as a gap (default 250)\n"
 	    "  --idle-timeout S         a session without data this long ends: its pending\n"
 	    "                           exchanges complete or are reported (default 300)\n"
+	    "  --metrics-listen ADDR    serve /metrics (Prometheus), /healthz and /readyz on\n"
+	    "                           HOST:PORT (IPv4, or [IPv6]:PORT), or on systemd's\n"
+	    "                           socket (systemd)\n"
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
 	    "  --user NAME              when started as root, become NAME first (required then)\n"
 	    "  --print-seccomp-profile  print the OCI seccomp profile (Kubernetes) and exit\n"
@@ -359,6 +441,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_WAIT,
 		OPT_REORDER,
 		OPT_IDLE_TIMEOUT,
+		OPT_METRICS_LISTEN,
 		OPT_RAW,
 		OPT_INCLUDE_COMM,
 		OPT_EXCLUDE_COMM,
@@ -389,6 +472,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
 	    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -460,6 +544,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_IDLE_TIMEOUT:
 			if (parse_u32(optarg, 1, 86400, &o->idle_timeout_s) < 0)
 				bad = "--idle-timeout (1 to 86400)";
+			break;
+		case OPT_METRICS_LISTEN:
+			o->metrics_listen = optarg;
 			break;
 		case OPT_RAW:
 			o->raw = true;
@@ -575,6 +662,32 @@ static const char *fetch_error(int r)
 
 /* "mnt:[4026531841]" -> 4026531841; read before lock-down (readlink is not allowed after). */
 /* Everything the collector will ever need is acquired here, before it serves any data. */
+/* The listening socket, made now: after lock-down the collector makes none. */
+static int start_metrics(struct collector *c)
+{
+	int port, r = metrics_listen(c->opt.metrics_listen, COLLECTOR_METRICS_FD, &port);
+
+	if (r < 0) {
+		log_msg("cannot listen on --metrics-listen %s: %s", c->opt.metrics_listen,
+			r == -ENOENT ? "no socket from systemd (LISTEN_FDS)" : strerror(-r));
+		return r;
+	}
+	for (uint32_t i = 0; i < c->objects.fds.n_rings && i < METRICS_MAX_RINGS; i++)
+		if ((r = ring_positions_map(c->objects.fds.rings[i], &c->ring_positions[i])) < 0)
+			log_msg("ring %u: no fill metric: %s", i, strerror(-r));
+	c->start_unix_s = (uint64_t)time(NULL);
+	c->last_drain_ms = uv_now(c->loop);
+	if ((r = metrics_server_start(c->loop, COLLECTOR_METRICS_FD, respond_metrics, c,
+				      &c->metrics)) < 0)
+		return r;
+	if (port)
+		log_msg("metrics and health on %s (port %d): /metrics, /healthz, /readyz",
+			c->opt.metrics_listen, port);
+	else
+		log_msg("metrics and health on systemd's socket: /metrics, /healthz, /readyz");
+	return 0;
+}
+
 static int setup(struct collector *c)
 {
 	struct pipeline_config pc = {
@@ -676,7 +789,7 @@ static int setup(struct collector *c)
 	uv_signal_start(&c->sigint, on_signal, SIGINT);
 	uv_signal_start(&c->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&c->sighup, on_sighup, SIGHUP);
-	return 0;
+	return c->opt.metrics_listen ? start_metrics(c) : 0;
 }
 
 /* Never root, never a capability. Runs before anything is acquired. */
@@ -827,6 +940,10 @@ int main(int argc, char **argv)
 	pipeline_finish(&c.pipe);
 	exporter_drain_sink(c.exporter); /* room for the final stats */
 	report_stats(&c, true);
+	metrics_server_stop(c.metrics);
+	uv_run(c.loop, UV_RUN_NOWAIT); /* its handles close */
+	for (uint32_t i = 0; i < METRICS_MAX_RINGS; i++)
+		ring_positions_unmap(&c.ring_positions[i]);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
 	container_names_close(c.names);

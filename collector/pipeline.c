@@ -30,6 +30,9 @@ void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attac
 	    (report->status == CLEARTAP_ATTACH_SKIPPED ||
 	     report->status == CLEARTAP_ATTACH_REFUSED))
 		return;
+	if (report->library < CT_ARRAY_SIZE(p->files) &&
+	    report->status < CT_ARRAY_SIZE(p->files[0]))
+		p->files[report->library][report->status]++;
 	if (report->status == CLEARTAP_ATTACH_ATTACHED ||
 	    report->status == CLEARTAP_ATTACH_ALREADY_ATTACHED) {
 		p->counters.probed_files++;

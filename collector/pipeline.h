@@ -56,6 +56,8 @@ struct pipeline {
 	struct tls_coverage *coverage;
 	struct exporter *exporter;
 	struct collector_counters counters;
+	/* files the loader reported on, by enum cleartap_attach_library and status */
+	uint64_t files[CLEARTAP_LIB_GO + 1][CLEARTAP_ATTACH_REFUSED + 1];
 	uint64_t ticks;
 };
 

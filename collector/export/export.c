@@ -485,12 +485,13 @@ void exporter_session_end(struct exporter *e, const struct reasm_session_end *en
 	write_record(e, &record);
 }
 
-void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
-		    const struct reasm_counters *reasm, const struct http_session_counters *http,
-		    const struct collector_counters *c, bool final)
+void exporter_fill_counters(const struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
+			    const struct reasm_counters *reasm,
+			    const struct http_session_counters *http,
+			    const struct collector_counters *c,
+			    Cleartap__V1__KernelCounters *ret_kernel,
+			    Cleartap__V1__CollectorCounters *ret_collector)
 {
-	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
-	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
 	Cleartap__V1__KernelCounters kernel = CLEARTAP__V1__KERNEL_COUNTERS__INIT;
 	Cleartap__V1__CollectorCounters collector = CLEARTAP__V1__COLLECTOR_COUNTERS__INIT;
 	struct mem_budget_stats memory;
@@ -551,6 +552,25 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	collector.http_over_memory = http->over_memory;
 	collector.refused_records = c->refused_records;
 	collector.idle_sessions = reasm->idle_sessions;
+	collector.http1_transactions = http->by_protocol[HTTP_PROTOCOL_HTTP1];
+	collector.http2_transactions = http->by_protocol[HTTP_PROTOCOL_HTTP2];
+	collector.grpc_transactions = http->by_protocol[HTTP_PROTOCOL_GRPC];
+	*ret_kernel = kernel;
+	*ret_collector = collector;
+}
+
+void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
+		    const struct reasm_counters *reasm, const struct http_session_counters *http,
+		    const struct collector_counters *c, bool final)
+{
+	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
+	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
+	Cleartap__V1__KernelCounters kernel;
+	Cleartap__V1__CollectorCounters collector;
+	struct mem_budget_stats memory;
+
+	exporter_fill_counters(e, k, reasm, http, c, &kernel, &collector);
+	mem_budget_get(&memory);
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;

@@ -8,6 +8,7 @@
 
 #include "cleartap/events.h"
 #include "cleartap/handoff.h"
+#include "cleartap.pb-c.h"
 #include "conn_table.h"
 #include "proc_table.h"
 #include "http_session.h"
@@ -63,6 +64,13 @@ void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features);
 
 /* Where data and transactions find their connection's endpoints (may be NULL). */
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns);
+/* The stats counters as the Stats record carries them (the metrics endpoint reads them too). */
+void exporter_fill_counters(const struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
+			    const struct reasm_counters *reasm,
+			    const struct http_session_counters *http,
+			    const struct collector_counters *c,
+			    Cleartap__V1__KernelCounters *ret_kernel,
+			    Cleartap__V1__CollectorCounters *ret_collector);
 void exporter_stats(struct exporter *e, const uint64_t kernel[CLEARTAP_CNT__MAX],
 		    const struct reasm_counters *reasm, const struct http_session_counters *http,
 		    const struct collector_counters *collector, bool final);

@@ -152,6 +152,10 @@ static void conn_remove(struct http_sessions *s, struct http_conn *c)
 static void emit(struct http_sessions *s, struct http_txn *t)
 {
 	s->counters.transactions++;
+	s->counters.by_protocol[strcmp(t->protocol, "HTTP/2") ? HTTP_PROTOCOL_HTTP1
+							      : HTTP_PROTOCOL_HTTP2]++;
+	if (t->grpc.present)
+		s->counters.by_protocol[HTTP_PROTOCOL_GRPC]++;
 	if (strncmp(t->error, "malformed", 9) == 0)
 		s->counters.malformed++;
 	if (s->on_transaction)

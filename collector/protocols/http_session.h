@@ -16,8 +16,16 @@
 
 struct http_sessions;
 
+enum http_protocol {
+	HTTP_PROTOCOL_HTTP1,
+	HTTP_PROTOCOL_HTTP2,
+	HTTP_PROTOCOL_GRPC, /* also counted as HTTP/2 */
+	HTTP_PROTOCOL__MAX,
+};
+
 struct http_session_counters {
 	uint64_t transactions, malformed, desynchronised, opaque_sessions;
+	uint64_t by_protocol[HTTP_PROTOCOL__MAX];
 	uint64_t over_budget; /* connections no longer parsed: over any of their budgets */
 	uint64_t over_memory; /* of those, for memory: their own limit or the collector's */
 };

@@ -6,8 +6,10 @@ import base64
 import json
 import re
 import subprocess
+import urllib.request
 
 import pytest
+
 import yaml
 
 import harness
@@ -150,11 +152,16 @@ def test_seccomp_profile_runs_the_collector_as_a_runtime_applies_it(cleartap, tl
     cleartap.start_loader()
     launcher = ["/usr/bin/python3", str(harness.PEERS / "oci_seccomp_exec.py"),
                 str(K8S / "seccomp" / "cleartap-collector.json")]
-    collector = cleartap.start_collector(launcher=launcher)
+    metrics_port = harness.free_port()
+    collector = cleartap.start_collector("--metrics-listen", f"127.0.0.1:{metrics_port}",
+                                         launcher=launcher)
     status = open(f"/proc/{collector.pid}/status").read()
     # the runtime's filter and the collector's own lock-down, stacked
     assert re.search(r"^Seccomp_filters:\s+2$", status, re.M), status
     client, server = run_python_pair(cleartap, tls_cert, 1000, 2000, "oci-seccomp")
+    # the metrics endpoint too: its socket made under the profile, a scrape served under both
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+        assert b"cleartap_kernel_calls_total " in r.read()
     records = cleartap.stop_collector(collector)  # exited 0: nothing was killed on the way
     assert harness.stream(records, client["pid"], "DIRECTION_WRITE") == \
         base64.b64decode(client["sent"])
