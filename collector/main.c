@@ -65,6 +65,7 @@ struct options {
 	uint32_t reorder_window_ms;
 	uint32_t idle_timeout_s;
 	const char *metrics_listen;
+	bool all_processes;
 	uint64_t max_pending_bytes;
 	uint64_t memory_limit, connection_memory;
 	bool raw; /* also export the reassembled plaintext segments */
@@ -417,6 +418,9 @@ static void usage(FILE *out)
 	    "                           reported as a gap (default 250)\n"
 	    "  --idle-timeout S         a session without data this long ends: its pending\n"
 	    "                           exchanges complete or are reported (default 300)\n"
+	    "  --all-processes          a process record for every process exec'd or exiting\n"
+	    "                           (default: for those other records name, when they first\n"
+	    "                           do, and at their exit)\n"
 	    "  --metrics-listen ADDR    serve /metrics (Prometheus), /healthz and /readyz on\n"
 	    "                           HOST:PORT (IPv4, or [IPv6]:PORT), or on systemd's\n"
 	    "                           socket (systemd)\n"
@@ -442,6 +446,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_REORDER,
 		OPT_IDLE_TIMEOUT,
 		OPT_METRICS_LISTEN,
+		OPT_ALL_PROCESSES,
 		OPT_RAW,
 		OPT_INCLUDE_COMM,
 		OPT_EXCLUDE_COMM,
@@ -473,6 +478,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	    {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
 	    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -547,6 +553,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_METRICS_LISTEN:
 			o->metrics_listen = optarg;
+			break;
+		case OPT_ALL_PROCESSES:
+			o->all_processes = true;
 			break;
 		case OPT_RAW:
 			o->raw = true;
@@ -694,6 +703,7 @@ static int setup(struct collector *c)
 	    .filter = &c->opt.filter,
 	    .redactor = &c->redactor,
 	    .raw = c->opt.raw,
+	    .all_processes = c->opt.all_processes,
 	    .body_limit = c->opt.body_limit,
 	    .max_waiting = c->opt.max_waiting,
 	    .max_call_bytes = c->objects.fds.max_call_bytes,

@@ -227,7 +227,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	    (r = tls_coverage_new(&p->coverage)) < 0)
 		return r;
 	exporter_set_connections(exporter, p->conns);
-	exporter_set_processes(exporter, p->procs);
+	exporter_set_processes(exporter, p->procs, config->all_processes);
 	r = http_sessions_new(
 	    &(struct http_session_config){.body_limit = config->body_limit,
 					  .max_waiting = config->max_waiting,

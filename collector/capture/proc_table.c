@@ -58,6 +58,17 @@ const struct proc_info *proc_table_get(const struct proc_table *t, uint32_t pid)
 	return e ? &e->info : NULL;
 }
 
+bool proc_table_announce(struct proc_table *t, uint32_t pid, const struct proc_info **ret_info)
+{
+	struct entry *e = find(t, pid);
+
+	if (!e || e->info.announced)
+		return false;
+	e->info.announced = true;
+	*ret_info = &e->info;
+	return true;
+}
+
 static bool is_hex64(const char *s, size_t len)
 {
 	if (len != 64)
@@ -131,6 +142,7 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 	if (rec->event != CLEARTAP_PROC_EXIT) {
 		/* a new image (or the first known): whatever was known of the old one goes */
 		e->info.snapshot = rec->event == CLEARTAP_PROC_SNAPSHOT;
+		e->info.announced = false;
 		e->info.exited = false;
 		e->info.exit_code = 0;
 		e->info.uid = rec->uid;

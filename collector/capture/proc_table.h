@@ -26,6 +26,7 @@ struct proc_info {
 	bool exited;
 	int32_t exit_code;
 	uint64_t exit_ns;
+	bool announced; /* its process record went out for this image (see proc_table_announce) */
 };
 
 struct proc_table;
@@ -41,6 +42,9 @@ int proc_table_apply(struct proc_table *t, const struct cleartap_proc *rec,
 		     const struct proc_info **ret_info);
 
 const struct proc_info *proc_table_get(const struct proc_table *t, uint32_t pid);
+
+/* The process is named by a record: true (and *ret_info) the first time for its image. */
+bool proc_table_announce(struct proc_table *t, uint32_t pid, const struct proc_info **ret_info);
 
 void proc_table_expire(struct proc_table *t, uint64_t now_ns, uint64_t keep_ns);
 size_t proc_table_size(const struct proc_table *t);

@@ -43,7 +43,8 @@ struct exporter {
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t errors;
 	const struct conn_table *conns;
-	const struct proc_table *procs;
+	struct proc_table *procs;
+	bool all_processes; /* every process record, not only those other records name */
 	struct container_names_dir *names;
 	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
 	size_t n_kernel_degraded;
@@ -78,9 +79,19 @@ static Cleartap__V1__KubernetesNames *kubernetes_names(const struct exporter *e,
 	return m;
 }
 
-void exporter_set_processes(struct exporter *e, const struct proc_table *procs)
+void exporter_set_processes(struct exporter *e, struct proc_table *procs, bool all)
 {
 	e->procs = procs;
+	e->all_processes = all;
+}
+
+/* A process a record names: its own record goes out first, once per image (unless all do). */
+static void announce_process(struct exporter *e, uint32_t pid)
+{
+	const struct proc_info *p;
+
+	if (!e->all_processes && e->procs && pid && proc_table_announce(e->procs, pid, &p))
+		exporter_process(e, p);
 }
 
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns)
@@ -355,12 +366,14 @@ static void write_record(struct exporter *e, const Cleartap__V1__Record *record)
  * comm_buf holds the NUL-terminated command name the message points to; what the kernel told
  * of the process at exec (executable, container, uid) is added when known.
  */
-static void process_ref(const struct exporter *e, Cleartap__V1__ProcessRef *ref,
+static void process_ref(struct exporter *e, Cleartap__V1__ProcessRef *ref,
 			Cleartap__V1__KubernetesNames *names, char comm_buf[CLEARTAP_COMM_LEN + 1],
 			uint32_t pid, uint32_t tid, const char *comm)
 {
-	const struct proc_info *p = e->procs ? proc_table_get(e->procs, pid) : NULL;
+	const struct proc_info *p;
 
+	announce_process(e, pid);
+	p = e->procs ? proc_table_get(e->procs, pid) : NULL;
 	memset(comm_buf, 0, CLEARTAP_COMM_LEN + 1);
 	if (comm)
 		memcpy(comm_buf, comm, CLEARTAP_COMM_LEN);
@@ -575,6 +588,7 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	stats.kernel = &kernel;
 	stats.collector = &collector;
 	stats.final = final;
+	stats.schema_version = CLEARTAP_EXPORT_SCHEMA;
 	stats.n_kernel_degraded = e->n_kernel_degraded;
 	stats.kernel_degraded = e->kernel_degraded;
 	record.kind_case = CLEARTAP__V1__RECORD__KIND_STATS;
@@ -612,11 +626,33 @@ static Cleartap__V1__Header **headers_message(const struct http_fields *f,
 	for (size_t i = 0; i < f->n; i++) {
 		cleartap__v1__header__init(&storage[i]);
 		storage[i].name = f->items[i].name;
-		storage[i].value.data = f->items[i].value;
-		storage[i].value.len = f->items[i].value_len;
+		/* values are NUL-terminated copies (http_txn.c): text goes out as it is */
+		if (proto_json_is_text(f->items[i].value, f->items[i].value_len, false)) {
+			storage[i].value = (char *)f->items[i].value;
+		} else {
+			storage[i].value_bytes.data = f->items[i].value;
+			storage[i].value_bytes.len = f->items[i].value_len;
+		}
 		list[i] = &storage[i];
 	}
 	return list;
+}
+
+/*
+ * A body as text (a NUL-terminated copy in *ret_text, freed by the caller) when it is text,
+ * else as bytes.
+ */
+static void body_message(const uint8_t *data, size_t len, ProtobufCBinaryData *ret_bytes,
+			 char **ret_text)
+{
+	*ret_text = NULL;
+	if (len && proto_json_is_text(data, len, true) && (*ret_text = malloc(len + 1))) {
+		memcpy(*ret_text, data, len);
+		(*ret_text)[len] = '\0';
+		return;
+	}
+	ret_bytes->data = (uint8_t *)data;
+	ret_bytes->len = len;
 }
 
 /* Decode a complete gzip or deflate body for display. Returns malloc'd bytes or NULL. */
@@ -724,6 +760,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	char comm[CLEARTAP_COMM_LEN + 1];
 	size_t decoded_len = 0;
 	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
+	char *request_text, *response_text;
 
 	process_ref(e, &process, &names, comm, t->pid, t->tid, t->comm);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
@@ -743,18 +780,19 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
 	m.request_body_size = t->request_body.size;
 	m.response_body_size = t->response_body.size;
-	m.request_body.data = t->request_body.kept.data;
-	m.request_body.len = t->request_body.kept.len;
+	body_message(t->request_body.kept.data, t->request_body.kept.len, &m.request_body,
+		     &request_text);
 	m.request_body_truncated = t->request_body.kept.len < t->request_body.size;
 	m.response_body_truncated = t->response_body.kept.len < t->response_body.size;
-	if (decoded) {
-		m.response_body.data = decoded;
-		m.response_body.len = decoded_len;
+	if (decoded)
 		m.response_body_decoding = (char *)coding;
-	} else {
-		m.response_body.data = t->response_body.kept.data;
-		m.response_body.len = t->response_body.kept.len;
-	}
+	body_message(decoded ? decoded : t->response_body.kept.data,
+		     decoded ? decoded_len : t->response_body.kept.len, &m.response_body,
+		     &response_text);
+	if (request_text)
+		m.request_body_text = request_text;
+	if (response_text)
+		m.response_body_text = response_text;
 	m.error = (char *)t->error;
 	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
 	m.response_content_type = (char *)header_value(&t->response_headers, "content-type");
@@ -794,6 +832,8 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	free(req_storage);
 	free(resp_storage);
 	free(decoded);
+	free(request_text);
+	free(response_text);
 }
 
 /* A TLS version by name, or "0x0305" for one without. buf: at least 8 bytes. */
@@ -852,6 +892,7 @@ void exporter_connection(struct exporter *e, const struct conn_info *c, bool han
 						     : c->open_ns);
 	m.id = c->cookie;
 	m.pid = c->pid;
+	announce_process(e, c->pid);
 	m.role = c->role == CLEARTAP_ROLE_CLIENT ? CLEARTAP__V1__CONNECTION__ROLE__ROLE_CLIENT
 		 : c->role == CLEARTAP_ROLE_SERVER
 		     ? CLEARTAP__V1__CONNECTION__ROLE__ROLE_SERVER
@@ -881,6 +922,9 @@ void exporter_process(struct exporter *e, const struct proc_info *p)
 	Cleartap__V1__KubernetesNames names = CLEARTAP__V1__KUBERNETES_NAMES__INIT;
 	char *argv[CLEARTAP_ARGS_LEN / 2 + 1];
 	size_t n = 0;
+
+	if (!e->all_processes && !p->announced)
+		return; /* said when a record first names it */
 
 	m.time_unix_nano = to_unix_ns(e, p->exited ? p->exit_ns : p->start_ns);
 	m.pid = p->pid;
@@ -943,6 +987,7 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 	m.device = a->dev;
 	m.inode = a->ino;
 	m.pid = pid;
+	announce_process(e, pid);
 	m.container_id = (char *)(proc ? proc->container_id : "");
 	m.kubernetes = proc ? kubernetes_names(e, &names, proc->container_id) : NULL;
 	for (size_t i = 0; i < n_sites; i++) {

@@ -15,6 +15,9 @@
 #include "http_txn.h"
 #include "reassembly.h"
 
+/* The export schema's version (proto/cleartap.proto; the README lists what changed). */
+#define CLEARTAP_EXPORT_SCHEMA "1.1"
+
 enum export_format {
 	EXPORT_JSON, /* one proto3-JSON Record per line */
 	EXPORT_TEXT, /* for people: one line per HTTP transaction (and raw segments if asked) */
@@ -57,7 +60,11 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 void exporter_set_container_names(struct exporter *e, struct container_names_dir *names);
 
 /* Where records find their process's executable, container and uid (may be NULL). */
-void exporter_set_processes(struct exporter *e, const struct proc_table *procs);
+/*
+ * The process table records are resolved against. Unless all, a process record goes out only
+ * for a process other records name: the first time one does, then at its exit.
+ */
+void exporter_set_processes(struct exporter *e, struct proc_table *procs, bool all);
 
 /* What the kernel lacks (enum cleartap_kernel_feature absent), named in every stats record. */
 void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features);

@@ -96,6 +96,26 @@ static size_t utf8_sequence(const uint8_t *s, size_t len)
 	return n;
 }
 
+bool proto_json_is_text(const uint8_t *s, size_t len, bool multiline)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			i++;
+			continue;
+		}
+		if (s[i] == '\t' || (multiline && (s[i] == '\n' || s[i] == '\r'))) {
+			i++;
+			continue;
+		}
+		if (s[i] < 0x80 || !(n = utf8_sequence(s + i, len - i)))
+			return false; /* a control character, DEL, or not UTF-8 */
+		i += n;
+	}
+	return true;
+}
+
 void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len)
 {
 	ct_buf_putc(out, '"');

@@ -8,6 +8,7 @@
 #define CT_PROTO_JSON_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 
 #include "buf.h"
 
@@ -15,6 +16,9 @@ void proto_json_write(struct ct_buf *out, const ProtobufCMessage *message);
 
 /* JSON string literal of arbitrary bytes: escapes, invalid UTF-8 replaced by U+FFFD. */
 void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len);
+
+/* Valid UTF-8 without control characters but tab (and CR, LF with multiline): shown as text. */
+bool proto_json_is_text(const uint8_t *s, size_t len, bool multiline);
 
 void proto_json_base64(struct ct_buf *out, const uint8_t *data, size_t len);
 

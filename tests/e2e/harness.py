@@ -254,6 +254,23 @@ def is_open(connection):
     return not connection.get("closed") and not connection.get("handshake")
 
 
+def body(txn, which="responseBody"):
+    """A transaction's body as bytes: a text body is a string (responseBodyText), any other
+    is base64 (responseBody); never both."""
+    assert not (txn.get(which) and txn.get(which + "Text")), txn
+    if which + "Text" in txn:
+        return txn[which + "Text"].encode()
+    return base64.b64decode(txn.get(which, ""))
+
+
+def header_bytes(field):
+    """A header's value as bytes: text values are strings, others base64 in valueBytes."""
+    assert not (field.get("value") and field.get("valueBytes")), field
+    if "valueBytes" in field:
+        return base64.b64decode(field["valueBytes"])
+    return field.get("value", "").encode()
+
+
 def tls_data(records, pid=None):
     return [r["tlsData"] for r in records
             if "tlsData" in r and (pid is None or r["tlsData"]["process"]["pid"] == pid)]

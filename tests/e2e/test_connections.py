@@ -117,7 +117,7 @@ os._exit(0)  # no SSL_free: the session ends with the process
         [t] = exported()
         assert (t["method"], t["path"], t["status"], t["protocol"]) == ("GET", "/hello.txt", 200,
                                                                         "HTTP/1.0")
-        assert base64.b64decode(t["responseBody"]) == b"close-framed body\n"
+        assert harness.body(t, "responseBody") == b"close-framed body\n"
         if ending == "close":
             assert proc.poll() is None  # it was the close, not an exit
         records = cleartap.stop_collector()
@@ -171,7 +171,7 @@ time.sleep(60)
         harness.wait_for(exported, timeout=10, what="the transaction at the idle timeout")
         [t] = exported()
         assert (t["method"], t["path"], t["status"]) == ("GET", "/idle", 200)
-        assert base64.b64decode(t["responseBody"]) == b"still open, idle\n"
+        assert harness.body(t, "responseBody") == b"still open, idle\n"
         assert client.poll() is None and server.poll() is None  # neither closed the socket
         records = cleartap.stop_collector()
         # both sides of the one connection were idle: each process's session ended so

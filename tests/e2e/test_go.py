@@ -185,7 +185,7 @@ def test_go_client_byte_exact(cleartap, go_peers, world_readable_cert):
     assert result["status"] == 200
     [t] = transactions(records, pid)
     assert (t["method"], t["path"], t["status"]) == ("POST", "/item/0", 200)
-    assert base64.b64decode(t["requestBody"]) == b"request 0"
+    assert harness.body(t, "requestBody") == b"request 0"
     harness.assert_accounted(harness.final_stats(records))
 
 
@@ -205,8 +205,8 @@ def test_go_server_from_curl(cleartap, go_peers, world_readable_cert, http):
     [t] = transactions(records, server.pid)
     assert (t["method"], t["path"], t["status"]) == ("POST", "/upload", 200)
     assert t["protocol"] == ("HTTP/1.1" if http == "--http1.1" else "HTTP/2")
-    assert base64.b64decode(t["requestBody"]) == b"hello from curl"
-    assert base64.b64decode(t["responseBody"]) == curl.stdout
+    assert harness.body(t, "requestBody") == b"hello from curl"
+    assert harness.body(t, "responseBody") == curl.stdout
     [c] = [x for x in transactions(records) if x["process"]["comm"] == "curl"]
     # the two ends, captured by different probes (OpenSSL's, Go's), saw the same bytes
     assert stream(records, server.pid, "DIRECTION_READ") == stream(
@@ -239,8 +239,8 @@ def test_go_stripped_client(cleartap, go_peers, world_readable_cert):
         for r in sorted(results, key=lambda r: r["index"])]
     for t in txns:
         i = t["path"].rsplit("/", 1)[1]
-        assert base64.b64decode(t["requestBody"]).decode() == f"request {i}"
-        assert base64.b64decode(t["responseBody"]).decode() == f"/item/{i} got request {i}"
+        assert harness.body(t, "requestBody").decode() == f"request {i}"
+        assert harness.body(t, "responseBody").decode() == f"/item/{i} got request {i}"
     harness.assert_accounted(harness.final_stats(records))
 
 
@@ -260,7 +260,7 @@ def test_go_running_before_the_loader(cleartap, go_peers, world_readable_cert):
     records = cleartap.stop_collector()
     [t] = transactions(records, server.pid)
     assert (t["method"], t["path"], t["status"]) == ("POST", "/before", 200)
-    assert base64.b64decode(t["responseBody"]) == curl.stdout == b"/before got early"
+    assert harness.body(t, "responseBody") == curl.stdout == b"/before got early"
 
 
 @pytest.mark.parametrize("proto", ["h1", "h2"])
@@ -280,8 +280,8 @@ def test_goroutines_on_one_pool(cleartap, go_peers, world_readable_cert, proto):
     for side in (pid, server.pid):  # the client, then the server
         txns = transactions(records, side)
         assert len(txns) == 200, side
-        seen = {t["path"]: (base64.b64decode(t.get("requestBody", "")).decode(),
-                            base64.b64decode(t.get("responseBody", "")).decode()) for t in txns}
+        seen = {t["path"]: (harness.body(t, "requestBody").decode(),
+                            harness.body(t, "responseBody").decode()) for t in txns}
         assert seen == truth, "client" if side == pid else "server"
         assert all(t["status"] == 200 and t["connectionId"] for t in txns)
         assert {t["protocol"] for t in txns} == {"HTTP/1.1" if proto == "h1" else "HTTP/2"}

@@ -24,12 +24,12 @@ def transactions(records, pid=None):
 def header(h, name, section="requestHeaders"):
     for f in h.get(section, []):
         if f["name"].lower() == name:
-            return base64.b64decode(f["value"]).decode()
+            return harness.header_bytes(f).decode()
     return None
 
 
 def body(h, which="responseBody"):
-    return base64.b64decode(h.get(which, ""))
+    return harness.body(h, which)
 
 
 def start_nginx(cleartap, server, url):
@@ -221,6 +221,26 @@ def test_body_limit_keeps_true_size(cleartap, nginx):
     [t] = transactions(records, curl)
     assert body(t) == BIG.encode()[:100]
     assert t["responseBodySize"] == str(len(BIG)) and t["responseBodyTruncated"] is True
+
+
+def test_json_shows_text_as_text(cleartap, nginx, tmp_path):
+    """JSON for people: header values and text bodies are JSON strings (jq shows them as they
+    were sent); a body that is not text stays base64 in its bytes field."""
+    port, _ = nginx
+    binary = bytes(range(256))
+    (tmp_path / "binary").write_bytes(binary)
+    cleartap.start_loader()
+    cleartap.start_collector()
+    curl = run_curl("--http1.1", "-H", "X-Note: caf\u00e9 \u2014 ok", f"https://127.0.0.1:{port}/hello.txt",
+                    "--next", "-sk", "--http1.1", "--data-binary", f"@{tmp_path / 'binary'}",
+                    f"https://127.0.0.1:{port}/post")
+    records = cleartap.stop_collector()
+    get, post = transactions(records, curl)
+    assert {"name": "Host", "value": f"127.0.0.1:{port}"} in get["requestHeaders"]
+    assert {"name": "X-Note", "value": "caf\u00e9 \u2014 ok"} in get["requestHeaders"]
+    assert not [h for h in get["requestHeaders"] if "valueBytes" in h]
+    assert get["responseBodyText"] == "hello from nginx\n" and "responseBody" not in get
+    assert base64.b64decode(post["requestBody"]) == binary and "requestBodyText" not in post
 
 
 def test_text_view_one_line_per_transaction(cleartap, nginx):

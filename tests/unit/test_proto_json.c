@@ -141,6 +141,25 @@ static void test_defaults_omitted_and_bools(void)
 	free(json);
 }
 
+/* Text is shown as a string: valid UTF-8, no control characters but tab (CR, LF in bodies). */
+static void test_what_is_text(void)
+{
+	CHECK(proto_json_is_text((const uint8_t *)"127.0.0.1:8443", 14, false));
+	CHECK(proto_json_is_text((const uint8_t *)"", 0, false));
+	CHECK(proto_json_is_text((const uint8_t *)"a\tb", 3, false));
+	CHECK(!proto_json_is_text((const uint8_t *)"a\r\nb", 4, false));
+	CHECK(proto_json_is_text((const uint8_t *)"line\r\nline\n", 11, true));
+	CHECK(proto_json_is_text((const uint8_t *)"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+				 false));
+	CHECK(!proto_json_is_text((const uint8_t *)"a\0b", 3, true));	      /* NUL */
+	CHECK(!proto_json_is_text((const uint8_t *)"a\x7f", 2, true));	      /* DEL */
+	CHECK(!proto_json_is_text((const uint8_t *)"\x1b[31m", 5, true));     /* ESC */
+	CHECK(!proto_json_is_text((const uint8_t *)"\xc3", 1, true));	      /* cut sequence */
+	CHECK(!proto_json_is_text((const uint8_t *)"\xc0\xaf", 2, true));     /* overlong */
+	CHECK(!proto_json_is_text((const uint8_t *)"\xed\xa0\x80", 3, true)); /* surrogate */
+	CHECK(!proto_json_is_text((const uint8_t *)"\xff\xfe", 2, true));
+}
+
 int main(void)
 {
 	RUN(test_tls_data_record);
@@ -148,5 +167,6 @@ int main(void)
 	RUN(test_base64_against_reference);
 	RUN(test_strings_are_valid_json_utf8);
 	RUN(test_defaults_omitted_and_bools);
+	RUN(test_what_is_text);
 	return TEST_EXIT();
 }
