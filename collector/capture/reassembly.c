@@ -20,6 +20,11 @@ struct call {
 	uint8_t func, flags;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t call_start_ns, time_ns;
+	/*
+	 * When its bytes met the other direction's: a write's start (its record is stamped at its
+	 * return, and the answer can be read before a descheduled writer returns), a read's end.
+	 */
+	uint64_t order_ns;
 	uint64_t arrival_ns;
 	uint64_t *received; /* bitmap of chunks, in the same allocation */
 	uint8_t *data;	    /* captured_len bytes, after the bitmap */
@@ -285,7 +290,7 @@ static void emit_call(struct reasm *r, struct stream *s, struct call *c)
 		gap += c->call_len - c->captured_len;
 	s->carried_gap = gap;
 	s->positioned = true;
-	s->released_ns = c->time_ns;
+	s->released_ns = c->order_ns;
 	if (c->stream_offset + c->call_len > s->next_offset)
 		s->next_offset = c->stream_offset + c->call_len;
 }
@@ -310,7 +315,7 @@ static uint64_t next_time(const struct stream *s)
 {
 	if (!s || !s->n_calls)
 		return UINT64_MAX;
-	return in_order(s, first_call(s)) ? first_call(s)->time_ns : s->released_ns;
+	return in_order(s, first_call(s)) ? first_call(s)->order_ns : s->released_ns;
 }
 
 /*
@@ -417,6 +422,10 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		c->comm[sizeof(c->comm) - 1] = '\0';
 		c->call_start_ns = rec->call_start_ns;
 		c->time_ns = rec->hdr.timestamp_ns;
+		c->order_ns = rec->direction == CLEARTAP_DIR_WRITE && rec->call_start_ns &&
+				      rec->call_start_ns < c->time_ns
+				  ? rec->call_start_ns
+				  : c->time_ns;
 		c->arrival_ns = r->now_ns;
 		if (insert_call(s, pos, c) < 0) {
 			ct_mem_free(NULL, c);
@@ -437,6 +446,8 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 	memcpy(c->data + rec->chunk_offset, rec->payload, rec->chunk_len);
 	if (rec->hdr.timestamp_ns < c->time_ns)
 		c->time_ns = rec->hdr.timestamp_ns;
+	if (c->order_ns > c->time_ns)
+		c->order_ns = c->time_ns;
 	if (c->received_chunks == c->n_chunks && c == first_call(s))
 		stream_flush(r, s, false);
 	return 0;

@@ -8,6 +8,25 @@
 
 #include "cleartap/events.h"
 
+/*
+ * When a record's bytes met the other direction's: a write's start. A data record is stamped
+ * when the call returns, and the answer to what a write sent can be read before a descheduled
+ * writer returns (seen with Go's HTTP/1 client: a response drained before its request).
+ */
+static uint64_t order_time(const struct cleartap_record_header *hdr, const void *record,
+			   size_t size)
+{
+	struct cleartap_tls_data data;
+
+	if (hdr->type != CLEARTAP_REC_TLS_DATA || size < sizeof(data))
+		return hdr->timestamp_ns;
+	memcpy(&data, record, sizeof(data));
+	if (data.direction != CLEARTAP_DIR_WRITE || !data.call_start_ns ||
+	    data.call_start_ns > hdr->timestamp_ns)
+		return hdr->timestamp_ns;
+	return data.call_start_ns;
+}
+
 int record_batch_add(struct record_batch *b, const void *record, size_t size)
 {
 	struct cleartap_record_header hdr;
@@ -35,7 +54,7 @@ int record_batch_add(struct record_batch *b, const void *record, size_t size)
 		b->refs = refs;
 		b->cap = cap;
 	}
-	b->refs[b->n] = (struct record_ref){.timestamp_ns = hdr.timestamp_ns,
+	b->refs[b->n] = (struct record_ref){.timestamp_ns = order_time(&hdr, record, size),
 					    .cpu = hdr.cpu,
 					    .size = (uint32_t)size,
 					    .offset = b->data.len,

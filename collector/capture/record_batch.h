@@ -33,7 +33,7 @@ struct record_batch {
 /* Copy one record (at least a record header long, or it is ignored: -EBADMSG). -ENOMEM. */
 int record_batch_add(struct record_batch *b, const void *record, size_t size);
 
-/* Order by timestamp, then CPU, then arrival. */
+/* Order by time (a write's start, any other record's timestamp), then CPU, then arrival. */
 void record_batch_sort(struct record_batch *b);
 
 /* The i-th record after sorting; valid until the next add or reset. */

@@ -78,11 +78,35 @@ static void test_large_batches_sort_and_reuse(void)
 	record_batch_free(&b);
 }
 
+/* A write is ordered by its start: the response it caused can be read before it returns. */
+static void test_writes_order_by_their_start(void)
+{
+	struct record_batch b = {};
+	struct cleartap_tls_data write = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_DATA, .timestamp_ns = 400, .cpu = 0, .tid = 1},
+	    .call_start_ns = 100,
+	    .direction = CLEARTAP_DIR_WRITE};
+	struct cleartap_tls_data read = {
+	    .hdr = {.type = CLEARTAP_REC_TLS_DATA, .timestamp_ns = 300, .cpu = 1, .tid = 2},
+	    .call_start_ns = 50,
+	    .direction = CLEARTAP_DIR_READ};
+
+	CHECK(record_batch_add(&b, &read, sizeof(read)) == 0);
+	CHECK(record_batch_add(&b, &write, sizeof(write)) == 0);
+	add(&b, 200, 0, 3); /* not data: its timestamp */
+	record_batch_sort(&b);
+	CHECK_U64(tag_at(&b, 0), 1); /* the write started at 100 */
+	CHECK_U64(tag_at(&b, 1), 3);
+	CHECK_U64(tag_at(&b, 2), 2); /* the read returned at 300 (it started at 50: irrelevant) */
+	record_batch_free(&b);
+}
+
 int main(void)
 {
 	srand(7);
 	RUN(test_two_rings_interleave);
 	RUN(test_short_records_are_refused);
 	RUN(test_large_batches_sort_and_reuse);
+	RUN(test_writes_order_by_their_start);
 	return TEST_EXIT();
 }
