@@ -74,6 +74,8 @@ struct options {
 	bool no_redact;
 	const char *redact[REDACT_MAX_NAMES];
 	size_t n_redact;
+	const char *redact_fields[REDACT_MAX_NAMES];
+	size_t n_redact_fields;
 	struct filter filter;
 	const char *user; /* drop to this user when started as root */
 #ifdef CLEARTAP_TEST_SWITCHES
@@ -398,7 +400,11 @@ static void usage(FILE *out)
 	    "                           (default 256)\n"
 	    "  --redact NAME            also redact this header (repeatable; Authorization,\n"
 	    "                           Proxy-Authorization, Cookie, Set-Cookie always)\n"
-	    "  --no-redact              show sensitive header values as they are\n"
+	    "  --redact-field NAME      also redact this query parameter, form field and JSON\n"
+	    "                           member (repeatable; password, passwd, token,\n"
+	    "                           access_token, refresh_token, secret, client_secret,\n"
+	    "                           api_key always)\n"
+	    "  --no-redact              show sensitive values as they are\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
 	    "                           path (appended; reopened on SIGHUP, for log rotation)\n"
 	    "                           or unix:PATH (a stream socket)\n"
@@ -456,6 +462,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_BODY_LIMIT,
 		OPT_MAX_WAITING,
 		OPT_REDACT,
+		OPT_REDACT_FIELD,
 		OPT_NO_REDACT,
 		OPT_USER,
 		OPT_PRINT_SECCOMP,
@@ -488,6 +495,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
 	    {"max-waiting-requests", required_argument, NULL, OPT_MAX_WAITING},
 	    {"redact", required_argument, NULL, OPT_REDACT},
+	    {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
 	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
 	    {"user", required_argument, NULL, OPT_USER},
 	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
@@ -594,6 +602,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 				bad = "--redact (too many)";
 			else
 				o->redact[o->n_redact++] = optarg;
+			break;
+		case OPT_REDACT_FIELD:
+			if (o->n_redact_fields == REDACT_MAX_NAMES - 8)
+				bad = "--redact-field (too many)";
+			else
+				o->redact_fields[o->n_redact_fields++] = optarg;
 			break;
 		case OPT_NO_REDACT:
 			o->no_redact = true;
@@ -759,6 +773,11 @@ static int setup(struct collector *c)
 	for (size_t i = 0; i < c->opt.n_redact; i++)
 		if ((r = redactor_add(&c->redactor, c->opt.redact[i])) < 0) {
 			log_msg("invalid --redact '%s'", c->opt.redact[i]);
+			return r;
+		}
+	for (size_t i = 0; i < c->opt.n_redact_fields; i++)
+		if ((r = redactor_add_field(&c->redactor, c->opt.redact_fields[i])) < 0) {
+			log_msg("invalid --redact-field '%s'", c->opt.redact_fields[i]);
 			return r;
 		}
 	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->probes)) < 0)

@@ -45,6 +45,7 @@ struct exporter {
 	const struct conn_table *conns;
 	struct proc_table *procs;
 	bool all_processes; /* every process record, not only those other records name */
+	const struct redactor *redactor; /* query strings, form and JSON bodies; NULL: none */
 	struct container_names_dir *names;
 	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
 	size_t n_kernel_degraded;
@@ -77,6 +78,11 @@ static Cleartap__V1__KubernetesNames *kubernetes_names(const struct exporter *e,
 	m->pod_namespace = (char *)n->pod_namespace;
 	m->container = (char *)n->container;
 	return m;
+}
+
+void exporter_set_redactor(struct exporter *e, const struct redactor *r)
+{
+	e->redactor = r;
 }
 
 void exporter_set_processes(struct exporter *e, struct proc_table *procs, bool all)
@@ -655,6 +661,34 @@ static void body_message(const uint8_t *data, size_t len, ProtobufCBinaryData *r
 	ret_bytes->len = len;
 }
 
+/* The path with redacted query parameters (a NUL-terminated copy in out when any was). */
+static const char *redact_path(const struct exporter *e, const char *path, struct ct_buf *out)
+{
+	if (!e->redactor || !path ||
+	    !redactor_query(e->redactor, (const uint8_t *)path, strlen(path), false, out))
+		return path;
+	ct_buf_putc(out, '\0');
+	return out->failed ? "[redacted]" : (const char *)out->data;
+}
+
+/* A form or JSON body with redacted fields replaced (in out when any was); *len updated. */
+static const uint8_t *redact_body(const struct exporter *e, const char *type, const uint8_t *data,
+				  size_t *len, struct ct_buf *out)
+{
+	bool replaced = false;
+
+	if (!e->redactor || !*len)
+		return data;
+	if (strcasestr(type, "json"))
+		replaced = redactor_json(e->redactor, data, *len, out);
+	else if (!strncasecmp(type, "application/x-www-form-urlencoded", 33))
+		replaced = redactor_query(e->redactor, data, *len, true, out);
+	if (!replaced)
+		return data;
+	*len = out->failed ? 0 : out->len; /* never the unredacted bytes */
+	return out->data;
+}
+
 /* Decode a complete gzip or deflate body for display. Returns malloc'd bytes or NULL. */
 static uint8_t *decode_body(const struct http_body *b, const char *coding, size_t *ret_len)
 {
@@ -700,7 +734,7 @@ static const char *header_value(const struct http_fields *f, const char *name)
 	return h ? (const char *)h->value : "";
 }
 
-static void write_text_transaction(struct exporter *e, const struct http_txn *t,
+static void write_text_transaction(struct exporter *e, const struct http_txn *t, const char *path,
 				   uint64_t response_bytes)
 {
 	uint64_t start =
@@ -715,7 +749,7 @@ static void write_text_transaction(struct exporter *e, const struct http_txn *t,
 	ct_buf_printf(&e->buf, "%s.%03u %s[%u] %s %s %s%s", when,
 		      (unsigned)(start % 1000000000 / 1000000), t->comm, t->pid,
 		      t->server_side ? "served" : "sent", t->method ? t->method : "?",
-		      t->authority ? t->authority : "", t->path ? t->path : "");
+		      t->authority ? t->authority : "", path ? path : "");
 	if (t->status)
 		ct_buf_printf(&e->buf, " -> %d", t->status);
 	else
@@ -761,6 +795,9 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	size_t decoded_len = 0;
 	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
 	char *request_text, *response_text;
+	struct ct_buf redacted_path = {}, redacted_request = {}, redacted_response = {};
+	const uint8_t *request_data, *response_data;
+	size_t request_len, response_len;
 
 	process_ref(e, &process, &names, comm, t->pid, t->tid, t->comm);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
@@ -771,7 +808,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.method = t->method;
 	m.scheme = t->scheme;
 	m.authority = t->authority;
-	m.path = t->path;
+	m.path = (char *)redact_path(e, t->path, &redacted_path);
 	m.status = t->status > 0 ? (uint32_t)t->status : 0;
 	m.request_headers = req_storage ? headers_message(&t->request_headers, req_storage) : NULL;
 	m.n_request_headers = m.request_headers ? t->request_headers.n : 0;
@@ -780,22 +817,26 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
 	m.request_body_size = t->request_body.size;
 	m.response_body_size = t->response_body.size;
-	body_message(t->request_body.kept.data, t->request_body.kept.len, &m.request_body,
-		     &request_text);
+	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
+	m.response_content_type = (char *)header_value(&t->response_headers, "content-type");
+	request_len = t->request_body.kept.len;
+	request_data = redact_body(e, m.request_content_type, t->request_body.kept.data,
+				   &request_len, &redacted_request);
+	body_message(request_data, request_len, &m.request_body, &request_text);
 	m.request_body_truncated = t->request_body.kept.len < t->request_body.size;
 	m.response_body_truncated = t->response_body.kept.len < t->response_body.size;
 	if (decoded)
 		m.response_body_decoding = (char *)coding;
-	body_message(decoded ? decoded : t->response_body.kept.data,
-		     decoded ? decoded_len : t->response_body.kept.len, &m.response_body,
-		     &response_text);
+	response_len = decoded ? decoded_len : t->response_body.kept.len;
+	response_data =
+	    redact_body(e, m.response_content_type, decoded ? decoded : t->response_body.kept.data,
+			&response_len, &redacted_response);
+	body_message(response_data, response_len, &m.response_body, &response_text);
 	if (request_text)
 		m.request_body_text = request_text;
 	if (response_text)
 		m.response_body_text = response_text;
 	m.error = (char *)t->error;
-	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
-	m.response_content_type = (char *)header_value(&t->response_headers, "content-type");
 	m.session = t->session;
 	m.gap_bytes = t->gap_bytes;
 	m.resynchronised = t->resynchronised;
@@ -826,7 +867,7 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 		e->errors++;
 	write_record(e, &record);
 	if (e->format == EXPORT_TEXT)
-		write_text_transaction(e, t, t->response_body.size);
+		write_text_transaction(e, t, m.path, t->response_body.size);
 	free(m.request_headers);
 	free(m.response_headers);
 	free(req_storage);
@@ -834,6 +875,9 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	free(decoded);
 	free(request_text);
 	free(response_text);
+	ct_buf_free(&redacted_path);
+	ct_buf_free(&redacted_request);
+	ct_buf_free(&redacted_response);
 }
 
 /* A TLS version by name, or "0x0305" for one without. buf: at least 8 bytes. */

@@ -14,6 +14,7 @@
 #include "http_session.h"
 #include "http_txn.h"
 #include "reassembly.h"
+#include "redact.h"
 
 /* The export schema's version (proto/cleartap.proto; the README lists what changed). */
 #define CLEARTAP_EXPORT_SCHEMA "1.1"
@@ -60,6 +61,9 @@ void exporter_attachment(struct exporter *e, const struct cleartap_handoff_attac
 void exporter_set_container_names(struct exporter *e, struct container_names_dir *names);
 
 /* Where records find their process's executable, container and uid (may be NULL). */
+/* Query parameters, form and JSON body fields the redactor names are replaced on export. */
+void exporter_set_redactor(struct exporter *e, const struct redactor *r);
+
 /*
  * The process table records are resolved against. Unless all, a process record goes out only
  * for a process other records name: the first time one does, then at its exit.
