@@ -21,6 +21,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "config_file.h"
 #include "container_names.h"
 #include "filter.h"
 #include "namespaces.h"
@@ -433,80 +434,176 @@ static void usage(FILE *out)
 	    "  --wait S                 wait up to S seconds for the loader's socket (default 10)\n"
 	    "  --user NAME              when started as root, become NAME first (required then)\n"
 	    "  --print-seccomp-profile  print the OCI seccomp profile (Kubernetes) and exit\n"
+	    "  --config PATH            options from a YAML file: a mapping of option names\n"
+	    "                           (without --) to a value, a list for repeatable ones,\n"
+	    "                           true/false for switches; the command line wins\n"
 	    "  --help, --version\n",
 	    DEFAULT_SOCKET);
 }
 
+/* The options the command line and the --config file share, by getopt_long. */
+enum {
+	OPT_SOCKET = 256,
+	OPT_FORMAT,
+	OPT_PROTO,
+	OPT_DRAIN,
+	OPT_STATS,
+	OPT_PENDING,
+	OPT_MEMORY_LIMIT,
+	OPT_CONNECTION_MEMORY,
+	OPT_WAIT,
+	OPT_REORDER,
+	OPT_IDLE_TIMEOUT,
+	OPT_METRICS_LISTEN,
+	OPT_ALL_PROCESSES,
+	OPT_CONFIG,
+	OPT_RAW,
+	OPT_INCLUDE_COMM,
+	OPT_EXCLUDE_COMM,
+	OPT_INCLUDE_EXE,
+	OPT_EXCLUDE_EXE,
+	OPT_NO_LOOPBACK,
+	OPT_BODY_LIMIT,
+	OPT_MAX_WAITING,
+	OPT_REDACT,
+	OPT_REDACT_FIELD,
+	OPT_NO_REDACT,
+	OPT_USER,
+	OPT_PRINT_SECCOMP,
+	OPT_TEST_FORBIDDEN,
+	OPT_TEST_DROP,
+	OPT_RECORD_TO,
+	OPT_VERSION
+};
+static const struct option longopts[] = {
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"proto", required_argument, NULL, OPT_PROTO},
+    {"record-to", required_argument, NULL, OPT_RECORD_TO},
+    {"drain-interval-ms", required_argument, NULL, OPT_DRAIN},
+    {"stats-interval", required_argument, NULL, OPT_STATS},
+    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
+    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
+    {"connection-memory-limit", required_argument, NULL, OPT_CONNECTION_MEMORY},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
+    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
+    {"include-exe", required_argument, NULL, OPT_INCLUDE_EXE},
+    {"exclude-exe", required_argument, NULL, OPT_EXCLUDE_EXE},
+    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
+    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
+    {"max-waiting-requests", required_argument, NULL, OPT_MAX_WAITING},
+    {"redact", required_argument, NULL, OPT_REDACT},
+    {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
+    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
+    {"user", required_argument, NULL, OPT_USER},
+    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
+#ifdef CLEARTAP_TEST_SWITCHES
+    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN},
+    {"test-drop-call", required_argument, NULL, OPT_TEST_DROP},
+#endif
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {},
+};
+
+/* Where argv[i] came from: its place in the --config file, or the command line (NULL). */
+static const struct config_entry **option_places;
+static const char *config_path;
+static struct config_file config;
+
+static void log_option_error(int index, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_option_error(int index, const char *fmt, ...)
+{
+	const struct config_entry *place = option_places && index > 0 ? option_places[index] : NULL;
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (place)
+		log_msg("%s:%u:%u: %s", config_path, place->line, place->column, message);
+	else
+		log_msg("%s", message);
+}
+
+static const struct option *option_named(const char *name)
+{
+	for (const struct option *o = longopts; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/*
+ * --config PATH: its options go first, as "--name=value", so the command line's own parser
+ * checks them (and a later command-line option wins); an error names the file's line and
+ * column. Returns the argument vector to parse, or NULL after saying why.
+ */
+static char **load_config(int argc, char **argv, int *ret_argc)
+{
+	char error[512], **args;
+	int n = 1;
+
+	for (int i = 1; i < argc && !config_path; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config_path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			config_path = argv[i] + 9;
+	}
+	if (!config_path) {
+		*ret_argc = argc;
+		return argv;
+	}
+	if (config_file_read(config_path, &config, error, sizeof(error)) < 0) {
+		log_msg("%s", error);
+		return NULL;
+	}
+	args = calloc(config.n + (size_t)argc + 1, sizeof(*args));
+	option_places = calloc(config.n + (size_t)argc + 1, sizeof(*option_places));
+	if (!args || !option_places)
+		return NULL;
+	args[0] = argv[0];
+	for (size_t i = 0; i < config.n; i++) {
+		const struct config_entry *e = &config.entries[i];
+		const struct option *opt = option_named(e->name);
+
+		option_places[n] = e;
+		if (!opt || opt->val == OPT_CONFIG || opt->val == 'h' || opt->val == OPT_VERSION ||
+		    opt->val == OPT_PRINT_SECCOMP) {
+			log_option_error(n, "unknown option '%s'", e->name);
+			return NULL;
+		}
+		if (opt->has_arg == no_argument) {
+			if (!strcmp(e->value, "false"))
+				continue;
+			if (strcmp(e->value, "true")) {
+				log_option_error(n, "'%s' is true or false, not '%s'", e->name,
+						 e->value);
+				return NULL;
+			}
+			if (asprintf(&args[n], "--%s", e->name) < 0)
+				return NULL;
+		} else if (asprintf(&args[n], "--%s=%s", e->name, e->value) < 0) {
+			return NULL;
+		}
+		n++;
+	}
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	*ret_argc = n;
+	return args;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_SOCKET = 256,
-		OPT_FORMAT,
-		OPT_PROTO,
-		OPT_DRAIN,
-		OPT_STATS,
-		OPT_PENDING,
-		OPT_MEMORY_LIMIT,
-		OPT_CONNECTION_MEMORY,
-		OPT_WAIT,
-		OPT_REORDER,
-		OPT_IDLE_TIMEOUT,
-		OPT_METRICS_LISTEN,
-		OPT_ALL_PROCESSES,
-		OPT_RAW,
-		OPT_INCLUDE_COMM,
-		OPT_EXCLUDE_COMM,
-		OPT_INCLUDE_EXE,
-		OPT_EXCLUDE_EXE,
-		OPT_NO_LOOPBACK,
-		OPT_BODY_LIMIT,
-		OPT_MAX_WAITING,
-		OPT_REDACT,
-		OPT_REDACT_FIELD,
-		OPT_NO_REDACT,
-		OPT_USER,
-		OPT_PRINT_SECCOMP,
-		OPT_TEST_FORBIDDEN,
-		OPT_TEST_DROP,
-		OPT_RECORD_TO,
-		OPT_VERSION
-	};
-	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, OPT_SOCKET},
-	    {"format", required_argument, NULL, OPT_FORMAT},
-	    {"proto", required_argument, NULL, OPT_PROTO},
-	    {"record-to", required_argument, NULL, OPT_RECORD_TO},
-	    {"drain-interval-ms", required_argument, NULL, OPT_DRAIN},
-	    {"stats-interval", required_argument, NULL, OPT_STATS},
-	    {"max-pending-bytes", required_argument, NULL, OPT_PENDING},
-	    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
-	    {"connection-memory-limit", required_argument, NULL, OPT_CONNECTION_MEMORY},
-	    {"wait", required_argument, NULL, OPT_WAIT},
-	    {"reorder-window-ms", required_argument, NULL, OPT_REORDER},
-	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-	    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-	    {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
-	    {"raw", no_argument, NULL, OPT_RAW},
-	    {"include-comm", required_argument, NULL, OPT_INCLUDE_COMM},
-	    {"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
-	    {"include-exe", required_argument, NULL, OPT_INCLUDE_EXE},
-	    {"exclude-exe", required_argument, NULL, OPT_EXCLUDE_EXE},
-	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
-	    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
-	    {"max-waiting-requests", required_argument, NULL, OPT_MAX_WAITING},
-	    {"redact", required_argument, NULL, OPT_REDACT},
-	    {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
-	    {"no-redact", no_argument, NULL, OPT_NO_REDACT},
-	    {"user", required_argument, NULL, OPT_USER},
-	    {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
-#ifdef CLEARTAP_TEST_SWITCHES
-	    {"test-forbidden", required_argument, NULL, OPT_TEST_FORBIDDEN},
-	    {"test-drop-call", required_argument, NULL, OPT_TEST_DROP},
-#endif
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, OPT_VERSION},
-	    {},
-	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -564,6 +661,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ALL_PROCESSES:
 			o->all_processes = true;
+			break;
+		case OPT_CONFIG: /* read before the command line (load_config) */
 			break;
 		case OPT_RAW:
 			o->raw = true;
@@ -648,7 +747,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 		if (bad) {
-			log_msg("invalid %s: '%s'", bad, optarg);
+			log_option_error(optind - 1, "invalid %s: '%s'", bad, optarg);
 			return -EINVAL;
 		}
 	}
@@ -918,7 +1017,8 @@ int main(int argc, char **argv)
 	uid_t uid;
 	int r;
 
-	if (parse_options(argc, argv, &c.opt) < 0 || become_unprivileged(&c.opt) < 0)
+	if (!(argv = load_config(argc, argv, &argc)) || parse_options(argc, argv, &c.opt) < 0 ||
+	    become_unprivileged(&c.opt) < 0)
 		return EXIT_FAILURE;
 	/* a reader of stdout that goes away makes writes fail (counted), it does not end capture */
 	signal(SIGPIPE, SIG_IGN);

@@ -7,7 +7,7 @@ CLEARTAP_BUILD=${CLEARTAP_BUILD:-$CLEARTAP_ROOT/build}
 
 BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev libelf-dev
 	zlib1g-dev libcap-dev libseccomp-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev
-	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev)
+	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev libyaml-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
 	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils python3-seccomp strace runc
 	golang-go golang-google-grpc-dev prometheus)

@@ -167,3 +167,27 @@ def test_seccomp_profile_runs_the_collector_as_a_runtime_applies_it(cleartap, tl
         base64.b64decode(client["sent"])
     assert harness.stream(records, server["pid"], "DIRECTION_WRITE") == \
         base64.b64decode(server["sent"])
+
+
+def test_configmap_is_a_valid_collector_config(tmp_path):
+    """The manifest's ConfigMap is what the collector reads with --config: every option in it
+    is checked by the collector's own parser (--help after it exits 0 only if all are valid),
+    and the container runs with it."""
+    docs = [d for d in yaml.safe_load_all((K8S / "cleartap.yaml").read_text()) if d]
+    [config_map] = [d for d in docs if d["kind"] == "ConfigMap"]
+    config = tmp_path / "collector.yaml"
+    config.write_text(config_map["data"]["collector.yaml"])
+    p = subprocess.run([str(harness.COLLECTOR), "--config", str(config), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config_map["data"]["collector.yaml"] + "memory-limit: lots\n")
+    p = subprocess.run([str(harness.COLLECTOR), "--config", str(bad), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "invalid --memory-limit" in p.stderr  # the check is real
+    pod = manifest()["spec"]["template"]["spec"]
+    collector = next(c for c in pod["containers"] if c["name"] == "collector")
+    assert collector["command"][1:] == ["--config=/etc/cleartap/collector.yaml"]
+    [mount] = [m for m in collector["volumeMounts"] if m["mountPath"] == "/etc/cleartap"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["configMap"]["name"] == config_map["metadata"]["name"]
