@@ -214,9 +214,6 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	    .max_stream_pending_bytes = config->connection_memory ? config->connection_memory
 								  : HTTP_DEFAULT_CONNECTION_MEMORY,
 	    .hold_ns = config->hold_ns,
-	    /* two drain passes of the default interval: a writer descheduled at its return */
-	    .settle_ns =
-		config->hold_ns < PIPELINE_SETTLE_NS ? config->hold_ns : PIPELINE_SETTLE_NS,
 	    .idle_ns = config->idle_ns,
 	};
 	struct reasm_ops ops = {.segment = on_segment, .session_end = on_session_end};

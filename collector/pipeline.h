@@ -28,8 +28,6 @@
 #define PIPELINE_DEFAULT_PENDING_BYTES	   (128ULL << 20)
 #define PIPELINE_DEFAULT_MEMORY_LIMIT	   (256ULL << 20) /* fits the manifest's 512 Mi */
 #define PIPELINE_DEFAULT_REORDER_WINDOW_MS 250
-/* How long a complete call waits for the other direction's earlier calls (reasm settle_ns). */
-#define PIPELINE_SETTLE_NS (20ULL * 1000000)
 
 struct pipeline_config {
 	const struct filter *filter;

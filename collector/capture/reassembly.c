@@ -303,8 +303,7 @@ static bool in_order(const struct stream *s, const struct call *c)
 /* The head call of s can go: it is complete and next in its stream, or waited long enough. */
 static bool releasable(const struct reasm *r, const struct stream *s, const struct call *c)
 {
-	return (c->received_chunks == c->n_chunks && in_order(s, c) &&
-		r->now_ns - c->arrival_ns >= r->config.settle_ns) ||
+	return (c->received_chunks == c->n_chunks && in_order(s, c)) ||
 	       r->now_ns - c->arrival_ns >= r->config.hold_ns;
 }
 

@@ -61,12 +61,6 @@ struct reasm_config {
 	 * reserved but not yet committed, so calls can arrive out of order by tens of ms.
 	 */
 	uint64_t hold_ns;
-	/*
-	 * How long even a complete call waits before release (0: none): a data record is
-	 * committed when its call returns, so a write that started before a read returned (the
-	 * request of the response it reads) can reach the rings a pass later than that read.
-	 */
-	uint64_t settle_ns;
 	uint64_t idle_ns; /* a session without calls this long ends (0: 5 minutes) */
 };
 
