@@ -35,13 +35,18 @@ struct ct_ssl_key {
 	__u64 ssl;
 };
 
-/* Per TLS session: stream positions and the last known fd. Deleted at SSL_free. */
+/*
+ * Per TLS session: stream positions and the last known fd. Ended, not deleted, at SSL_free:
+ * Go's (*Conn).Close can run on one goroutine while another's Write is still inside the call,
+ * and that Write's data belongs to the ended session, not to a new one at offset 0.
+ */
 struct ct_ssl_state {
 	__u64 offset[2]; /* by enum cleartap_direction */
 	__s32 fd;
 	__u32 reserved;
 	__u64 session_id;
 	__u64 conn_cookie;
+	__u64 freed_ns; /* when its end was told; 0 while it lives */
 };
 
 struct {
@@ -51,7 +56,8 @@ struct {
 	__type(value, struct ct_ssl_state);
 } ct_ssl SEC(".maps");
 
-static __always_inline struct ct_ssl_state *ssl_state(__u64 pid_tgid, __u64 ssl)
+/* The session of ssl for a call that began at start_ns (a call begun after its end: a new one). */
+static __always_inline struct ct_ssl_state *ssl_state(__u64 pid_tgid, __u64 ssl, __u64 start_ns)
 {
 	struct ct_ssl_key key = {.tgid = pid_tgid >> 32, .ssl = ssl};
 	struct ct_ssl_state *state = bpf_map_lookup_elem(&ct_ssl, &key);
@@ -61,6 +67,10 @@ static __always_inline struct ct_ssl_state *ssl_state(__u64 pid_tgid, __u64 ssl)
 	    .session_id = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff),
 	};
 
+	if (state && state->freed_ns && start_ns > state->freed_ns) {
+		*state = fresh; /* the address was reused for a new session */
+		return state;
+	}
 	if (state)
 		return state;
 	bpf_map_update_elem(&ct_ssl, &key, &fresh, BPF_NOEXIST);
@@ -74,8 +84,8 @@ static __always_inline void ssl_free(__u64 pid_tgid, __u64 ssl)
 	struct cleartap_tls_free *rec;
 	void *ring;
 
-	if (!state)
-		return; /* never carried data: nothing to end */
+	if (!state || state->freed_ns)
+		return; /* never carried data, or ended already: nothing to end */
 	ring = ct_ring_for_this_cpu();
 	if (!ring) {
 		ct_count(CLEARTAP_CNT_NO_RING, 1);
@@ -93,7 +103,8 @@ static __always_inline void ssl_free(__u64 pid_tgid, __u64 ssl)
 	rec->session_id = state->session_id;
 	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
 out:
-	bpf_map_delete_elem(&ct_ssl, &key);
+	/* kept for calls still inside; the LRU map forgets it, or a new session reuses it */
+	state->freed_ns = bpf_ktime_get_ns();
 }
 
 /* The registers at the probe, on the stack: clang turns a switch over ctx fields into one load at
@@ -177,7 +188,8 @@ int ct_tls_enter(struct pt_regs *ctx)
 		return 0;
 	switch (func) {
 	case CLEARTAP_FN_SSL_SET_FD:
-		state = ssl_state(pid_tgid, ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0)));
+		state = ssl_state(pid_tgid, ct_reg(&regs, CLEARTAP_COOKIE_REG(cookie, 0)),
+				  bpf_ktime_get_ns());
 		if (state) {
 			/* its connection too: the first reads may be served from OpenSSL's buffer
 			 */
@@ -267,7 +279,7 @@ int ct_tls_return(struct pt_regs *ctx)
 	pending->func = 0; /* ended; the slot stays for the thread's next call */
 
 	if (call.contract == CLEARTAP_CONTRACT_HANDSHAKE) {
-		state = call.fd >= 0 ? ssl_state(pid_tgid, call.ssl) : NULL;
+		state = call.fd >= 0 ? ssl_state(pid_tgid, call.ssl, call.start_ns) : NULL;
 		if (state) {
 			state->fd = call.fd;
 			state->conn_cookie = call.conn_cookie;
@@ -296,7 +308,7 @@ int ct_tls_return(struct pt_regs *ctx)
 	     call.func == CLEARTAP_FN_GNUTLS_SEND || call.func == CLEARTAP_FN_GO_WRITE)
 		? CLEARTAP_DIR_WRITE
 		: CLEARTAP_DIR_READ;
-	state = ssl_state(pid_tgid, call.ssl);
+	state = ssl_state(pid_tgid, call.ssl, call.start_ns);
 	if (state) {
 		e.session_id = state->session_id;
 		e.stream_offset = state->offset[e.direction & 1];
