@@ -20,12 +20,15 @@ static int read_whole(const char *path, char **ret, size_t *ret_len)
 	size_t len = 0;
 	char *buf;
 	ssize_t n;
+	int r;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX_BYTES) {
-		int r = !S_ISREG(st.st_mode) ? -EINVAL : st.st_size > 0 ? -EFBIG : -errno;
-
+	r = fstat(fd, &st) < 0			 ? -errno
+	    : !S_ISREG(st.st_mode)		 ? -EINVAL
+	    : st.st_size > CONFIG_FILE_MAX_BYTES ? -EFBIG
+						 : 0;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}

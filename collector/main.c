@@ -257,13 +257,19 @@ static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT_
 	}
 }
 
+/* The kernel's counters, and the collector's table sizes brought up to date. */
+static void gather_counters(struct collector *c, uint64_t kernel[CLEARTAP_CNT__MAX])
+{
+	read_kernel_counters(c, kernel);
+	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
+	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
+}
+
 static void report_stats(struct collector *c, bool final)
 {
 	uint64_t kernel[CLEARTAP_CNT__MAX];
 
-	read_kernel_counters(c, kernel);
-	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
-	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
+	gather_counters(c, kernel);
 	exporter_stats(c->exporter, kernel, reasm_counters(c->pipe.reasm),
 		       http_sessions_counters(c->pipe.http), &c->pipe.counters, final);
 	exporter_tick(c->exporter);
@@ -294,16 +300,14 @@ static void render_metrics(struct collector *c, struct ct_buf *body)
 	    .ring_size = c->objects.fds.ring_size,
 	    .n_rings = c->objects.fds.n_rings,
 	    .scrapes = c->scrapes,
+	    .files = c->pipe.files,
 	};
 	const char *why;
 
 	state.ready = is_ready(c, &why);
 	for (uint32_t i = 0; i < state.n_rings && i < METRICS_MAX_RINGS; i++)
 		state.ring_pending[i] = ring_positions_pending(&c->ring_positions[i]);
-	memcpy(state.files, c->pipe.files, sizeof(state.files));
-	read_kernel_counters(c, kernel);
-	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
-	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
+	gather_counters(c, kernel);
 	exporter_fill_counters(c->exporter, kernel, reasm_counters(c->pipe.reasm),
 			       http_sessions_counters(c->pipe.http), &c->pipe.counters, &kernel_msg,
 			       &collector_msg);

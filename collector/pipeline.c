@@ -228,8 +228,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 		return r;
 	exporter_set_connections(exporter, p->conns);
 	exporter_set_processes(exporter, p->procs, config->all_processes);
-	if (config->redactor && config->redactor->enabled)
-		exporter_set_redactor(exporter, config->redactor);
+	exporter_set_redactor(exporter, config->redactor); /* it knows whether it is enabled */
 	r = http_sessions_new(
 	    &(struct http_session_config){.body_limit = config->body_limit,
 					  .max_waiting = config->max_waiting,

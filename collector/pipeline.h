@@ -58,7 +58,7 @@ struct pipeline {
 	struct exporter *exporter;
 	struct collector_counters counters;
 	/* files the loader reported on, by enum cleartap_attach_library and status */
-	uint64_t files[CLEARTAP_LIB_GO + 1][CLEARTAP_ATTACH_REFUSED + 1];
+	uint64_t files[CLEARTAP_LIB__COUNT][CLEARTAP_ATTACH__COUNT];
 	uint64_t ticks;
 };
 

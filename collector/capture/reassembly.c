@@ -8,6 +8,7 @@
 
 #include "id_table.h"
 #include "memory_budget.h"
+#include "record_decode.h"
 
 #define CHUNK CLEARTAP_CHUNK_MAX
 
@@ -20,11 +21,7 @@ struct call {
 	uint8_t func, flags;
 	char comm[CLEARTAP_COMM_LEN];
 	uint64_t call_start_ns, time_ns;
-	/*
-	 * When its bytes met the other direction's: a write's start (its record is stamped at its
-	 * return, and the answer can be read before a descheduled writer returns), a read's end.
-	 */
-	uint64_t order_ns;
+	uint64_t order_ns; /* record_order_time(): how the two directions are released */
 	uint64_t arrival_ns;
 	uint64_t *received; /* bitmap of chunks, in the same allocation */
 	uint8_t *data;	    /* captured_len bytes, after the bitmap */
@@ -422,10 +419,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 		c->comm[sizeof(c->comm) - 1] = '\0';
 		c->call_start_ns = rec->call_start_ns;
 		c->time_ns = rec->hdr.timestamp_ns;
-		c->order_ns = rec->direction == CLEARTAP_DIR_WRITE && rec->call_start_ns &&
-				      rec->call_start_ns < c->time_ns
-				  ? rec->call_start_ns
-				  : c->time_ns;
+		c->order_ns = record_order_time(rec);
 		c->arrival_ns = r->now_ns;
 		if (insert_call(s, pos, c) < 0) {
 			ct_mem_free(NULL, c);

@@ -7,12 +7,9 @@
 #include <string.h>
 
 #include "cleartap/events.h"
+#include "record_decode.h"
 
-/*
- * When a record's bytes met the other direction's: a write's start. A data record is stamped
- * when the call returns, and the answer to what a write sent can be read before a descheduled
- * writer returns (seen with Go's HTTP/1 client: a response drained before its request).
- */
+/* A data record by record_order_time(), any other by its timestamp. */
 static uint64_t order_time(const struct cleartap_record_header *hdr, const void *record,
 			   size_t size)
 {
@@ -20,11 +17,8 @@ static uint64_t order_time(const struct cleartap_record_header *hdr, const void 
 
 	if (hdr->type != CLEARTAP_REC_TLS_DATA || size < sizeof(data))
 		return hdr->timestamp_ns;
-	memcpy(&data, record, sizeof(data));
-	if (data.direction != CLEARTAP_DIR_WRITE || !data.call_start_ns ||
-	    data.call_start_ns > hdr->timestamp_ns)
-		return hdr->timestamp_ns;
-	return data.call_start_ns;
+	memcpy(&data, record, sizeof(data)); /* the source need not be aligned */
+	return record_order_time(&data);
 }
 
 int record_batch_add(struct record_batch *b, const void *record, size_t size)

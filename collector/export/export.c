@@ -586,10 +586,8 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 	Cleartap__V1__Stats stats = CLEARTAP__V1__STATS__INIT;
 	Cleartap__V1__KernelCounters kernel;
 	Cleartap__V1__CollectorCounters collector;
-	struct mem_budget_stats memory;
 
 	exporter_fill_counters(e, k, reasm, http, c, &kernel, &collector);
-	mem_budget_get(&memory);
 	stats.time_unix_nano = (uint64_t)now_ns(CLOCK_REALTIME);
 	stats.kernel = &kernel;
 	stats.collector = &collector;
@@ -613,8 +611,8 @@ void exporter_stats(struct exporter *e, const uint64_t k[CLEARTAP_CNT__MAX],
 			      (unsigned long long)kernel.truncated_bytes,
 			      (unsigned long long)collector.gap_bytes,
 			      (unsigned long long)collector.http_transactions,
-			      (unsigned long long)memory.used >> 10,
-			      (unsigned long long)memory.limit >> 10);
+			      (unsigned long long)collector.memory_used_bytes >> 10,
+			      (unsigned long long)collector.memory_limit_bytes >> 10);
 		write_out(e);
 	}
 	write_record(e, &record);
@@ -664,7 +662,8 @@ static void body_message(const uint8_t *data, size_t len, ProtobufCBinaryData *r
 /* The path with redacted query parameters (a NUL-terminated copy in out when any was). */
 static const char *redact_path(const struct exporter *e, const char *path, struct ct_buf *out)
 {
-	if (!e->redactor || !path ||
+	/* most paths have no query: nothing to copy */
+	if (!e->redactor || !e->redactor->enabled || !path || !strchr(path, '?') ||
 	    !redactor_query(e->redactor, (const uint8_t *)path, strlen(path), false, out))
 		return path;
 	ct_buf_putc(out, '\0');
@@ -677,7 +676,7 @@ static const uint8_t *redact_body(const struct exporter *e, const char *type, co
 {
 	bool replaced = false;
 
-	if (!e->redactor || !*len)
+	if (!e->redactor || !e->redactor->enabled || !*len)
 		return data;
 	if (strcasestr(type, "json"))
 		replaced = redactor_json(e->redactor, data, *len, out);

@@ -8,44 +8,35 @@
 #include "metric_help.h"
 
 /* Counters of one kind told apart by a label: one family, not a metric each. */
-struct labelled {
-	const char *message, *field;
-	const char *family, *label, *value;
+struct member {
+	const char *message, *field, *value; /* a stats field, and its label's value */
 };
 
-static const struct labelled labelled[] = {
-    {"KernelCounters", "drop_ring_full", "cleartap_kernel_dropped_records_total", "reason",
-     "ring_full"},
-    {"KernelCounters", "drop_read_fault", "cleartap_kernel_dropped_records_total", "reason",
-     "read_fault"},
-    {"KernelCounters", "drop_control", "cleartap_kernel_dropped_records_total", "reason",
-     "session_end"},
-    {"KernelCounters", "drop_conn", "cleartap_kernel_dropped_records_total", "reason",
-     "connection"},
-    {"KernelCounters", "drop_proc", "cleartap_kernel_dropped_records_total", "reason", "process"},
-    {"KernelCounters", "drop_lib_open", "cleartap_kernel_dropped_records_total", "reason",
-     "library_open"},
-    {"KernelCounters", "drop_ring_full_bytes", "cleartap_kernel_dropped_bytes_total", "reason",
-     "ring_full"},
-    {"KernelCounters", "drop_read_fault_bytes", "cleartap_kernel_dropped_bytes_total", "reason",
-     "read_fault"},
-    {"CollectorCounters", "http1_transactions", "cleartap_http_transactions_by_protocol_total",
-     "protocol", "http1"},
-    {"CollectorCounters", "http2_transactions", "cleartap_http_transactions_by_protocol_total",
-     "protocol", "http2"},
-    {"CollectorCounters", "grpc_transactions", "cleartap_http_transactions_by_protocol_total",
-     "protocol", "grpc"},
-};
-
-static const struct {
-	const char *family, *help;
-} family_help[] = {
+static const struct family {
+	const char *name, *label, *help;
+	struct member members[6];
+} families[] = {
     {"cleartap_kernel_dropped_records_total",
+     "reason",
      "records the BPF programs could not submit, by reason (ring buffer full, user memory not "
-     "readable) and record kind"},
-    {"cleartap_kernel_dropped_bytes_total", "payload bytes of the dropped data records"},
+     "readable) and record kind",
+     {{"KernelCounters", "drop_ring_full", "ring_full"},
+      {"KernelCounters", "drop_read_fault", "read_fault"},
+      {"KernelCounters", "drop_control", "session_end"},
+      {"KernelCounters", "drop_conn", "connection"},
+      {"KernelCounters", "drop_proc", "process"},
+      {"KernelCounters", "drop_lib_open", "library_open"}}},
+    {"cleartap_kernel_dropped_bytes_total",
+     "reason",
+     "payload bytes of the dropped data records",
+     {{"KernelCounters", "drop_ring_full_bytes", "ring_full"},
+      {"KernelCounters", "drop_read_fault_bytes", "read_fault"}}},
     {"cleartap_http_transactions_by_protocol_total",
-     "HTTP transactions exported by protocol (gRPC ones are HTTP/2 exchanges, counted there too)"},
+     "protocol",
+     "HTTP transactions exported by protocol (gRPC ones are HTTP/2 exchanges, counted there too)",
+     {{"CollectorCounters", "http1_transactions", "http1"},
+      {"CollectorCounters", "http2_transactions", "http2"},
+      {"CollectorCounters", "grpc_transactions", "grpc"}}},
 };
 
 /* Values that go up and down; every other counter only grows. */
@@ -53,14 +44,14 @@ static const char *const gauges[] = {
     "connections", "processes", "memory_used_bytes", "memory_peak_bytes", "memory_limit_bytes",
 };
 
-static const char *const library_names[METRICS_LIBRARIES] = {
+static const char *const library_names[CLEARTAP_LIB__COUNT] = {
     [CLEARTAP_LIB_UNKNOWN] = "unknown",
     [CLEARTAP_LIB_OPENSSL] = "openssl",
     [CLEARTAP_LIB_GNUTLS] = "gnutls",
     [CLEARTAP_LIB_GO] = "go",
 };
 
-static const char *const status_names[METRICS_ATTACH_STATUS] = {
+static const char *const status_names[CLEARTAP_ATTACH__COUNT] = {
     [CLEARTAP_ATTACH_ATTACHED] = "attached",
     [CLEARTAP_ATTACH_ALREADY_ATTACHED] = "already_attached",
     [CLEARTAP_ATTACH_SKIPPED] = "skipped",
@@ -77,12 +68,15 @@ static const char *help_of(const char *message, const char *field)
 	return field;
 }
 
-static const struct labelled *labelled_of(const char *message, const char *field)
+/* Whether a stats field is a member of a labelled family (exported there, not on its own). */
+static bool in_family(const char *message, const char *field)
 {
-	for (size_t i = 0; i < CT_ARRAY_SIZE(labelled); i++)
-		if (!strcmp(labelled[i].message, message) && !strcmp(labelled[i].field, field))
-			return &labelled[i];
-	return NULL;
+	for (size_t k = 0; k < CT_ARRAY_SIZE(families); k++)
+		for (const struct member *m = families[k].members;
+		     m < families[k].members + CT_ARRAY_SIZE(families[k].members) && m->field; m++)
+			if (!strcmp(m->message, message) && !strcmp(m->field, field))
+				return true;
+	return false;
 }
 
 static bool is_gauge(const char *field)
@@ -144,7 +138,7 @@ static void put_message(struct ct_buf *out, const ProtobufCMessage *m, const cha
 		char name[128];
 		bool gauge = is_gauge(f->name);
 
-		if (f->type != PROTOBUF_C_TYPE_UINT64 || labelled_of(message, f->name))
+		if (f->type != PROTOBUF_C_TYPE_UINT64 || in_family(message, f->name))
 			continue;
 		snprintf(name, sizeof(name), "%s_%s%s", prefix, f->name, gauge ? "" : "_total");
 		put_family(out, name, gauge ? "gauge" : "counter", help_of(message, f->name));
@@ -153,28 +147,23 @@ static void put_message(struct ct_buf *out, const ProtobufCMessage *m, const cha
 }
 
 /* The labelled families, each once, with the samples of both messages that belong to it. */
-static void put_labelled(struct ct_buf *out, const ProtobufCMessage *const messages[2])
+static void put_families(struct ct_buf *out, const ProtobufCMessage *const messages[2])
 {
-	for (size_t k = 0; k < CT_ARRAY_SIZE(family_help); k++) {
-		put_family(out, family_help[k].family, "counter", family_help[k].help);
-		for (size_t i = 0; i < CT_ARRAY_SIZE(labelled); i++) {
-			const struct labelled *l = &labelled[i];
+	for (const struct family *fam = families; fam < families + CT_ARRAY_SIZE(families); fam++) {
+		put_family(out, fam->name, "counter", fam->help);
+		for (const struct member *m = fam->members;
+		     m < fam->members + CT_ARRAY_SIZE(fam->members) && m->field; m++) {
+			const ProtobufCMessage *msg =
+			    messages[strcmp(messages[0]->descriptor->short_name, m->message) != 0];
+			const ProtobufCFieldDescriptor *f =
+			    protobuf_c_message_descriptor_get_field_by_name(msg->descriptor,
+									    m->field);
 			char labels[64];
 
-			if (strcmp(l->family, family_help[k].family))
+			if (!f)
 				continue;
-			for (int m = 0; m < 2; m++) {
-				const ProtobufCFieldDescriptor *f;
-
-				if (strcmp(messages[m]->descriptor->short_name, l->message))
-					continue;
-				f = protobuf_c_message_descriptor_get_field_by_name(
-				    messages[m]->descriptor, l->field);
-				if (!f)
-					continue;
-				snprintf(labels, sizeof(labels), "%s=\"%s\"", l->label, l->value);
-				put_sample(out, l->family, labels, field_value(messages[m], f));
-			}
+			snprintf(labels, sizeof(labels), "%s=\"%s\"", fam->label, m->value);
+			put_sample(out, fam->name, labels, field_value(msg, f));
 		}
 	}
 }
@@ -202,8 +191,8 @@ static void put_state(struct ct_buf *out, const struct metrics_state *s)
 	}
 	put_family(out, "cleartap_library_files", "gauge",
 		   "files the loader reported on, by TLS library and attach status");
-	for (int lib = 0; lib < METRICS_LIBRARIES; lib++)
-		for (int st = CLEARTAP_ATTACH_ATTACHED; st < METRICS_ATTACH_STATUS; st++) {
+	for (int lib = 0; lib < CLEARTAP_LIB__COUNT; lib++)
+		for (int st = CLEARTAP_ATTACH_ATTACHED; st < CLEARTAP_ATTACH__COUNT; st++) {
 			if (lib == CLEARTAP_LIB_UNKNOWN && !s->files[lib][st])
 				continue; /* not a TLS library: said only when there is one */
 			snprintf(labels, sizeof(labels), "library=\"%s\",status=\"%s\"",
@@ -223,6 +212,6 @@ void metrics_render(const Cleartap__V1__KernelCounters *kernel,
 
 	put_message(out, &kernel->base, "cleartap_kernel");
 	put_message(out, &collector->base, "cleartap_collector");
-	put_labelled(out, messages);
+	put_families(out, messages);
 	put_state(out, state);
 }

@@ -14,10 +14,8 @@
 #include "cleartap.pb-c.h"
 #include "cleartap/handoff.h"
 
-#define METRICS_MAX_RINGS     256
-#define METRICS_LIBRARIES     (CLEARTAP_LIB_GO + 1)
-#define METRICS_ATTACH_STATUS (CLEARTAP_ATTACH_REFUSED + 1)
-#define METRICS_CONTENT_TYPE  "text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_MAX_RINGS    256
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* What the stats record does not carry. */
 struct metrics_state {
@@ -28,7 +26,7 @@ struct metrics_state {
 	uint32_t n_rings;
 	uint64_t ring_pending[METRICS_MAX_RINGS]; /* bytes written and not yet read, per ring */
 	/* files reported by the loader, by enum cleartap_attach_library and status */
-	uint64_t files[METRICS_LIBRARIES][METRICS_ATTACH_STATUS];
+	const uint64_t (*files)[CLEARTAP_ATTACH__COUNT];
 	uint64_t scrapes;
 };
 

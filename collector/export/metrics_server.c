@@ -153,12 +153,16 @@ int metrics_listen(const char *spec, int fd, int *ret_port)
 
 /* ---- clients ---- */
 
-static void handle_closed(uv_handle_t *h)
+/* One of the server's handles is closed: the last one, once stopping, frees it. */
+static void handle_released(struct metrics_server *s)
 {
-	struct metrics_server *s = h->data;
-
 	if (--s->handles_open == 0 && s->stopping)
 		free(s);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	handle_released(h->data);
 }
 
 static void client_closed(uv_handle_t *h)
@@ -170,8 +174,7 @@ static void client_closed(uv_handle_t *h)
 	http1_parser_free(&c->parser);
 	ct_buf_free(&c->out);
 	free(c);
-	if (--s->handles_open == 0 && s->stopping)
-		free(s);
+	handle_released(s);
 }
 
 static void client_close(struct client *c)
@@ -247,7 +250,8 @@ static void serve(struct client *c)
 static enum http1_body on_head(void *userdata, const struct http1_head *head)
 {
 	struct client *c = userdata;
-	size_t n = head->target_len;
+	const char *query = memchr(head->target, '?', head->target_len);
+	size_t n = query ? (size_t)(query - head->target) : head->target_len;
 
 	if (c->have_path || c->bad)
 		return HTTP1_BODY_NONE;
@@ -255,7 +259,6 @@ static enum http1_body on_head(void *userdata, const struct http1_head *head)
 	    !(head->method_len == 4 && !memcmp(head->method, "HEAD", 4)))
 		c->bad = true;
 	c->head_only = head->method_len == 4 && !memcmp(head->method, "HEAD", 4);
-	n = strcspn(head->target, "?") < n ? strcspn(head->target, "?") : n;
 	if (n >= sizeof(c->path))
 		n = sizeof(c->path) - 1;
 	memcpy(c->path, head->target, n);

@@ -83,6 +83,7 @@ enum cleartap_attach_status {
 	CLEARTAP_ATTACH_SKIPPED = 3,	      /* not a TLS library we can probe: detail says why */
 	CLEARTAP_ATTACH_FAILED = 4,	      /* the attach itself failed: detail says why */
 	CLEARTAP_ATTACH_REFUSED = 5, /* a request the loader would not serve: detail says why */
+	CLEARTAP_ATTACH__COUNT,
 };
 
 enum cleartap_attach_library {
@@ -90,6 +91,7 @@ enum cleartap_attach_library {
 	CLEARTAP_LIB_OPENSSL = 1,
 	CLEARTAP_LIB_GNUTLS = 2,
 	CLEARTAP_LIB_GO = 3,
+	CLEARTAP_LIB__COUNT,
 };
 
 /* How a function's return is observed (the attach planner's choice, lib/attach_planner.h). */
