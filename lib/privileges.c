@@ -190,3 +190,35 @@ int privileges_lookup_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
 	}
 	return errno ? -errno : -ENOENT;
 }
+
+int privileges_become_unprivileged(const char *user, const char **ret_why, bool *ret_bounding_empty)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	*ret_why = NULL;
+	*ret_bounding_empty = true;
+	if (geteuid() == 0 || getuid() == 0) {
+		if (!user) {
+			*ret_why =
+			    "refusing to run as root: start as an unprivileged user, or give "
+			    "--user NAME to become one";
+			return -EPERM;
+		}
+		if ((r = privileges_lookup_user(user, &uid, &gid)) < 0) {
+			*ret_why = "unknown --user";
+			return r;
+		}
+		if (uid == 0) {
+			*ret_why = "--user is root";
+			return -EPERM;
+		}
+		if ((r = privileges_drop(uid, gid)) < 0)
+			*ret_why = "cannot drop to --user";
+		return r;
+	}
+	if ((r = privileges_shed(ret_bounding_empty)) < 0)
+		*ret_why = "cannot shed capabilities";
+	return r;
+}

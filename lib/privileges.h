@@ -37,6 +37,15 @@ int privileges_forbid_core_dumps(void);
 /* At most n open descriptors from now on (soft and hard limit). Returns 0 or -errno. */
 int privileges_limit_files(unsigned n);
 
+/*
+ * The start of a program that must never be privileged: started as root, become user (which is
+ * then required and may not be root); else shed whatever capabilities it holds. Returns 0 or
+ * -errno with *ret_why saying what failed; *ret_bounding_empty as privileges_shed's (true when
+ * it dropped from root).
+ */
+int privileges_become_unprivileged(const char *user, const char **ret_why,
+				   bool *ret_bounding_empty);
+
 /* Whether the calling process holds any capability in its effective, permitted or ambient set. */
 bool privileges_any_capability(void);
 

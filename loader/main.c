@@ -25,6 +25,7 @@
 #include "bpffs.h"
 #include "broker.h"
 #include "cleartap/events.h"
+#include "ct_log.h"
 #include "ct_macro.h"
 #include "attach_requests.h"
 #include "handoff_server.h"
@@ -92,17 +93,7 @@ struct options {
 
 static bool verbose;
 
-static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cleartap-loader: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+CT_DEFINE_LOG_MSG("cleartap-loader")
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {

@@ -12,8 +12,7 @@
 
 #include "http1_parser.h"
 #include "parse_number.h"
-
-#define SD_LISTEN_FDS_START 3
+#include "socket_activation.h"
 
 struct client {
 	struct metrics_server *server;
@@ -81,44 +80,17 @@ static int parse_host_port(const char *spec, struct sockaddr_storage *ss, sockle
 	return 0;
 }
 
-/* sd_listen_fds(3), without libsystemd: the descriptor named "metrics", or the only one. */
-static int systemd_listener(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	const char *names = getenv("LISTEN_FDNAMES");
-	uint32_t n, owner;
-
-	if (!pid || !fds || parse_u32(pid, 1, UINT32_MAX, &owner) < 0 ||
-	    owner != (uint32_t)getpid() || parse_u32(fds, 1, 64, &n) < 0)
-		return -ENOENT;
-	if (n == 1)
-		return SD_LISTEN_FDS_START;
-	for (uint32_t i = 0; names && i < n; i++) {
-		size_t len = strcspn(names, ":");
-
-		if (len == 7 && !strncmp(names, "metrics", 7))
-			return SD_LISTEN_FDS_START + (int)i;
-		names += len;
-		if (*names == ':')
-			names++;
-	}
-	return -ENOENT;
-}
-
 int metrics_listen(const char *spec, int fd, int *ret_port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int s, r, one = 1, type;
-	socklen_t type_len = sizeof(type);
+	int s, r, one = 1;
 
 	*ret_port = 0;
 	if (!strcmp(spec, "systemd")) {
-		s = systemd_listener();
+		s = socket_activation_listener("metrics");
 		if (s < 0)
 			return s;
-		if (getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0 || type != SOCK_STREAM)
-			return -ENOTSOCK;
 	} else {
 		if ((r = parse_host_port(spec, &ss, &len)) < 0)
 			return r;
