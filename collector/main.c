@@ -21,6 +21,7 @@
 
 #include "cleartap/events.h"
 #include "conn_table.h"
+#include "ct_log.h"
 #include "config_file.h"
 #include "container_names.h"
 #include "filter.h"
@@ -107,19 +108,10 @@ struct collector {
 	struct metrics_server *metrics; /* --metrics-listen; NULL without */
 	struct ring_positions ring_positions[METRICS_MAX_RINGS];
 	uint64_t last_drain_ms, start_unix_s, scrapes;
+	uint64_t sink_retry_ms; /* when a gone --proto unix: consumer is tried again */
 };
 
-static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cleartap-collector: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+CT_DEFINE_LOG_MSG("cleartap-collector")
 
 /* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
 static int on_record(void *ctx, void *data, size_t size)
@@ -145,6 +137,25 @@ static void drain(struct collector *c)
 		c->last_drain_ms = uv_now(c->loop);
 }
 
+/* The --proto unix: consumer (cleartap-export) is never reported: what it sends is ours. */
+static void note_sink_peer(struct collector *c)
+{
+	c->opt.filter.sink_pid = exporter_sink_peer_pid(c->exporter);
+}
+
+/* A consumer that went away (or was not there at start-up) is tried once a second. */
+static void reconnect_sink(struct collector *c)
+{
+	int fd = opener_connect_sink(&c->opener);
+
+	c->sink_retry_ms = uv_now(c->loop) + 1000;
+	if (fd < 0)
+		return;
+	exporter_replace_sink(c->exporter, fd);
+	note_sink_peer(c);
+	log_msg("--proto %s: connected", c->opt.proto_dest);
+}
+
 static void on_drain_timer(uv_timer_t *t)
 {
 	struct collector *c = t->data;
@@ -154,8 +165,11 @@ static void on_drain_timer(uv_timer_t *t)
 	pipeline_tick(&c->pipe, uv_hrtime());
 	exporter_tick(c->exporter); /* output out, and a slow --proto consumer's queue */
 	if ((sink_error = exporter_take_sink_error(c->exporter)))
-		log_msg("--proto %s: %s; its records are counted as sinkDroppedRecords from now on",
+		log_msg("--proto %s: %s; its records are counted as sinkDroppedRecords until it "
+			"is back",
 			c->opt.proto_dest, strerror(sink_error));
+	if (exporter_sink_down(c->exporter) && uv_now(c->loop) >= c->sink_retry_ms)
+		reconnect_sink(c);
 }
 
 static void on_ring_wakeup(uv_poll_t *p, int status, int events)
@@ -358,6 +372,12 @@ static void on_signal(uv_signal_t *s, int signum)
 static const char *proto_file(const struct options *o)
 {
 	return o->proto_dest && strncmp(o->proto_dest, "unix:", 5) != 0 ? o->proto_dest : NULL;
+}
+
+/* The path of --proto unix:PATH, or NULL. */
+static const char *proto_socket(const struct options *o)
+{
+	return o->proto_dest && strncmp(o->proto_dest, "unix:", 5) == 0 ? o->proto_dest + 5 : NULL;
 }
 
 /* Log rotation: the --proto file is reopened by name (by the opener child). */
@@ -845,6 +865,7 @@ static int setup(struct collector *c)
 		log_msg("cannot open --proto %s: %s", c->opt.proto_dest, strerror(-r));
 		return r;
 	}
+	note_sink_peer(c);
 	if (c->opt.record_path) {
 		/* opened now: after lock-down no file can be opened for writing */
 		c->record_fd =
@@ -894,7 +915,8 @@ static int setup(struct collector *c)
 			return r;
 
 	/* forked now, before any captured byte is in this process */
-	r = opener_start(proto_file(&c->opt), c->opt.socket_path, &c->opener);
+	r = opener_start(proto_file(&c->opt), proto_socket(&c->opt), c->opt.socket_path,
+			 &c->opener);
 	if (r < 0) {
 		log_msg("cannot start the opener child: %s", strerror(-r));
 		return r;
@@ -927,31 +949,12 @@ static int setup(struct collector *c)
 /* Never root, never a capability. Runs before anything is acquired. */
 static int become_unprivileged(const struct options *opt)
 {
+	const char *why;
 	bool bounding_empty;
-	uid_t uid;
-	gid_t gid;
-	int r;
+	int r = privileges_become_unprivileged(opt->user, &why, &bounding_empty);
 
-	if (geteuid() == 0 || getuid() == 0) {
-		if (!opt->user) {
-			log_msg("refusing to run as root: start as an unprivileged user, or give "
-				"--user NAME to become one");
-			return -EPERM;
-		}
-		if ((r = privileges_lookup_user(opt->user, &uid, &gid)) < 0) {
-			log_msg("unknown --user '%s'", opt->user);
-			return r;
-		}
-		if (uid == 0) {
-			log_msg("--user '%s' is root", opt->user);
-			return -EPERM;
-		}
-		if ((r = privileges_drop(uid, gid)) < 0)
-			log_msg("cannot drop to user '%s': %s", opt->user, strerror(-r));
-		return r;
-	}
-	if ((r = privileges_shed(&bounding_empty)) < 0) {
-		log_msg("cannot shed capabilities: %s", strerror(-r));
+	if (r < 0) {
+		log_msg("%s: %s", why, strerror(-r));
 		return r;
 	}
 	if (!bounding_empty)

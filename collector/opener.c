@@ -37,32 +37,39 @@ int proto_file_open(const char *path)
 
 #define REQUEST_PROTO  'p'
 #define REQUEST_LOADER 'l'
+#define REQUEST_SINK   's'
 
-static int connect_loader(const char *path)
+int unix_socket_connect(const char *path, int timeout_option, int timeout_s)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
+	struct timeval timeout = {.tv_sec = timeout_s};
 	_cleanup_close_ int fd = -1;
 
+	if (!path)
+		return -ENOENT;
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	/* the collector reads the loader's reply blocking: bounded here, where it may be set */
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0)
+	    setsockopt(fd, SOL_SOCKET, timeout_option, &timeout, sizeof(timeout)) < 0)
 		return -errno;
 	return ct_take_fd(&fd);
 }
 
-static __attribute__((noreturn)) void child_main(const char *proto_path, const char *loader)
+static __attribute__((noreturn)) void child_main(const char *proto_path, const char *sink,
+						 const char *loader)
 {
 	char request;
 
 	while (read(CHILD_SOCKET, &request, 1) == 1) {
-		int fd = request == REQUEST_LOADER ? connect_loader(loader)
-			 : proto_path		   ? proto_file_open(proto_path)
-						   : -ENOENT;
+		/* the collector reads the loader's reply blocking: bounded here, where it may be */
+		int fd = request == REQUEST_LOADER
+			     ? unix_socket_connect(loader, SO_RCVTIMEO, REPLY_TIMEOUT_S)
+			 : request == REQUEST_SINK
+			     ? unix_socket_connect(sink, SO_SNDTIMEO, SINK_SEND_TIMEOUT_S)
+			 : proto_path ? proto_file_open(proto_path)
+				      : -ENOENT;
 		int error = fd < 0 ? -fd : 0;
 
 		/* the error (0 or errno) as data, the descriptor (when 0) alongside */
@@ -73,7 +80,8 @@ static __attribute__((noreturn)) void child_main(const char *proto_path, const c
 	_exit(0);
 }
 
-int opener_start(const char *proto_path, const char *loader_socket, struct opener *ret)
+int opener_start(const char *proto_path, const char *sink_path, const char *loader_socket,
+		 struct opener *ret)
 {
 	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
 	_cleanup_close_ int ours = -1, theirs = -1;
@@ -94,7 +102,7 @@ int opener_start(const char *proto_path, const char *loader_socket, struct opene
 		    close_range(CHILD_SOCKET + 1, ~0U, 0) < 0 ||
 		    seccomp_install(opener_rules, opener_rules_count) < 0)
 			_exit(127);
-		child_main(proto_path, loader_socket);
+		child_main(proto_path, sink_path, loader_socket);
 	}
 	*ret = (struct opener){.fd = ct_take_fd(&ours)};
 	return 0;
@@ -120,6 +128,11 @@ static int ask(struct opener *o, char request)
 int opener_open_proto(struct opener *o)
 {
 	return ask(o, REQUEST_PROTO);
+}
+
+int opener_connect_sink(struct opener *o)
+{
+	return ask(o, REQUEST_SINK);
 }
 
 int opener_connect_loader(struct opener *o)

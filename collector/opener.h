@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the collector may still open after lock-down, each by a name fixed before it: the
- * --proto file (reopened on SIGHUP, for log rotation) and the loader's handoff socket (a lease
- * from a restarted loader). The collector opens nothing itself: a child forked before any data
- * was read keeps those two rights, with the names in its own address space; it holds only its
- * socket, and its own filter allows nothing else (opener_rules). It answers with a descriptor.
+ * --proto file (reopened on SIGHUP, for log rotation), the --proto unix: socket (its consumer
+ * restarted) and the loader's handoff socket (a lease from a restarted loader). The collector opens
+ * nothing itself: a child forked before any data was read keeps those two rights, with the names in
+ * its own address space; it holds only its socket, and its own filter allows nothing else
+ * (opener_rules). It answers with a descriptor.
  */
 #ifndef CT_OPENER_H
 #define CT_OPENER_H
+
+/* A unix stream socket connected to path, with timeout_option (SO_SNDTIMEO, SO_RCVTIMEO) set
+ * to timeout_s. fd or -errno. */
+int unix_socket_connect(const char *path, int timeout_option, int timeout_s);
+
+/* Seconds a blocking send to a --proto unix: consumer may wait (the final flush at exit). */
+#define SINK_SEND_TIMEOUT_S 2
 
 /* The one way a --proto file is opened: appending, O_NOFOLLOW, a regular file. fd or -errno. */
 int proto_file_open(const char *path);
@@ -17,11 +25,16 @@ struct opener {
 	int fd; /* the collector's end of the socketpair, -1: none */
 };
 
-/* Fork the child (before lock-down). proto_path may be NULL (no file to reopen). 0 or -errno. */
-int opener_start(const char *proto_path, const char *loader_socket, struct opener *ret);
+/* Fork the child (before lock-down). proto_path, sink_path may be NULL (no --proto file, no
+ * unix: sink). 0 or -errno. */
+int opener_start(const char *proto_path, const char *sink_path, const char *loader_socket,
+		 struct opener *ret);
 
 /* The --proto file opened again, or -errno (the child's; -ENOENT without a file; -EPIPE). */
 int opener_open_proto(struct opener *o);
+
+/* A new connection to the --proto unix: socket (its send timeout set), or -errno. */
+int opener_connect_sink(struct opener *o);
 
 /* A new connection to the loader's socket (its receive timeout set), or -errno. */
 int opener_connect_loader(struct opener *o);

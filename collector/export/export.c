@@ -25,7 +25,6 @@
 /* Bytes of whole records queued for a --proto unix: consumer that reads slower than records come;
  * beyond that, records are dropped whole (framing stays intact) and counted. */
 #define SINK_QUEUE_MAX	   (8u << 20)
-#define SINK_EXIT_TIMEOUT  2 /* seconds the final flush may wait for a slow consumer */
 #define TEXT_PREVIEW_BYTES 4096
 #define MAX_DECODED_BODY   (1 << 20) /* gzip/deflate bodies are decoded for display up to this */
 
@@ -146,19 +145,13 @@ static int open_proto_sink(const char *dest, int *ret_fd, bool *ret_socket)
 
 	*ret_socket = strncmp(dest, "unix:", 5) == 0;
 	if (*ret_socket) {
-		struct sockaddr_un addr = {.sun_family = AF_UNIX};
-		struct timeval exit_timeout = {.tv_sec = SINK_EXIT_TIMEOUT};
-
-		if (strlen(dest + 5) >= sizeof(addr.sun_path))
-			return -ENAMETOOLONG;
-		strcpy(addr.sun_path, dest + 5);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-			return -errno;
-		/* bounds the blocking flush at exit; every other send is MSG_DONTWAIT */
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &exit_timeout, sizeof(exit_timeout)) <
-		    0)
-			return -errno;
+		/* the send timeout bounds the blocking flush at exit; every other send is
+		 * MSG_DONTWAIT */
+		fd = unix_socket_connect(dest + 5, SO_SNDTIMEO, SINK_SEND_TIMEOUT_S);
+		if (fd == -ECONNREFUSED || fd == -ENOENT)
+			return fd; /* not listening yet: the caller connects again later */
+		if (fd < 0)
+			return fd;
 	} else {
 		fd = proto_file_open(dest);
 		if (fd < 0)
@@ -180,8 +173,11 @@ int exporter_new(FILE *out, enum export_format format, const char *proto_dest,
 	e->format = format;
 	e->proto_fd = -1;
 	if (proto_dest && (r = open_proto_sink(proto_dest, &e->proto_fd, &e->proto_socket)) < 0) {
-		free(e);
-		return r;
+		if (!e->proto_socket || (r != -ECONNREFUSED && r != -ENOENT)) {
+			free(e);
+			return r;
+		}
+		e->sink_error = -r; /* its consumer may start later: told once, then retried */
 	}
 	exporter_tick(e);
 	*ret = e;
@@ -195,6 +191,28 @@ int exporter_replace_proto_file(struct exporter *e, int fd)
 	close(e->proto_fd); /* every record went out whole: file writes are not queued */
 	e->proto_fd = fd;
 	return 0;
+}
+
+bool exporter_sink_down(const struct exporter *e)
+{
+	return e->proto_socket && e->proto_fd < 0;
+}
+
+void exporter_replace_sink(struct exporter *e, int fd)
+{
+	ct_closep(&e->proto_fd);
+	e->proto_fd = fd;
+}
+
+uint32_t exporter_sink_peer_pid(const struct exporter *e)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!e->proto_socket || e->proto_fd < 0 ||
+	    getsockopt(e->proto_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	return (uint32_t)cred.pid;
 }
 
 /* Bytes of the queued record at p, its varint length prefix included. */

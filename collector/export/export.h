@@ -101,6 +101,15 @@ void exporter_tick(struct exporter *e);
  */
 int exporter_take_sink_error(struct exporter *e);
 
+/* A unix: sink whose consumer is gone, or was not there at start-up. */
+bool exporter_sink_down(const struct exporter *e);
+
+/* Its consumer is back: records go to fd (connected) from now on. */
+void exporter_replace_sink(struct exporter *e, int fd);
+
+/* The process at the other end of a connected unix: sink (SO_PEERCRED), 0 when none. */
+uint32_t exporter_sink_peer_pid(const struct exporter *e);
+
 /* Records that could not be written (a sink failed or memory ran out). */
 uint64_t exporter_errors(const struct exporter *e);
 

@@ -22,7 +22,7 @@ static bool listed(const char *const *list, size_t n, const char *value)
 
 bool filter_process(const struct filter *f, uint32_t pid, const char *comm, const char *exe)
 {
-	if (pid == f->self_pid)
+	if (pid == f->self_pid || (f->sink_pid && pid == f->sink_pid))
 		return false;
 	if (listed(f->exclude_comm, f->n_exclude_comm, comm) ||
 	    listed(f->exclude_exe, f->n_exclude_exe, exe))

@@ -20,6 +20,8 @@ struct filter {
 	size_t n_include_comm, n_exclude_comm, n_include_exe, n_exclude_exe;
 	bool no_loopback; /* ignore connections whose peer is 127.0.0.0/8 or ::1 */
 	uint32_t self_pid;
+	uint32_t sink_pid; /* the --proto unix: consumer (cleartap-export): its own HTTP is not
+			      exported, or each export would be captured and exported again */
 };
 
 /* -E2BIG when the list is full. */
