@@ -7,10 +7,10 @@ CLEARTAP_BUILD=${CLEARTAP_BUILD:-$CLEARTAP_ROOT/build}
 
 BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev libelf-dev
 	zlib1g-dev libcap-dev libseccomp-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev
-	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev libyaml-dev)
+	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev libyaml-dev libcurl4-openssl-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
 	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils python3-seccomp strace runc
-	golang-go golang-google-grpc-dev prometheus)
+	golang-go golang-google-grpc-dev prometheus nodejs)
 # tests/kernels/run: Debian's kernels booted under qemu with a busybox initramfs
 KERNEL_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils dpkg debian-archive-keyring)
 

@@ -16,7 +16,7 @@ import harness
 
 SYSTEMD = harness.ROOT / "systemd"
 K8S = harness.ROOT / "deploy" / "kubernetes"
-MAX_EXPOSURE = {"cleartap-loader": 5.0, "cleartap-collector": 2.0}
+MAX_EXPOSURE = {"cleartap-loader": 5.0, "cleartap-collector": 2.0, "cleartap-export": 1.5}
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,8 @@ def units(tmp_path_factory):
         text = unit.read_text()
         text = text.replace("/usr/sbin/cleartap-loader", str(harness.LOADER))
         text = text.replace("/usr/bin/cleartap-collector", str(harness.COLLECTOR))
+        text = text.replace("/usr/bin/cleartap-export",
+                            str(harness.BUILD / "exporter" / "cleartap-export"))
         (d / unit.name).write_text(text)
     return d
 
@@ -54,7 +56,7 @@ def test_sysusers_and_tmpfiles(tmp_path):
     subprocess.run(["systemd-sysusers", f"--root={tmp_path}",
                     str(SYSTEMD / "sysusers.d" / "cleartap.conf")], check=True)
     users = {line.split(":")[0]: line for line in (tmp_path / "etc/passwd").read_text().splitlines()}
-    for user in ("cleartap", "cleartap-collector", "cleartap-broker"):
+    for user in ("cleartap", "cleartap-collector", "cleartap-broker", "cleartap-export"):
         assert user in users and users[user].endswith(":/:/usr/sbin/nologin"), users
     subprocess.run(["systemd-tmpfiles", f"--root={tmp_path}", "--create",
                     str(SYSTEMD / "tmpfiles.d" / "cleartap.conf")], check=True)
@@ -130,6 +132,29 @@ def test_collector_container_is_restricted():
     assert set(restricted_violations(pod, loader)) >= {"capabilities.add beyond NET_BIND_SERVICE",
                                                        "runAsNonRoot must be true"}
     assert not pod.get("hostPID") and not pod.get("hostNetwork")
+
+
+def test_export_container_is_restricted_and_wired_to_the_collector():
+    pod = manifest()["spec"]["template"]["spec"]
+    export = next(c for c in pod["containers"] if c["name"] == "export")
+    collector = next(c for c in pod["containers"] if c["name"] == "collector")
+    assert restricted_violations(pod, export) == []
+    assert export["securityContext"]["readOnlyRootFilesystem"] is True
+    docs = [d for d in yaml.safe_load_all((K8S / "cleartap.yaml").read_text()) if d]
+    [config_map] = [d for d in docs if d["kind"] == "ConfigMap"]
+    proto = yaml.safe_load(config_map["data"]["collector.yaml"])["proto"]
+    assert f"--listen={proto}" in export["command"]
+    assert f"--allow-user={collector['securityContext']['runAsUser']}" in export["command"]
+    # the socket's directory is one volume both containers mount there
+    sock_dir = proto.removeprefix("unix:").rsplit("/", 1)[0]
+    mounts = [{m["name"] for m in c["volumeMounts"] if m["mountPath"] == sock_dir}
+              for c in (export, collector)]
+    assert mounts[0] == mounts[1] and len(mounts[0]) == 1
+    # the exporter takes the flags the manifest gives it
+    p = subprocess.run([str(harness.BUILD / "exporter" / "cleartap-export"), *export["command"][1:],
+                        "--resource=host.name=node-1", "--help"], capture_output=True,
+                       text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
 
 
 def test_loader_container_gets_only_the_measured_capabilities():
