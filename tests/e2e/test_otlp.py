@@ -12,11 +12,24 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 import harness
 from test_http import curl_keepalive, nginx, run_curl  # noqa: F401 (fixture)
 
 EXPORTER = harness.BUILD / "exporter" / "cleartap-export"
 RECEIVER = harness.PEERS / "otlp_receiver"
+_started = []  # receivers and exporters of the running test, ended whatever happens
+
+
+@pytest.fixture(autouse=True)
+def _end_processes():
+    yield
+    while _started:
+        p = _started.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 class Receiver:
@@ -28,6 +41,7 @@ class Receiver:
         port_file = cleartap.dir / f"otlp{n}.port"
         self.proc = subprocess.Popen(["node", str(RECEIVER / "receiver.js"), str(self.out),
                                       str(port_file), *map(str, args)])
+        _started.append(self.proc)
         harness.wait_for(port_file.exists, what="OTLP receiver")
         self.port = int(port_file.read_text())
         self.endpoint = f"http://127.0.0.1:{self.port}/v1/logs"
@@ -85,6 +99,7 @@ def start_exporter(cleartap, endpoint, *args, socket_name="export.sock"):
                           "--batch-delay", "100", *map(str, args)],
                          stdout=subprocess.DEVNULL, stderr=open(err, "w"))
     p.err_path, p.sock = err, sock
+    _started.append(p)
     harness.wait_for(lambda: "exporting to" in err.read_text() or p.poll() is not None,
                      what="exporter to start")
     assert p.poll() is None, err.read_text()
@@ -360,6 +375,7 @@ def test_endpoint_from_the_opentelemetry_environment(cleartap, tmp_path):
                           "--listen", f"unix:{sock}", "--batch-delay", "50",
                           "--resource", "deployment.environment=test"],
                          env=env, stderr=open(err, "w"))
+    _started.append(p)
     harness.wait_for(lambda: "exporting to" in err.read_text(), what="exporter")
     assert f"exporting to http://127.0.0.1:{receiver.port}/v1/logs" in err.read_text()
     feed(sock, delimited(transaction(pb, 0)))
