@@ -13,9 +13,16 @@
 #include <yaml.h>
 
 /* Read a regular file of at most CONFIG_FILE_MAX_BYTES whole (a ConfigMap's is a symlink). */
-static int read_whole(const char *path, char **ret, size_t *ret_len)
+int config_file_open(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = open(path, CONFIG_FILE_FLAGS);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The whole of the file open at fd (closed here). */
+static int read_whole(int fd, char **ret, size_t *ret_len)
+{
 	struct stat st;
 	size_t len = 0;
 	char *buf;
@@ -172,13 +179,19 @@ static int parse(yaml_parser_t *p, struct config_file *f, char *error, size_t er
 
 int config_file_read(const char *path, struct config_file *ret, char *error, size_t error_len)
 {
+	return config_file_read_fd(config_file_open(path), path, ret, error, error_len);
+}
+
+int config_file_read_fd(int fd, const char *path, struct config_file *ret, char *error,
+			size_t error_len)
+{
 	yaml_parser_t parser;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((r = read_whole(path, &text, &len)) < 0) {
+	if ((r = fd < 0 ? fd : read_whole(fd, &text, &len)) < 0) {
 		snprintf(error, error_len, "%s: %s", path,
 			 r == -EINVAL  ? "not a regular file"
 			 : r == -EFBIG ? "larger than 1 MiB"

@@ -10,7 +10,11 @@
 
 #include <stddef.h>
 
+#include <fcntl.h>
+
 #define CONFIG_FILE_MAX_BYTES (1u << 20)
+/* How the file is opened, at start-up and by the opener child on SIGHUP (its filter checks). */
+#define CONFIG_FILE_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
 
 struct config_entry {
 	char *name, *value;
@@ -28,6 +32,13 @@ struct config_file {
  * in error (an I/O error, a YAML syntax error, a value that is neither scalar nor sequence).
  */
 int config_file_read(const char *path, struct config_file *ret, char *error, size_t error_len);
+/* The same, from a descriptor of path (read and closed here; a negative one is its -errno). */
+int config_file_read_fd(int fd, const char *path, struct config_file *ret, char *error,
+			size_t error_len);
+
+/* The file opened as config_file_read opens it: fd or -errno. */
+int config_file_open(const char *path);
+
 void config_file_free(struct config_file *f);
 
 #endif

@@ -380,15 +380,21 @@ static const char *proto_socket(const struct options *o)
 	return o->proto_dest && strncmp(o->proto_dest, "unix:", 5) == 0 ? o->proto_dest + 5 : NULL;
 }
 
-/* Log rotation: the --proto file is reopened by name (by the opener child). */
+static const char *config_path; /* --config */
+static void reload_config(struct collector *c);
+
+/* SIGHUP: the --config file is read again, the --proto file reopened by name (rotation). */
 static void on_sighup(uv_signal_t *s, int signum)
 {
 	struct collector *c = s->data;
 	int fd;
 
 	(void)signum;
+	if (config_path)
+		reload_config(c);
 	if (!proto_file(&c->opt)) {
-		log_msg("SIGHUP: no --proto file to reopen");
+		if (!config_path)
+			log_msg("SIGHUP: no --config file to read and no --proto file to reopen");
 		return;
 	}
 	fd = opener_open_proto(&c->opener);
@@ -537,10 +543,32 @@ static const struct option longopts[] = {
     {},
 };
 
-/* Where argv[i] came from: its place in the --config file, or the command line (NULL). */
-static const struct config_entry **option_places;
-static const char *config_path;
-static struct config_file config;
+/*
+ * One reading of the --config file and the arguments it gave: where argv[i] came from (its
+ * place in the file, or the command line: NULL). The start-up one lives as long as the
+ * collector (its strings are in the options); a SIGHUP reload's until the next reload.
+ */
+struct config_generation {
+	struct config_file file;
+	char **args;
+	int argc;
+	const struct config_entry **places;
+};
+static const struct config_entry **option_places; /* of the arguments being parsed */
+static struct config_generation startup_config, reloaded_config;
+static int cli_argc;
+static char **cli_argv; /* the command line: after the file's options on every reading */
+
+static void config_generation_free(struct config_generation *g)
+{
+	for (int i = 1; g->args && i < g->argc; i++)
+		if (g->places[i]) /* made from the file; the command line's are argv's own */
+			free(g->args[i]);
+	free(g->args);
+	free(g->places);
+	config_file_free(&g->file);
+	memset(g, 0, sizeof(*g));
+}
 
 static void log_option_error(int index, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_option_error(int index, const char *fmt, ...)
@@ -571,11 +599,59 @@ static const struct option *option_named(const char *name)
  * checks them (and a later command-line option wins); an error names the file's line and
  * column. Returns the argument vector to parse, or NULL after saying why.
  */
-static char **load_config(int argc, char **argv, int *ret_argc)
+/* The file's options (g->file, read) then the command line's, as g->args. 0 or -errno. */
+static int config_args(struct config_generation *g)
 {
-	char error[512], **args;
+	const struct config_file *config = &g->file;
 	int n = 1;
 
+	g->args = calloc(config->n + (size_t)cli_argc + 1, sizeof(*g->args));
+	g->places = calloc(config->n + (size_t)cli_argc + 1, sizeof(*g->places));
+	option_places = g->places;
+	if (!g->args || !g->places)
+		return -ENOMEM;
+	g->args[0] = cli_argv[0];
+	g->argc = 1;
+	for (size_t i = 0; i < config->n; i++) {
+		const struct config_entry *e = &config->entries[i];
+		const struct option *opt = option_named(e->name);
+		char **args = g->args;
+
+		g->places[n] = e;
+		if (!opt || opt->val == OPT_CONFIG || opt->val == 'h' || opt->val == OPT_VERSION ||
+		    opt->val == OPT_PRINT_SECCOMP) {
+			log_option_error(n, "unknown option '%s'", e->name);
+			return -EINVAL;
+		}
+		if (opt->has_arg == no_argument) {
+			if (!strcmp(e->value, "false"))
+				continue;
+			if (strcmp(e->value, "true")) {
+				log_option_error(n, "'%s' is true or false, not '%s'", e->name,
+						 e->value);
+				return -EINVAL;
+			}
+			if (asprintf(&args[n], "--%s", e->name) < 0)
+				return -ENOMEM;
+		} else if (asprintf(&args[n], "--%s=%s", e->name, e->value) < 0) {
+			return -ENOMEM;
+		}
+		g->argc = ++n;
+	}
+	for (int i = 1; i < cli_argc; i++) {
+		g->places[n] = NULL;
+		g->args[n++] = cli_argv[i];
+	}
+	g->argc = n;
+	return 0;
+}
+
+static char **load_config(int argc, char **argv, int *ret_argc)
+{
+	char error[512];
+
+	cli_argc = argc;
+	cli_argv = argv;
 	for (int i = 1; i < argc && !config_path; i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config_path = argv[i + 1];
@@ -586,44 +662,159 @@ static char **load_config(int argc, char **argv, int *ret_argc)
 		*ret_argc = argc;
 		return argv;
 	}
-	if (config_file_read(config_path, &config, error, sizeof(error)) < 0) {
+	if (config_file_read(config_path, &startup_config.file, error, sizeof(error)) < 0) {
 		log_msg("%s", error);
 		return NULL;
 	}
-	args = calloc(config.n + (size_t)argc + 1, sizeof(*args));
-	option_places = calloc(config.n + (size_t)argc + 1, sizeof(*option_places));
-	if (!args || !option_places)
+	if (config_args(&startup_config) < 0)
 		return NULL;
-	args[0] = argv[0];
-	for (size_t i = 0; i < config.n; i++) {
-		const struct config_entry *e = &config.entries[i];
-		const struct option *opt = option_named(e->name);
+	*ret_argc = startup_config.argc;
+	return startup_config.args;
+}
 
-		option_places[n] = e;
-		if (!opt || opt->val == OPT_CONFIG || opt->val == 'h' || opt->val == OPT_VERSION ||
-		    opt->val == OPT_PRINT_SECCOMP) {
-			log_option_error(n, "unknown option '%s'", e->name);
-			return NULL;
+static int parse_options(int argc, char **argv, struct options *o);
+
+static const struct options default_options = {
+    .socket_path = DEFAULT_SOCKET,
+    .format = EXPORT_JSON,
+    .drain_interval_ms = 10,
+    .stats_interval_s = 10,
+    .wait_s = 10,
+    .reorder_window_ms = PIPELINE_DEFAULT_REORDER_WINDOW_MS,
+    .idle_timeout_s = REASM_DEFAULT_IDLE_NS / 1000000000,
+    .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
+    .memory_limit = PIPELINE_DEFAULT_MEMORY_LIMIT,
+    .connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY,
+    .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
+};
+
+/* The redaction o asks for; the key of keep (NULL: a new one) so markers stay comparable. */
+static int build_redactor(const struct options *o, const struct redactor *keep,
+			  struct redactor *ret)
+{
+	int r;
+
+	if ((r = redactor_init(ret)) < 0)
+		return r;
+	if (keep)
+		memcpy(ret->key, keep->key, sizeof(ret->key));
+	ret->enabled = !o->no_redact;
+	for (size_t i = 0; i < o->n_redact; i++)
+		if ((r = redactor_add(ret, o->redact[i])) < 0) {
+			log_option_error(-1, "invalid --redact '%s'", o->redact[i]);
+			return r;
 		}
-		if (opt->has_arg == no_argument) {
-			if (!strcmp(e->value, "false"))
-				continue;
-			if (strcmp(e->value, "true")) {
-				log_option_error(n, "'%s' is true or false, not '%s'", e->name,
-						 e->value);
-				return NULL;
-			}
-			if (asprintf(&args[n], "--%s", e->name) < 0)
-				return NULL;
-		} else if (asprintf(&args[n], "--%s=%s", e->name, e->value) < 0) {
-			return NULL;
+	for (size_t i = 0; i < o->n_redact_fields; i++)
+		if ((r = redactor_add_field(ret, o->redact_fields[i])) < 0) {
+			log_option_error(-1, "invalid --redact-field '%s'", o->redact_fields[i]);
+			return r;
 		}
-		n++;
+	return 0;
+}
+
+/* What SIGHUP applies; any other option takes effect when the collector starts again. */
+static bool reloadable(int option)
+{
+	switch (option) {
+	case OPT_INCLUDE_COMM:
+	case OPT_EXCLUDE_COMM:
+	case OPT_INCLUDE_EXE:
+	case OPT_EXCLUDE_EXE:
+	case OPT_NO_LOOPBACK:
+	case OPT_REDACT:
+	case OPT_REDACT_FIELD:
+	case OPT_NO_REDACT:
+	case OPT_RAW:
+		return true;
+	default:
+		return false;
 	}
-	for (int i = 1; i < argc; i++)
-		args[n++] = argv[i];
-	*ret_argc = n;
-	return args;
+}
+
+/* The option an argument names ("--name" or "--name=value"); NULL for a value. */
+static const struct option *option_of(const char *arg, char *name, size_t size)
+{
+	if (strncmp(arg, "--", 2))
+		return NULL;
+	snprintf(name, size, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	return option_named(name);
+}
+
+/* The first argument of a that is not reloadable and differs from b's (or NULL). */
+static const char *changed_fixed_option(const struct config_generation *a,
+					const struct config_generation *b)
+{
+	int i = 1, j = 1;
+
+	for (;;) {
+		const struct option *oa = NULL, *ob = NULL;
+		char name[64];
+
+		for (; i < a->argc; i++)
+			if ((oa = option_of(a->args[i], name, sizeof(name))) &&
+			    !reloadable(oa->val))
+				break;
+		for (; j < b->argc; j++)
+			if ((ob = option_of(b->args[j], name, sizeof(name))) &&
+			    !reloadable(ob->val))
+				break;
+		if (i == a->argc || j == b->argc)
+			return i < a->argc ? a->args[i] : j < b->argc ? b->args[j] : NULL;
+		if (strcmp(a->args[i], b->args[j]))
+			return a->args[i];
+		i++;
+		j++;
+	}
+}
+
+/*
+ * SIGHUP: the --config file read again (opened by the opener child) and what may change
+ * without a restart applied between two drain passes, so no record is lost or seen twice:
+ * filters, redaction, --raw. A file that does not parse, or options that do not, leave the
+ * running configuration as it was, and the log says why.
+ */
+static void reload_config(struct collector *c)
+{
+	const struct config_generation *running =
+	    reloaded_config.args ? &reloaded_config : &startup_config;
+	struct config_generation next = {0};
+	struct options o = default_options;
+	struct redactor redactor;
+	const char *fixed;
+	char error[512];
+	int fd = opener_open_config(&c->opener), r;
+
+	if ((r = config_file_read_fd(fd, config_path, &next.file, error, sizeof(error))) < 0) {
+		log_msg("SIGHUP: %s; the running configuration stays", error);
+		return;
+	}
+	optind = 0; /* getopt_long starts over */
+	if (config_args(&next) < 0 || parse_options(next.argc, next.args, &o) < 0 ||
+	    build_redactor(&o, &c->redactor, &redactor) < 0) {
+		log_msg("SIGHUP: %s not applied; the running configuration stays", config_path);
+		option_places = running->places;
+		config_generation_free(&next);
+		return;
+	}
+	if ((fixed = changed_fixed_option(&next, running)) ||
+	    (fixed = changed_fixed_option(running, &next)))
+		log_msg("SIGHUP: %s: %s changed (or another option that is read only at start-up): "
+			"it takes effect when the collector starts again",
+			config_path, fixed);
+	o.filter.self_pid = c->opt.filter.self_pid;
+	o.filter.sink_pid = c->opt.filter.sink_pid;
+	c->opt.filter = o.filter;
+	c->redactor = redactor;
+	c->opt.raw = c->pipe.config.raw = o.raw;
+	config_generation_free(&reloaded_config); /* nothing points into it now */
+	reloaded_config = next;
+	option_places = reloaded_config.places;
+	log_msg("SIGHUP: %s applied: %zu include and %zu exclude filters, %s, %zu redacted "
+		"headers and %zu fields",
+		config_path, o.filter.n_include_comm + o.filter.n_include_exe,
+		o.filter.n_exclude_comm + o.filter.n_exclude_exe,
+		o.raw ? "segments exported (--raw)" : "no segments", redactor.n_names,
+		redactor.n_fields);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -891,19 +1082,8 @@ static int setup(struct collector *c)
 				    c->objects.attachments, c->objects.n_attachments, &c->probes)) <
 	    0)
 		return r;
-	if ((r = redactor_init(&c->redactor)) < 0)
+	if ((r = build_redactor(&c->opt, NULL, &c->redactor)) < 0)
 		return r;
-	c->redactor.enabled = !c->opt.no_redact;
-	for (size_t i = 0; i < c->opt.n_redact; i++)
-		if ((r = redactor_add(&c->redactor, c->opt.redact[i])) < 0) {
-			log_msg("invalid --redact '%s'", c->opt.redact[i]);
-			return r;
-		}
-	for (size_t i = 0; i < c->opt.n_redact_fields; i++)
-		if ((r = redactor_add_field(&c->redactor, c->opt.redact_fields[i])) < 0) {
-			log_msg("invalid --redact-field '%s'", c->opt.redact_fields[i]);
-			return r;
-		}
 	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->probes)) < 0)
 		return r;
 	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, &c->pipe, NULL);
@@ -915,7 +1095,10 @@ static int setup(struct collector *c)
 			return r;
 
 	/* forked now, before any captured byte is in this process */
-	r = opener_start(proto_file(&c->opt), proto_socket(&c->opt), c->opt.socket_path,
+	r = opener_start(&(struct opener_names){.proto_file = proto_file(&c->opt),
+						.sink = proto_socket(&c->opt),
+						.loader = c->opt.socket_path,
+						.config = config_path},
 			 &c->opener);
 	if (r < 0) {
 		log_msg("cannot start the opener child: %s", strerror(-r));
@@ -1006,20 +1189,7 @@ int main(int argc, char **argv)
 	struct collector c = {
 	    .record_fd = -1,
 	    .opener = {.fd = -1},
-	    .opt =
-		{
-		    .socket_path = DEFAULT_SOCKET,
-		    .format = EXPORT_JSON,
-		    .drain_interval_ms = 10,
-		    .stats_interval_s = 10,
-		    .wait_s = 10,
-		    .reorder_window_ms = PIPELINE_DEFAULT_REORDER_WINDOW_MS,
-		    .idle_timeout_s = REASM_DEFAULT_IDLE_NS / 1000000000,
-		    .max_pending_bytes = PIPELINE_DEFAULT_PENDING_BYTES,
-		    .memory_limit = PIPELINE_DEFAULT_MEMORY_LIMIT,
-		    .connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY,
-		    .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
-		},
+	    .opt = default_options,
 	};
 	uid_t uid;
 	int r;

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config_file.h"
 #include "ct_macro.h"
 #include "fd_passing.h"
 #include "seccomp_filter.h"
@@ -38,6 +39,7 @@ int proto_file_open(const char *path)
 #define REQUEST_PROTO  'p'
 #define REQUEST_LOADER 'l'
 #define REQUEST_SINK   's'
+#define REQUEST_CONFIG 'c'
 
 int unix_socket_connect(const char *path, int timeout_option, int timeout_s)
 {
@@ -57,19 +59,28 @@ int unix_socket_connect(const char *path, int timeout_option, int timeout_s)
 	return ct_take_fd(&fd);
 }
 
-static __attribute__((noreturn)) void child_main(const char *proto_path, const char *sink,
-						 const char *loader)
+static int open_named(const struct opener_names *names, char request)
+{
+	switch (request) {
+	case REQUEST_LOADER: /* the collector reads its reply blocking: bounded here */
+		return unix_socket_connect(names->loader, SO_RCVTIMEO, REPLY_TIMEOUT_S);
+	case REQUEST_SINK:
+		return unix_socket_connect(names->sink, SO_SNDTIMEO, SINK_SEND_TIMEOUT_S);
+	case REQUEST_CONFIG:
+		return names->config ? config_file_open(names->config) : -ENOENT;
+	case REQUEST_PROTO:
+		return names->proto_file ? proto_file_open(names->proto_file) : -ENOENT;
+	default:
+		return -EINVAL;
+	}
+}
+
+static __attribute__((noreturn)) void child_main(const struct opener_names *names)
 {
 	char request;
 
 	while (read(CHILD_SOCKET, &request, 1) == 1) {
-		/* the collector reads the loader's reply blocking: bounded here, where it may be */
-		int fd = request == REQUEST_LOADER
-			     ? unix_socket_connect(loader, SO_RCVTIMEO, REPLY_TIMEOUT_S)
-			 : request == REQUEST_SINK
-			     ? unix_socket_connect(sink, SO_SNDTIMEO, SINK_SEND_TIMEOUT_S)
-			 : proto_path ? proto_file_open(proto_path)
-				      : -ENOENT;
+		int fd = open_named(names, request);
 		int error = fd < 0 ? -fd : 0;
 
 		/* the error (0 or errno) as data, the descriptor (when 0) alongside */
@@ -80,8 +91,7 @@ static __attribute__((noreturn)) void child_main(const char *proto_path, const c
 	_exit(0);
 }
 
-int opener_start(const char *proto_path, const char *sink_path, const char *loader_socket,
-		 struct opener *ret)
+int opener_start(const struct opener_names *names, struct opener *ret)
 {
 	struct timeval timeout = {.tv_sec = REPLY_TIMEOUT_S};
 	_cleanup_close_ int ours = -1, theirs = -1;
@@ -102,7 +112,7 @@ int opener_start(const char *proto_path, const char *sink_path, const char *load
 		    close_range(CHILD_SOCKET + 1, ~0U, 0) < 0 ||
 		    seccomp_install(opener_rules, opener_rules_count) < 0)
 			_exit(127);
-		child_main(proto_path, sink_path, loader_socket);
+		child_main(names);
 	}
 	*ret = (struct opener){.fd = ct_take_fd(&ours)};
 	return 0;
@@ -128,6 +138,11 @@ static int ask(struct opener *o, char request)
 int opener_open_proto(struct opener *o)
 {
 	return ask(o, REQUEST_PROTO);
+}
+
+int opener_open_config(struct opener *o)
+{
+	return ask(o, REQUEST_CONFIG);
 }
 
 int opener_connect_sink(struct opener *o)

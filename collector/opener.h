@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the collector may still open after lock-down, each by a name fixed before it: the
- * --proto file (reopened on SIGHUP, for log rotation), the --proto unix: socket (its consumer
+ * --proto file (reopened on SIGHUP, for log rotation), the --config file (read again on
+ * SIGHUP), the --proto unix: socket (its consumer
  * restarted) and the loader's handoff socket (a lease from a restarted loader). The collector opens
  * nothing itself: a child forked before any data was read keeps those two rights, with the names in
  * its own address space; it holds only its socket, and its own filter allows nothing else
@@ -25,13 +26,22 @@ struct opener {
 	int fd; /* the collector's end of the socketpair, -1: none */
 };
 
-/* Fork the child (before lock-down). proto_path, sink_path may be NULL (no --proto file, no
- * unix: sink). 0 or -errno. */
-int opener_start(const char *proto_path, const char *sink_path, const char *loader_socket,
-		 struct opener *ret);
+/* What the child may open, each NULL when there is none. */
+struct opener_names {
+	const char *proto_file; /* --proto PATH */
+	const char *sink;	/* --proto unix:PATH */
+	const char *loader;	/* the loader's handoff socket */
+	const char *config;	/* --config PATH, read again on SIGHUP */
+};
+
+/* Fork the child (before lock-down); it keeps its own copy of the names. 0 or -errno. */
+int opener_start(const struct opener_names *names, struct opener *ret);
 
 /* The --proto file opened again, or -errno (the child's; -ENOENT without a file; -EPIPE). */
 int opener_open_proto(struct opener *o);
+
+/* The --config file opened again (read-only), or -errno. */
+int opener_open_config(struct opener *o);
 
 /* A new connection to the --proto unix: socket (its send timeout set), or -errno. */
 int opener_connect_sink(struct opener *o);

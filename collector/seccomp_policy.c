@@ -5,6 +5,8 @@
  */
 #include "seccomp_policy.h"
 
+#include "config_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -105,6 +107,7 @@ const struct seccomp_rule collector_startup_rules[] = {
 const struct seccomp_rule opener_rules[] = {
 	SECCOMP_ALLOW_IF_EQ("read", 0, 3, "a request from the collector, on its socket"),
 	SECCOMP_ALLOW_IF_EQ("openat", 2, PROTO_FILE_FLAGS, "open the --proto file: appending, never through a symlink (the path is fixed in the child's memory)"),
+	SECCOMP_ALLOW_IF_EQ("openat", 2, CONFIG_FILE_FLAGS, "open the --config file read-only for a SIGHUP reload (the path is fixed in the child's memory)"),
 	SECCOMP_ALLOW("fstat", "check it is a regular file"),
 	SECCOMP_ALLOW("newfstatat", "check it is a regular file (glibc's fstat)"),
 	SECCOMP_ALLOW_IF_EQ("socket", 0, AF_UNIX, "a connection to the loader's socket or the --proto unix: socket (the paths are fixed in the child's memory)"),
