@@ -79,7 +79,8 @@ struct options {
 	const char *redact_fields[REDACT_MAX_NAMES];
 	size_t n_redact_fields;
 	struct filter filter;
-	const char *user; /* drop to this user when started as root */
+	struct capture_rules capture; /* --capture-level, --capture-rule */
+	const char *user;	      /* drop to this user when started as root */
 #ifdef CLEARTAP_TEST_SWITCHES
 	const char *test_forbidden; /* attempt this forbidden call after lock-down */
 	const char *test_drop_call; /* "COMM:write|read:N" loses that call's chunks */
@@ -436,6 +437,12 @@ static void usage(FILE *out)
 	    "                           access_token, refresh_token, secret, client_secret,\n"
 	    "                           api_key always)\n"
 	    "  --no-redact              show sensitive values as they are\n"
+	    "  --capture-level LEVEL    of an HTTP exchange no rule decides: none, summary (no\n"
+	    "                           headers, no bodies), headers (no bodies), full (default)\n"
+	    "  --capture-rule 'LEVEL [KEY=VALUE ...]'  the first rule all of whose conditions\n"
+	    "                           hold decides (repeatable, 32): comm, exe, container\n"
+	    "                           (prefix), authority, path (prefix), status (404, 5xx);\n"
+	    "                           e.g. 'full status=5xx', 'none path=/healthz'\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
 	    "                           path (appended; reopened on SIGHUP, for log rotation)\n"
 	    "                           or unix:PATH (a stream socket)\n"
@@ -498,6 +505,8 @@ enum {
 	OPT_REDACT,
 	OPT_REDACT_FIELD,
 	OPT_NO_REDACT,
+	OPT_CAPTURE_LEVEL,
+	OPT_CAPTURE_RULE,
 	OPT_USER,
 	OPT_PRINT_SECCOMP,
 	OPT_TEST_FORBIDDEN,
@@ -532,6 +541,8 @@ static const struct option longopts[] = {
     {"redact", required_argument, NULL, OPT_REDACT},
     {"redact-field", required_argument, NULL, OPT_REDACT_FIELD},
     {"no-redact", no_argument, NULL, OPT_NO_REDACT},
+    {"capture-level", required_argument, NULL, OPT_CAPTURE_LEVEL},
+    {"capture-rule", required_argument, NULL, OPT_CAPTURE_RULE},
     {"user", required_argument, NULL, OPT_USER},
     {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
 #ifdef CLEARTAP_TEST_SWITCHES
@@ -686,6 +697,7 @@ static const struct options default_options = {
     .memory_limit = PIPELINE_DEFAULT_MEMORY_LIMIT,
     .connection_memory = HTTP_DEFAULT_CONNECTION_MEMORY,
     .body_limit = PIPELINE_DEFAULT_BODY_LIMIT,
+    .capture = {.default_level = CAPTURE_FULL},
 };
 
 /* The redaction o asks for; the key of keep (NULL: a new one) so markers stay comparable. */
@@ -712,6 +724,21 @@ static int build_redactor(const struct options *o, const struct redactor *keep,
 	return 0;
 }
 
+/* Levels that need no body while the kernel still copies whole calls: say how to stop that. */
+static void note_kernel_copies(const struct collector *c)
+{
+	enum capture_level max = capture_rules_max(&c->opt.capture);
+
+	if (max < CAPTURE_FULL && c->objects.fds.max_call_bytes > CAPTURE_HEADS_CALL_BYTES)
+		log_msg(
+		    "note: no capture rule exports bodies (at most '%s'), but the kernel copies "
+		    "up to %u bytes per call: cleartap-loader --max-call-bytes %u copies little "
+		    "more than heads (HTTP/1; an HTTP/2 call cut short desynchronises its "
+		    "connection)",
+		    capture_level_name(max), c->objects.fds.max_call_bytes,
+		    CAPTURE_HEADS_CALL_BYTES);
+}
+
 /* What SIGHUP applies; any other option takes effect when the collector starts again. */
 static bool reloadable(int option)
 {
@@ -724,6 +751,8 @@ static bool reloadable(int option)
 	case OPT_REDACT:
 	case OPT_REDACT_FIELD:
 	case OPT_NO_REDACT:
+	case OPT_CAPTURE_LEVEL:
+	case OPT_CAPTURE_RULE:
 	case OPT_RAW:
 		return true;
 	default:
@@ -806,6 +835,8 @@ static void reload_config(struct collector *c)
 	c->opt.filter = o.filter;
 	c->redactor = redactor;
 	c->opt.raw = c->pipe.config.raw = o.raw;
+	c->opt.capture = o.capture; /* the exporter reads it where it is */
+	note_kernel_copies(c);
 	config_generation_free(&reloaded_config); /* nothing points into it now */
 	reloaded_config = next;
 	option_places = reloaded_config.places;
@@ -926,6 +957,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_REDACT:
 			o->no_redact = true;
 			break;
+		case OPT_CAPTURE_LEVEL:
+			if (capture_level_parse(optarg, &o->capture.default_level) < 0)
+				bad = "--capture-level (none, summary, headers or full)";
+			break;
+		case OPT_CAPTURE_RULE: {
+			const char *why;
+
+			if (capture_rules_add(&o->capture, optarg, &why) < 0) {
+				log_option_error(optind - 1, "invalid --capture-rule '%s': %s",
+						 optarg, why);
+				return -EINVAL;
+			}
+			break;
+		}
 		case OPT_USER:
 			o->user = optarg;
 			break;
@@ -1030,6 +1075,7 @@ static int setup(struct collector *c)
 	struct pipeline_config pc = {
 	    .filter = &c->opt.filter,
 	    .redactor = &c->redactor,
+	    .capture = &c->opt.capture,
 	    .raw = c->opt.raw,
 	    .all_processes = c->opt.all_processes,
 	    .body_limit = c->opt.body_limit,
@@ -1220,6 +1266,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < c.objects.n_attachments; i++)
 		pipeline_attachment(&c.pipe, &c.objects.attachments[i], 0, true);
 	add_snapshot(&c);
+	note_kernel_copies(&c);
 	uid = getuid();
 	if ((r = privileges_limit_files(MAX_OPEN_FILES)) < 0) {
 		log_msg("cannot limit open files: %s", strerror(-r));

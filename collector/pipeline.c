@@ -229,6 +229,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *config,
 	exporter_set_connections(exporter, p->conns);
 	exporter_set_processes(exporter, p->procs, config->all_processes);
 	exporter_set_redactor(exporter, config->redactor); /* it knows whether it is enabled */
+	exporter_set_capture_rules(exporter, config->capture);
 	r = http_sessions_new(
 	    &(struct http_session_config){.body_limit = config->body_limit,
 					  .max_waiting = config->max_waiting,

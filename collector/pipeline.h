@@ -32,7 +32,8 @@
 struct pipeline_config {
 	const struct filter *filter;
 	const struct redactor *redactor;
-	bool raw;	    /* also export the reassembled plaintext segments */
+	const struct capture_rules *capture; /* NULL: every exchange in full */
+	bool raw;			     /* also export the reassembled plaintext segments */
 	bool all_processes; /* a process record for every process, not only those named */
 	uint32_t body_limit;
 	uint32_t max_waiting; /* HTTP/1 requests waiting per connection; 0: the default */

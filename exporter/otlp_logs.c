@@ -365,6 +365,7 @@ static void http_attributes(struct scratch *s, const Cleartap__V1__HttpTransacti
 		attr_int(s, "cleartap.http.duration_ns",
 			 (int64_t)(h->response_end_unix_nano - h->request_start_unix_nano));
 	attr_str(s, "cleartap.http.error", h->error);
+	attr_str(s, "cleartap.http.capture_level", h->capture_level);
 	if (h->gap_bytes)
 		attr_int(s, "cleartap.http.gap_bytes", (int64_t)h->gap_bytes);
 	attr_bool(s, "cleartap.http.resynchronised", h->resynchronised);

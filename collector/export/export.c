@@ -44,7 +44,9 @@ struct exporter {
 	const struct conn_table *conns;
 	struct proc_table *procs;
 	bool all_processes; /* every process record, not only those other records name */
-	const struct redactor *redactor; /* query strings, form and JSON bodies; NULL: none */
+	const struct redactor *redactor;     /* query strings, form and JSON bodies; NULL: none */
+	const struct capture_rules *capture; /* NULL: every exchange in full */
+	uint64_t capture_suppressed;	     /* exchanges a "none" rule kept back */
 	struct container_names_dir *names;
 	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
 	size_t n_kernel_degraded;
@@ -82,6 +84,11 @@ static Cleartap__V1__KubernetesNames *kubernetes_names(const struct exporter *e,
 void exporter_set_redactor(struct exporter *e, const struct redactor *r)
 {
 	e->redactor = r;
+}
+
+void exporter_set_capture_rules(struct exporter *e, const struct capture_rules *rules)
+{
+	e->capture = rules;
 }
 
 void exporter_set_processes(struct exporter *e, struct proc_table *procs, bool all)
@@ -589,6 +596,7 @@ void exporter_fill_counters(const struct exporter *e, const uint64_t k[CLEARTAP_
 	collector.http_over_memory = http->over_memory;
 	collector.refused_records = c->refused_records;
 	collector.idle_sessions = reasm->idle_sessions;
+	collector.capture_suppressed = e->capture_suppressed;
 	collector.http1_transactions = http->by_protocol[HTTP_PROTOCOL_HTTP1];
 	collector.http2_transactions = http->by_protocol[HTTP_PROTOCOL_HTTP2];
 	collector.grpc_transactions = http->by_protocol[HTTP_PROTOCOL_GRPC];
@@ -795,6 +803,22 @@ static void write_text_transaction(struct exporter *e, const struct http_txn *t,
 	write_out(e);
 }
 
+/* The capture rules' level for t, whose process p describes. */
+static enum capture_level transaction_level(const struct exporter *e, const struct http_txn *t,
+					    const Cleartap__V1__ProcessRef *p)
+{
+	struct capture_subject s = {
+	    .comm = p->comm,
+	    .exe = p->exe,
+	    .container = p->container_id,
+	    .authority = t->authority,
+	    .path = t->path,
+	    .status = t->status > 0 ? t->status : 0,
+	};
+
+	return e->capture ? capture_level_of(e->capture, &s) : CAPTURE_FULL;
+}
+
 void exporter_transaction(struct exporter *e, const struct http_txn *t)
 {
 	Cleartap__V1__Record record = CLEARTAP__V1__RECORD__INIT;
@@ -804,19 +828,33 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	Cleartap__V1__GrpcCall grpc = CLEARTAP__V1__GRPC_CALL__INIT;
 	Cleartap__V1__GrpcStatus grpc_status = CLEARTAP__V1__GRPC_STATUS__INIT;
 	struct endpoints ep;
-	Cleartap__V1__Header *req_storage = calloc(t->request_headers.n + 1, sizeof(*req_storage));
-	Cleartap__V1__Header *resp_storage =
-	    calloc(t->response_headers.n + 1, sizeof(*resp_storage));
-	const char *coding = header_value(&t->response_headers, "content-encoding");
+	Cleartap__V1__Header *req_storage, *resp_storage;
+	const char *coding;
 	char comm[CLEARTAP_COMM_LEN + 1];
 	size_t decoded_len = 0;
-	uint8_t *decoded = coding[0] ? decode_body(&t->response_body, coding, &decoded_len) : NULL;
-	char *request_text, *response_text;
+	uint8_t *decoded = NULL;
+	char *request_text = NULL, *response_text = NULL;
 	struct ct_buf redacted_path = {}, redacted_request = {}, redacted_response = {};
 	const uint8_t *request_data, *response_data;
 	size_t request_len, response_len;
+	enum capture_level level;
 
 	process_ref(e, &process, &names, comm, t->pid, t->tid, t->comm);
+	level = transaction_level(e, t, &process);
+	if (level == CAPTURE_NONE) {
+		e->capture_suppressed++;
+		return;
+	}
+	/* a summary carries no header, no body: nothing of them is copied or decoded */
+	req_storage =
+	    calloc(level > CAPTURE_SUMMARY ? t->request_headers.n + 1 : 1, sizeof(*req_storage));
+	resp_storage =
+	    calloc(level > CAPTURE_SUMMARY ? t->response_headers.n + 1 : 1, sizeof(*resp_storage));
+	coding = header_value(&t->response_headers, "content-encoding");
+	if (coding[0] && level == CAPTURE_FULL)
+		decoded = decode_body(&t->response_body, coding, &decoded_len);
+	if (level < CAPTURE_FULL)
+		m.capture_level = (char *)capture_level_name(level);
 	m.request_start_unix_nano = to_unix_ns(e, t->request_start_ns);
 	m.response_first_byte_unix_nano = to_unix_ns(e, t->response_first_byte_ns);
 	m.response_end_unix_nano = to_unix_ns(e, t->response_end_ns);
@@ -827,28 +865,34 @@ void exporter_transaction(struct exporter *e, const struct http_txn *t)
 	m.authority = t->authority;
 	m.path = (char *)redact_path(e, t->path, &redacted_path);
 	m.status = t->status > 0 ? (uint32_t)t->status : 0;
-	m.request_headers = req_storage ? headers_message(&t->request_headers, req_storage) : NULL;
-	m.n_request_headers = m.request_headers ? t->request_headers.n : 0;
-	m.response_headers =
-	    resp_storage ? headers_message(&t->response_headers, resp_storage) : NULL;
-	m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
+	if (level > CAPTURE_SUMMARY) {
+		m.request_headers =
+		    req_storage ? headers_message(&t->request_headers, req_storage) : NULL;
+		m.n_request_headers = m.request_headers ? t->request_headers.n : 0;
+		m.response_headers =
+		    resp_storage ? headers_message(&t->response_headers, resp_storage) : NULL;
+		m.n_response_headers = m.response_headers ? t->response_headers.n : 0;
+		m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
+		m.response_content_type =
+		    (char *)header_value(&t->response_headers, "content-type");
+	}
 	m.request_body_size = t->request_body.size;
 	m.response_body_size = t->response_body.size;
-	m.request_content_type = (char *)header_value(&t->request_headers, "content-type");
-	m.response_content_type = (char *)header_value(&t->response_headers, "content-type");
-	request_len = t->request_body.kept.len;
-	request_data = redact_body(e, m.request_content_type, t->request_body.kept.data,
-				   &request_len, &redacted_request);
-	body_message(request_data, request_len, &m.request_body, &request_text);
-	m.request_body_truncated = t->request_body.kept.len < t->request_body.size;
-	m.response_body_truncated = t->response_body.kept.len < t->response_body.size;
-	if (decoded)
-		m.response_body_decoding = (char *)coding;
-	response_len = decoded ? decoded_len : t->response_body.kept.len;
-	response_data =
-	    redact_body(e, m.response_content_type, decoded ? decoded : t->response_body.kept.data,
-			&response_len, &redacted_response);
-	body_message(response_data, response_len, &m.response_body, &response_text);
+	if (level == CAPTURE_FULL) {
+		request_len = t->request_body.kept.len;
+		request_data = redact_body(e, m.request_content_type, t->request_body.kept.data,
+					   &request_len, &redacted_request);
+		body_message(request_data, request_len, &m.request_body, &request_text);
+		m.request_body_truncated = t->request_body.kept.len < t->request_body.size;
+		m.response_body_truncated = t->response_body.kept.len < t->response_body.size;
+		if (decoded)
+			m.response_body_decoding = (char *)coding;
+		response_len = decoded ? decoded_len : t->response_body.kept.len;
+		response_data = redact_body(e, m.response_content_type,
+					    decoded ? decoded : t->response_body.kept.data,
+					    &response_len, &redacted_response);
+		body_message(response_data, response_len, &m.response_body, &response_text);
+	}
 	if (request_text)
 		m.request_body_text = request_text;
 	if (response_text)

@@ -12,12 +12,13 @@
 #include "conn_table.h"
 #include "proc_table.h"
 #include "http_session.h"
+#include "capture_rules.h"
 #include "http_txn.h"
 #include "reassembly.h"
 #include "redact.h"
 
 /* The export schema's version (proto/cleartap.proto; the README lists what changed). */
-#define CLEARTAP_EXPORT_SCHEMA "1.1"
+#define CLEARTAP_EXPORT_SCHEMA "1.2"
 
 enum export_format {
 	EXPORT_JSON, /* one proto3-JSON Record per line */
@@ -63,6 +64,9 @@ void exporter_set_container_names(struct exporter *e, struct container_names_dir
 /* Where records find their process's executable, container and uid (may be NULL). */
 /* Query parameters, form and JSON body fields the redactor names are replaced on export. */
 void exporter_set_redactor(struct exporter *e, const struct redactor *r);
+
+/* How much of each HTTP exchange goes out (capture_rules.h); NULL: everything. */
+void exporter_set_capture_rules(struct exporter *e, const struct capture_rules *rules);
 
 /*
  * The process table records are resolved against. Unless all, a process record goes out only

@@ -748,6 +748,9 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	if (seg->gap_before)
 		gap(c, seg->direction, seg->gap_before);
 	r = feed(c, seg->direction, data, len);
+	/* the rest of a call beyond the capture cap: inside a body it only counts to the size */
+	if (r >= 0 && seg->truncated)
+		gap(c, seg->direction, seg->truncated);
 	if (c->account.refused != refused)
 		over_memory(c);
 	return r == -ENOMEM ? 0 : r; /* told on the connection's transactions, and counted */
