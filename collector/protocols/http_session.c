@@ -23,9 +23,11 @@ enum protocol { PROTO_UNKNOWN, PROTO_HTTP1, PROTO_HTTP2, PROTO_OPAQUE };
 struct direction {
 	struct ct_buf held; /* everything seen until the protocol is known, replayed then */
 
-	uint64_t held_time_ns;
-	uint64_t message_start_ns; /* time of the segment that began the current message */
-	uint64_t now_ns;	   /* time of the segment being parsed */
+	uint64_t held_time_ns, held_call_start_ns;
+	uint64_t message_start_ns;	/* time of the segment that began the current message */
+	uint64_t message_call_start_ns; /* when the call that carried its first bytes began */
+	uint64_t now_ns;		/* time of the segment being parsed */
+	uint64_t now_call_start_ns;	/* when its call began */
 };
 
 /* Transactions in arrival order, linked through http_txn.next. */
@@ -211,6 +213,32 @@ static void emit_orphans(struct http_conn *c)
 	}
 }
 
+/*
+ * A request whose call began before an unexplained response arrived is that response's: the
+ * two directions' records come from different threads' calls, and the response's can be
+ * drained a pass earlier (Go's read loop returns while the writing goroutine has not yet left
+ * its Write). Responses that came before the request began stay unexplained. Returns the
+ * transaction the request fills: the adopted one (fresh then freed), or fresh.
+ */
+static struct http_txn *adopt_orphan(struct http_conn *c, uint64_t request_call_start_ns,
+				     struct http_txn *fresh)
+{
+	struct http_txn *t;
+
+	while ((t = c->orphans.head) &&
+	       (!request_call_start_ns || t->response_first_byte_ns < request_call_start_ns)) {
+		txn_fifo_pop(&c->orphans);
+		http_txn_set_error(t, "no request captured for this response");
+		emit(c->owner, t);
+	}
+	if (!t)
+		return fresh;
+	txn_fifo_pop(&c->orphans);
+	t->orphan = false;
+	http_txn_free(fresh);
+	return t;
+}
+
 /* ---- HTTP/1: requests ---- */
 
 static enum cleartap_direction request_dir(const struct http_conn *c)
@@ -282,7 +310,7 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 	t = new_txn(c);
 	if (!t)
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
-	emit_orphans(c); /* a new request: earlier unexplained responses stay unexplained */
+	t = adopt_orphan(c, d->message_call_start_ns, t);
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
 	t->method = http_txn_strndup(t, h->method, h->method_len);
 	t->path = http_txn_strndup(t, h->target, h->target_len);
@@ -300,7 +328,8 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 		if (!t->authority && f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0)
 			t->authority = http_txn_strndup(t, f->value, f->value_len);
 	}
-	txn_fifo_push(&c->queue, t);
+	if (!t->response_complete) /* else answered already: it ends with its request */
+		txn_fifo_push(&c->queue, t);
 	c->current_request = t;
 	return http1_default_body(h);
 }
@@ -574,6 +603,7 @@ static int decide(struct http_conn *c)
 		if (!h->held.len)
 			continue;
 		h->now_ns = h->held_time_ns;
+		h->now_call_start_ns = h->held_call_start_ns;
 		r = feed(c, rd, h->held.data, h->held.len);
 		if (r < 0)
 			return r;
@@ -587,8 +617,10 @@ static int feed(struct http_conn *c, enum cleartap_direction dir, const uint8_t 
 	bool is_request = dir == request_dir(c);
 	struct direction *d = &c->dir[dir];
 
-	if (!d->message_start_ns)
+	if (!d->message_start_ns) {
 		d->message_start_ns = d->now_ns;
+		d->message_call_start_ns = d->now_call_start_ns;
+	}
 	if (c->protocol == PROTO_HTTP2) {
 		int r = h2_conn_feed(c->h2, is_request, data, len, d->now_ns);
 
@@ -725,6 +757,7 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 		return 0;
 	d = &c->dir[seg->direction];
 	d->now_ns = seg->time_ns;
+	d->now_call_start_ns = seg->call_start_ns;
 	if (c->protocol == PROTO_OPAQUE)
 		return 0;
 	refused = c->account.refused;
@@ -733,8 +766,10 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 			d->held.len = 0; /* what was held no longer continues: detect afresh */
 		if (d->held.len + len > HOLD_LIMIT)
 			len = HOLD_LIMIT - d->held.len;
-		if (!d->held.len)
+		if (!d->held.len) {
 			d->held_time_ns = seg->time_ns;
+			d->held_call_start_ns = seg->call_start_ns;
+		}
 		ct_buf_put(&d->held, data, len);
 		if (d->held.failed) {
 			over_memory(c);

@@ -38,12 +38,15 @@ static struct http_sessions *fresh(void)
 
 static uint64_t offsets[2];
 
-static void seg(struct http_sessions *s, uint8_t dir, const char *data, uint64_t time_ns)
+/* A segment of a call that began at call_start_ns (0: not known) and returned at time_ns. */
+static void seg_call(struct http_sessions *s, uint8_t dir, const char *data, uint64_t call_start_ns,
+		     uint64_t time_ns)
 {
 	struct reasm_segment g = {.tgid = 9,
 				  .tid = 9,
 				  .session = 77,
 				  .direction = dir,
+				  .call_start_ns = call_start_ns,
 				  .time_ns = time_ns,
 				  .data = (const uint8_t *)data,
 				  .len = strlen(data),
@@ -52,6 +55,11 @@ static void seg(struct http_sessions *s, uint8_t dir, const char *data, uint64_t
 	memcpy(g.comm, "proc", 5);
 	offsets[dir] += g.len;
 	CHECK(http_sessions_segment(s, &g) == 0);
+}
+
+static void seg(struct http_sessions *s, uint8_t dir, const char *data, uint64_t time_ns)
+{
+	seg_call(s, dir, data, 0, time_ns);
 }
 
 static void test_pipelined_requests_pair_in_order(void)
@@ -112,6 +120,26 @@ static void test_response_without_request(void)
 	seg(s, CLEARTAP_DIR_READ, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 3);
 	CHECK_STR(log_text, "[client HTTP/1.1 - - -> 200 error=no request captured for this "
 			    "response][client HTTP/1.1 GET /next -> 404]");
+	http_sessions_free(s);
+}
+
+/* A request drained after its response (another thread's call returned first) is paired with
+ * it; a response that came before the request began stays unexplained. */
+static void test_request_drained_after_its_response(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	seg_call(s, CLEARTAP_DIR_READ, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 150, 200);
+	seg_call(s, CLEARTAP_DIR_WRITE, "GET /late HTTP/1.1\r\nHost: h\r\n\r\n", 100, 300);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /late -> 200]");
+	seg_call(s, CLEARTAP_DIR_READ, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 310,
+		 400);
+	seg_call(s, CLEARTAP_DIR_WRITE, "GET /after HTTP/1.1\r\n\r\n", 500, 510);
+	seg_call(s, CLEARTAP_DIR_READ, "HTTP/1.1 204 No Content\r\n\r\n", 520, 600);
+	CHECK_STR(log_text, "[client HTTP/1.1 GET /late -> 200][client HTTP/1.1 - - -> 404 "
+			    "error=no request captured for this response][client HTTP/1.1 GET "
+			    "/after -> 204]");
 	http_sessions_free(s);
 }
 
@@ -299,6 +327,7 @@ int main(void)
 	RUN(test_server_side_detected_from_reads);
 	RUN(test_http2_server_settings_before_preface);
 	RUN(test_response_without_request);
+	RUN(test_request_drained_after_its_response);
 	RUN(test_waiting_requests_over_budget);
 	RUN(test_opaque_session);
 	RUN(test_connection_over_its_memory);
