@@ -402,3 +402,49 @@ def test_exporter_is_unprivileged_and_sandboxed(cleartap):
     finally:
         stop_exporter(exporter)
         receiver.stop()
+
+
+def test_https_receiver_through_the_sandbox(cleartap, tls_cert, tmp_path):
+    """An https endpoint (libcurl's OpenSSL under the exporter's seccomp filter, the CA file
+    read after lock-down), gzip bodies: every request arrives and decodes."""
+    import gzip
+    import http.server
+    import shutil
+    import ssl
+    import threading
+
+    pb = cleartap_pb2(tmp_path)
+    cert, key = tls_cert
+    ca = cleartap.dir / "ca.pem"
+    shutil.copy(cert, ca)
+    ca.chmod(0o644)
+    bodies = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["content-length"]))
+            bodies.append((self.path, self.headers["content-encoding"], gzip.decompress(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        exporter = start_exporter(cleartap, f"https://localhost:{server.server_port}/v1/logs",
+                                  "--allow-user", "root", "--ca-file", str(ca),
+                                  "--compression", "gzip")
+        feed(exporter.sock, b"".join(delimited(transaction(pb, i)) for i in range(5)))
+        harness.wait_for(lambda: bodies, what="an https request")
+        counters = stop_exporter(exporter)
+    finally:
+        server.shutdown()
+    assert counters["sent"] == 6 and counters["failed"] == counters["retries"] == 0
+    assert [(p, e) for p, e, _ in bodies] == [("/v1/logs", "gzip")] * len(bodies)
+    assert sum(b.count(b"cleartap.http.transaction") for _, _, b in bodies) == 5
