@@ -134,6 +134,22 @@ def test_collector_container_is_restricted():
     assert not pod.get("hostPID") and not pod.get("hostNetwork")
 
 
+def test_collector_unit_reads_the_shipped_config():
+    """The unit starts the collector with --config and reloads it with SIGHUP; the shipped file
+    is one the collector's own parser accepts, with the sockets the other units make."""
+    unit = (SYSTEMD / "cleartap-collector.service").read_text()
+    assert re.search(r"^ExecStart=/usr/bin/cleartap-collector --config "
+                     r"/etc/cleartap/collector.yaml$", unit, re.M)
+    assert re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", unit, re.M)
+    config = yaml.safe_load((SYSTEMD / "collector.yaml").read_text())
+    loader_socket = re.search(r"^ListenStream=(.*)$",
+                              (SYSTEMD / "cleartap-loader.socket").read_text(), re.M).group(1)
+    assert config["socket"] == loader_socket and config["metrics-listen"] == "systemd"
+    p = subprocess.run([str(harness.COLLECTOR), "--config", str(SYSTEMD / "collector.yaml"),
+                        "--help"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+
+
 def test_export_container_is_restricted_and_wired_to_the_collector():
     pod = manifest()["spec"]["template"]["spec"]
     export = next(c for c in pod["containers"] if c["name"] == "export")
