@@ -22,6 +22,7 @@
 #include "ct_sock_state.bpf.h"
 #include "ct_syscalls.bpf.h"
 #include "ct_tls_call.bpf.h"
+#include "ct_bio_ties.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -204,6 +205,38 @@ static __always_inline bool decode_socket_syscall(struct pt_regs *regs, long id,
 	}
 }
 
+/*
+ * Ciphertext moved outside any TLS call: a memory-BIO runtime's (ct_bio_ties.bpf.h). A read is
+ * remembered for the thread's next SSL_read; a write names the session of the thread's last
+ * SSL_write that had no connection.
+ */
+static __always_inline void note_bio_io(__u64 pid_tgid, const struct ct_sock_call *call,
+					__u64 cookie)
+{
+	struct ct_thread_bio *thread = bpf_map_lookup_elem(&ct_thread_bio, &pid_tgid);
+
+	if (call->direction == CLEARTAP_DIR_READ) {
+		struct ct_thread_bio fresh = {
+		    .read_cookie = cookie, .read_ns = bpf_ktime_get_ns(), .read_fd = call->fd};
+
+		if (!thread) {
+			bpf_map_update_elem(&ct_thread_bio, &pid_tgid, &fresh, BPF_ANY);
+			return;
+		}
+		thread->read_cookie = cookie;
+		thread->read_ns = fresh.read_ns;
+		thread->read_fd = call->fd;
+		return;
+	}
+	if (thread && thread->write_ssl) {
+		struct ct_ssl_key key = {.tgid = pid_tgid >> 32, .ssl = thread->write_ssl};
+		struct ct_bio_tie tie = {.conn_cookie = cookie, .fd = call->fd};
+
+		bpf_map_update_elem(&ct_bio_ties, &key, &tie, BPF_NOEXIST);
+		thread->write_ssl = 0;
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 {
@@ -229,7 +262,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	}
 	cookie = ct_sock_cookie(sk);
 	pid_tgid = bpf_get_current_pid_tgid();
-	/* The first socket syscall inside a TLS call names its connection, whatever it is. */
+	/* The first socket syscall inside a TLS call names its connection. */
 	tls_call = bpf_map_lookup_elem(&ct_calls, &pid_tgid);
 	if (tls_call && !tls_call->func)
 		tls_call = NULL; /* the thread's last call has ended */
@@ -241,7 +274,8 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		if (tls_call && !tls_call->func)
 			tls_call = NULL;
 	}
-	if (tls_call && tls_call->fd < 0) {
+	/* a socket's: a runtime's other I/O inside the call (a pipe, a file) names nothing */
+	if (tls_call && tls_call->fd < 0 && sk) {
 		tls_call->fd = call.fd;
 		tls_call->conn_cookie = cookie;
 	}
@@ -252,6 +286,8 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	/* Inside a TLS call: ciphertext, whatever its first bytes were (STARTTLS). */
 	if (tls_call && state)
 		state->class = CT_SOCK_TLS;
+	else if (state && state->class == CT_SOCK_TLS)
+		note_bio_io(pid_tgid, &call, cookie);
 	/* A TLS connection past both hellos has nothing more to say here. */
 	if (state && state->class == CT_SOCK_TLS && state->hello[0] == CT_HELLO_DONE &&
 	    state->hello[1] == CT_HELLO_DONE)

@@ -27,13 +27,9 @@
 #include "ct_emit.bpf.h"
 #include "ct_sock.bpf.h"
 #include "ct_tls_call.bpf.h"
+#include "ct_bio_ties.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-struct ct_ssl_key {
-	__u64 tgid;
-	__u64 ssl;
-};
 
 /*
  * Per TLS session: stream positions and the last known fd. Ended, not deleted, at SSL_free:
@@ -244,6 +240,41 @@ int ct_tls_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * A session with no connection yet, in a memory-BIO runtime (ct_bio_ties.bpf.h): tied by the
+ * write that named it since, or by the thread's last ciphertext read; else a write waits for
+ * the thread's next one. True when state now names the connection (call->fd set).
+ */
+static __always_inline bool bio_tie(__u64 pid_tgid, struct ct_call *call, __u8 direction,
+				    struct ct_ssl_state *state)
+{
+	struct ct_ssl_key key = {.tgid = pid_tgid >> 32, .ssl = call->ssl};
+	struct ct_bio_tie *tie = bpf_map_lookup_elem(&ct_bio_ties, &key);
+	struct ct_thread_bio *thread = bpf_map_lookup_elem(&ct_thread_bio, &pid_tgid);
+
+	if (tie) {
+		state->fd = tie->fd;
+		state->conn_cookie = tie->conn_cookie;
+	} else if (thread && direction == CLEARTAP_DIR_READ && thread->read_cookie &&
+		   thread->read_ns <= call->start_ns &&
+		   call->start_ns - thread->read_ns < CT_BIO_READ_WINDOW_NS) {
+		state->fd = thread->read_fd;
+		state->conn_cookie = thread->read_cookie;
+	} else {
+		struct ct_thread_bio fresh = {.write_ssl = call->ssl};
+
+		if (direction != CLEARTAP_DIR_WRITE)
+			return false;
+		if (thread)
+			thread->write_ssl = call->ssl;
+		else
+			bpf_map_update_elem(&ct_thread_bio, &pid_tgid, &fresh, BPF_ANY);
+		return false;
+	}
+	call->fd = state->fd;
+	return true;
+}
+
 SEC("uprobe")
 int ct_tls_return(struct pt_regs *ctx)
 {
@@ -326,6 +357,9 @@ int ct_tls_return(struct pt_regs *ctx)
 		call.fd = state->fd;
 		e.conn_cookie = state->conn_cookie;
 		e.flags = CLEARTAP_DATA_FD_FROM_CACHE;
+	} else if (state && bio_tie(pid_tgid, &call, e.direction, state)) {
+		e.conn_cookie = state->conn_cookie;
+		e.flags = CLEARTAP_DATA_FD_FROM_BIO;
 	} else {
 		ct_count(CLEARTAP_CNT_FD_UNKNOWN, 1);
 	}

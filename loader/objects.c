@@ -171,6 +171,10 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	    (r = bpf_map__reuse_fd(sys->maps.ct_calls, bpf_map__fd(tls->maps.ct_calls))) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_go_calls, bpf_map__fd(tls->maps.ct_go_calls))) <
 		0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_thread_bio, bpf_map__fd(tls->maps.ct_thread_bio))) <
+		0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_bio_ties, bpf_map__fd(tls->maps.ct_bio_ties))) <
+		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_socks, socks_fd)) < 0 ||
 	    (r = ct_syscalls__load(sys)) < 0 ||
 	    (r = pin_fd(bpf_program__fd(sys->progs.ct_sys_enter), cfg->pin_dir,

@@ -10,7 +10,7 @@ BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev l
 	libnghttp2-dev libzydis-dev libssl-dev libclang-rt-14-dev libyaml-dev libcurl4-openssl-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
 	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils python3-seccomp strace runc
-	golang-go golang-google-grpc-dev prometheus nodejs)
+	golang-go golang-google-grpc-dev prometheus nodejs python3-grpcio)
 # tests/kernels/run: Debian's kernels booted under qemu with a busybox initramfs
 KERNEL_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils dpkg debian-archive-keyring)
 

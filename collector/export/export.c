@@ -425,6 +425,8 @@ static const char *fd_source(uint8_t flags)
 		return "syscall";
 	if (flags & CLEARTAP_DATA_FD_FROM_CACHE)
 		return "session";
+	if (flags & CLEARTAP_DATA_FD_FROM_BIO)
+		return "memory-bio";
 	return "";
 }
 

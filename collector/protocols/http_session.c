@@ -186,6 +186,22 @@ static void h2_emit(void *userdata, struct http_txn *t)
 	emit(c->owner, t);
 }
 
+/*
+ * A memory-BIO runtime's connection is known from its first read on (ct_bio_ties.bpf.h): the
+ * exchanges already waiting, whose request went out before, belong to it too.
+ */
+static void learn_connection(struct http_conn *c)
+{
+	for (struct http_txn *t = c->queue.head; t; t = t->next)
+		if (!t->conn_cookie)
+			t->conn_cookie = c->conn_cookie;
+	for (struct http_txn *t = c->orphans.head; t; t = t->next)
+		if (!t->conn_cookie)
+			t->conn_cookie = c->conn_cookie;
+	if (c->current_request && !c->current_request->conn_cookie)
+		c->current_request->conn_cookie = c->conn_cookie;
+}
+
 static struct http_txn *new_txn(struct http_conn *c)
 {
 	struct http_txn *t = http_txn_new(&c->account);
@@ -750,8 +766,10 @@ int http_sessions_segment(struct http_sessions *s, const struct reasm_segment *s
 	}
 	c->tid = seg->tid;
 	memcpy(c->comm, seg->comm, sizeof(c->comm));
-	if (seg->conn_cookie)
+	if (seg->conn_cookie && seg->conn_cookie != c->conn_cookie) {
 		c->conn_cookie = seg->conn_cookie;
+		learn_connection(c);
+	}
 	c->plain = seg->flags & CLEARTAP_DATA_PLAIN;
 	if (seg->direction > CLEARTAP_DIR_READ)
 		return 0;

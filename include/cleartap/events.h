@@ -142,6 +142,8 @@ enum cleartap_reg {
 enum cleartap_data_flags {
 	CLEARTAP_DATA_FD_FROM_SYSCALL = 1 << 0, /* fd seen on this call's read/write syscall */
 	CLEARTAP_DATA_FD_FROM_CACHE = 1 << 1,	/* fd remembered for this SSL* */
+	CLEARTAP_DATA_FD_FROM_BIO = 1
+				    << 3, /* memory BIO: the thread's neighbouring ciphertext I/O */
 	/*
 	 * From a socket system call, not a TLS library: ssl is 0 and session_id is the
 	 * connection's cookie. Gaps in stream_offset are bytes that never passed through user
