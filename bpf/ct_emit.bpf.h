@@ -11,6 +11,25 @@
 /* Bytes copied from one call at most; the rest is counted as truncated. */
 const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
 
+/*
+ * A lower cap the collector's capture levels ask for (no level exports bodies: the heads
+ * suffice), set by the loader on its request; 0: ct_max_call_bytes. One array lookup per call.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ct_call_limit SEC(".maps");
+
+static __always_inline __u64 ct_call_cap(__u64 len)
+{
+	__u32 zero = 0, *limit = bpf_map_lookup_elem(&ct_call_limit, &zero);
+	__u64 cap = limit && *limit && *limit < ct_max_call_bytes ? *limit : ct_max_call_bytes;
+
+	return len > cap ? cap : len;
+}
+
 /* What one call emits; only scalars, the callbacks look maps up themselves. */
 struct ct_emit {
 	__u64 pid_tgid;

@@ -470,7 +470,7 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 	} else {
 		e.type = CLEARTAP_REC_TLS_DATA;
 		e.flags = CLEARTAP_DATA_FD_FROM_SYSCALL | CLEARTAP_DATA_PLAIN;
-		e.captured_len = moved > ct_max_call_bytes ? ct_max_call_bytes : moved;
+		e.captured_len = ct_call_cap(moved);
 		ct_count(CLEARTAP_CNT_CALLS, 1);
 		ct_count(CLEARTAP_CNT_CALL_BYTES, moved);
 		ct_count(CLEARTAP_CNT_PLAIN_CALLS, 1);

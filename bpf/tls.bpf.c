@@ -370,7 +370,7 @@ int ct_tls_return(struct pt_regs *ctx)
 	e.buf = call.buf;
 	e.start_ns = call.start_ns;
 	e.call_len = len;
-	e.captured_len = len > ct_max_call_bytes ? ct_max_call_bytes : len;
+	e.captured_len = ct_call_cap(len);
 	e.fd = call.fd;
 	e.func = call.func;
 

@@ -80,6 +80,8 @@ struct options {
 	size_t n_redact_fields;
 	struct filter filter;
 	struct capture_rules capture; /* --capture-level, --capture-rule */
+	uint64_t call_limit;	      /* --call-limit: asked of the loader, 0: none */
+	bool call_limit_auto;	      /* --call-limit auto: the heads when no level needs bodies */
 	const char *user;	      /* drop to this user when started as root */
 #ifdef CLEARTAP_TEST_SWITCHES
 	const char *test_forbidden; /* attempt this forbidden call after lock-down */
@@ -109,7 +111,8 @@ struct collector {
 	struct metrics_server *metrics; /* --metrics-listen; NULL without */
 	struct ring_positions ring_positions[METRICS_MAX_RINGS];
 	uint64_t last_drain_ms, start_unix_s, scrapes;
-	uint64_t sink_retry_ms; /* when a gone --proto unix: consumer is tried again */
+	uint64_t sink_retry_ms;	   /* when a gone --proto unix: consumer is tried again */
+	uint64_t asked_call_limit; /* of the loader, last */
 };
 
 CT_DEFINE_LOG_MSG("cleartap-collector")
@@ -443,6 +446,9 @@ static void usage(FILE *out)
 	    "                           hold decides (repeatable, 32): comm, exe, container\n"
 	    "                           (prefix), authority, path (prefix), status (404, 5xx);\n"
 	    "                           e.g. 'full status=5xx', 'none path=/healthz'\n"
+	    "  --call-limit SIZE|auto|0 ask the loader to copy at most SIZE bytes of each call\n"
+	    "                           (auto: 16K when no capture level exports bodies; HTTP/2\n"
+	    "                           needs whole calls); 0: all it copies (default)\n"
 	    "  --proto DEST             also write length-delimited protobuf to DEST: a file\n"
 	    "                           path (appended; reopened on SIGHUP, for log rotation)\n"
 	    "                           or unix:PATH (a stream socket)\n"
@@ -507,6 +513,7 @@ enum {
 	OPT_NO_REDACT,
 	OPT_CAPTURE_LEVEL,
 	OPT_CAPTURE_RULE,
+	OPT_CALL_LIMIT,
 	OPT_USER,
 	OPT_PRINT_SECCOMP,
 	OPT_TEST_FORBIDDEN,
@@ -543,6 +550,7 @@ static const struct option longopts[] = {
     {"no-redact", no_argument, NULL, OPT_NO_REDACT},
     {"capture-level", required_argument, NULL, OPT_CAPTURE_LEVEL},
     {"capture-rule", required_argument, NULL, OPT_CAPTURE_RULE},
+    {"call-limit", required_argument, NULL, OPT_CALL_LIMIT},
     {"user", required_argument, NULL, OPT_USER},
     {"print-seccomp-profile", no_argument, NULL, OPT_PRINT_SECCOMP},
 #ifdef CLEARTAP_TEST_SWITCHES
@@ -724,19 +732,40 @@ static int build_redactor(const struct options *o, const struct redactor *keep,
 	return 0;
 }
 
-/* Levels that need no body while the kernel still copies whole calls: say how to stop that. */
-static void note_kernel_copies(const struct collector *c)
+static void on_call_limit_answer(void *userdata, const struct cleartap_handoff_attachment *a)
+{
+	(void)userdata;
+	log_msg("the loader %s the per-call limit: %.128s",
+		a->status == CLEARTAP_ATTACH_ATTACHED ? "set" : "did not set", a->detail);
+}
+
+/*
+ * What the kernel copies of each call, as --call-limit asks: sent at start-up (a previous
+ * collector's limit stays in the pinned map) and when a reload changes it.
+ */
+static void ask_call_limit(struct collector *c, bool always)
 {
 	enum capture_level max = capture_rules_max(&c->opt.capture);
+	uint64_t limit = c->opt.call_limit_auto
+			     ? (max < CAPTURE_FULL ? CAPTURE_HEADS_CALL_BYTES : 0)
+			     : c->opt.call_limit;
+	int r;
 
-	if (max < CAPTURE_FULL && c->objects.fds.max_call_bytes > CAPTURE_HEADS_CALL_BYTES)
+	if (!always && limit == c->asked_call_limit)
+		return;
+	if ((r = probe_requests_call_limit(c->probes, (uint32_t)limit, on_call_limit_answer, c)) <
+	    0) {
+		log_msg("cannot ask the loader for a per-call limit: %s", strerror(-r));
+		return;
+	}
+	c->asked_call_limit = limit;
+	if (!limit && max < CAPTURE_FULL &&
+	    c->objects.fds.max_call_bytes > CAPTURE_HEADS_CALL_BYTES)
 		log_msg(
 		    "note: no capture rule exports bodies (at most '%s'), but the kernel copies "
-		    "up to %u bytes per call: cleartap-loader --max-call-bytes %u copies little "
-		    "more than heads (HTTP/1; an HTTP/2 call cut short desynchronises its "
-		    "connection)",
-		    capture_level_name(max), c->objects.fds.max_call_bytes,
-		    CAPTURE_HEADS_CALL_BYTES);
+		    "up to %u bytes per call: --call-limit auto copies little more than heads "
+		    "(HTTP/1; an HTTP/2 call cut short desynchronises its connection)",
+		    capture_level_name(max), c->objects.fds.max_call_bytes);
 }
 
 /* What SIGHUP applies; any other option takes effect when the collector starts again. */
@@ -753,6 +782,7 @@ static bool reloadable(int option)
 	case OPT_NO_REDACT:
 	case OPT_CAPTURE_LEVEL:
 	case OPT_CAPTURE_RULE:
+	case OPT_CALL_LIMIT:
 	case OPT_RAW:
 		return true;
 	default:
@@ -836,7 +866,9 @@ static void reload_config(struct collector *c)
 	c->redactor = redactor;
 	c->opt.raw = c->pipe.config.raw = o.raw;
 	c->opt.capture = o.capture; /* the exporter reads it where it is */
-	note_kernel_copies(c);
+	c->opt.call_limit = o.call_limit;
+	c->opt.call_limit_auto = o.call_limit_auto;
+	ask_call_limit(c, false);
 	config_generation_free(&reloaded_config); /* nothing points into it now */
 	reloaded_config = next;
 	option_places = reloaded_config.places;
@@ -960,6 +992,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_CAPTURE_LEVEL:
 			if (capture_level_parse(optarg, &o->capture.default_level) < 0)
 				bad = "--capture-level (none, summary, headers or full)";
+			break;
+		case OPT_CALL_LIMIT:
+			o->call_limit_auto = !strcmp(optarg, "auto");
+			o->call_limit = 0;
+			if (!o->call_limit_auto && strcmp(optarg, "0") &&
+			    parse_size(optarg, CLEARTAP_MIN_CALL_LIMIT, UINT32_MAX,
+				       &o->call_limit) < 0)
+				bad = "--call-limit (auto, 0, or 4K to 4G)";
 			break;
 		case OPT_CAPTURE_RULE: {
 			const char *why;
@@ -1266,7 +1306,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < c.objects.n_attachments; i++)
 		pipeline_attachment(&c.pipe, &c.objects.attachments[i], 0, true);
 	add_snapshot(&c);
-	note_kernel_copies(&c);
+	ask_call_limit(&c, true);
 	uid = getuid();
 	if ((r = privileges_limit_files(MAX_OPEN_FILES)) < 0) {
 		log_msg("cannot limit open files: %s", strerror(-r));

@@ -15,7 +15,7 @@ void handoff_fds_init(struct handoff_fds *f)
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; i < CT_MAX_RINGS; i++)
 		f->rings[i] = -1;
-	f->counters = f->prog_tls_enter = f->prog_tls_return = -1;
+	f->counters = f->call_limit = f->prog_tls_enter = f->prog_tls_return = -1;
 }
 
 void handoff_fds_close(struct handoff_fds *f)
@@ -23,6 +23,7 @@ void handoff_fds_close(struct handoff_fds *f)
 	for (size_t i = 0; i < CT_MAX_RINGS; i++)
 		ct_closep(&f->rings[i]);
 	ct_closep(&f->counters);
+	ct_closep(&f->call_limit);
 	ct_closep(&f->prog_tls_enter);
 	ct_closep(&f->prog_tls_return);
 	handoff_fds_init(f);

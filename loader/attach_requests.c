@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "attach_requests.h"
 
+#include <bpf/bpf.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleartap/events.h"
 #include "ct_macro.h"
 
 struct examined {
@@ -282,10 +285,43 @@ static void examine_relative(struct attach_requests *ar,
 	examine(ar, fd, &st, path, ", pid's executable opened by the broker", now_ms, ret);
 }
 
+/* The collector's capture levels need no more of each call: the kernel copies no more. */
+static void set_call_limit(struct attach_requests *ar,
+			   const struct cleartap_handoff_attach_request *req,
+			   struct cleartap_handoff_attachment *ret)
+{
+	uint32_t zero = 0, limit = req->ino > UINT32_MAX ? 0 : (uint32_t)req->ino;
+	char detail[96];
+
+	if (req->ino && (req->ino < CLEARTAP_MIN_CALL_LIMIT || req->ino > UINT32_MAX)) {
+		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, 0, 0, "",
+				 "per-call limit below 4096 bytes", ret);
+		return;
+	}
+	if (bpf_map_update_elem(ar->config.call_limit_fd, &zero, &limit, BPF_ANY) < 0) {
+		snprintf(detail, sizeof(detail), "cannot set the per-call limit: %s",
+			 strerror(errno));
+		tls_probe_report(&none, CLEARTAP_ATTACH_FAILED, 0, 0, "", detail, ret);
+		return;
+	}
+	if (limit && limit < ar->config.max_call_bytes)
+		snprintf(detail, sizeof(detail), "each call copied up to %u bytes", limit);
+	else
+		snprintf(detail, sizeof(detail),
+			 "each call copied up to %u bytes (--max-call-bytes)",
+			 ar->config.max_call_bytes);
+	tls_probe_report(&none, CLEARTAP_ATTACH_ATTACHED, 0, 0, "", detail, ret);
+}
+
 void attach_requests_answer(struct attach_requests *ar,
 			    const struct cleartap_handoff_attach_request *req, uint64_t now_ms,
 			    struct cleartap_handoff_attachment *ret)
 {
+	if (req->flags == CLEARTAP_REQUEST_CALL_LIMIT) {
+		set_call_limit(ar, req, ret);
+		return;
+	}
+
 	char path[sizeof(req->path)];
 	size_t n = strnlen(req->path, sizeof(req->path));
 

@@ -587,6 +587,11 @@ static void on_attach_request(void *userdata, const struct cleartap_handoff_atta
 	/* a collector asking in a loop must not become a loop of log lines */
 	if (++logged > 100 && logged % 1000)
 		return;
+	if (req->flags == CLEARTAP_REQUEST_CALL_LIMIT) {
+		log_msg("collector's capture levels: %s: %.128s", verdicts[ret_answer->status],
+			ret_answer->detail);
+		return;
+	}
 	memcpy(path, ret_answer->path, sizeof(ret_answer->path));
 	log_msg("collector asked for %s (pid %u): %s%s%.128s", path, req->pid,
 		verdicts[ret_answer->status], ret_answer->detail[0] ? ": " : "",
@@ -683,6 +688,8 @@ static int serve(const struct options *opt, const struct objects *objects,
 	    .sandbox = *sandbox,
 	    .known = attachments,
 	    .n_known = n_attachments,
+	    .call_limit_fd = objects->fds.call_limit,
+	    .max_call_bytes = objects->fds.max_call_bytes,
 	};
 	struct pollfd pfds[3 + HANDOFF_MAX_CLIENTS];
 	static struct handoff_server server;

@@ -85,6 +85,8 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 		return ct_negative_errno();
 	if (rodata.ct_schema_version != CLEARTAP_SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
+	if ((r = get_pinned(pin_dir, "maps/ct_call_limit", &o->fds.call_limit)) < 0)
+		return r;
 	if ((r = map_max_entries(outer_fd, &o->fds.n_rings)) < 0)
 		return r;
 	if (o->fds.n_rings == 0 || o->fds.n_rings > CT_MAX_RING_SHARDS ||
@@ -175,6 +177,8 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_bio_ties, bpf_map__fd(tls->maps.ct_bio_ties))) <
 		0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_call_limit, bpf_map__fd(tls->maps.ct_call_limit))) <
+		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_socks, socks_fd)) < 0 ||
 	    (r = ct_syscalls__load(sys)) < 0 ||
 	    (r = pin_fd(bpf_program__fd(sys->progs.ct_sys_enter), cfg->pin_dir,
@@ -191,7 +195,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	struct {
 		struct bpf_map *map;
 		const char *pin;
-	} pinned_maps[5];
+	} pinned_maps[6];
 	struct ct_tls *skel;
 	int outer_fd, r;
 
@@ -245,6 +249,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	pinned_maps[2].map = skel->maps.ct_calls, pinned_maps[2].pin = "maps/ct_calls";
 	pinned_maps[3].map = skel->maps.ct_ssl, pinned_maps[3].pin = "maps/ct_ssl";
 	pinned_maps[4].map = skel->maps.ct_go_calls, pinned_maps[4].pin = "maps/ct_go_calls";
+	pinned_maps[5].map = skel->maps.ct_call_limit, pinned_maps[5].pin = "maps/ct_call_limit";
 	for (size_t i = 0; i < CT_ARRAY_SIZE(pinned_maps); i++)
 		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
 				pinned_maps[i].pin)) < 0)
@@ -260,9 +265,11 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 		goto out;
 
 	o->fds.counters = dup(bpf_map__fd(skel->maps.ct_counters));
+	o->fds.call_limit = dup(bpf_map__fd(skel->maps.ct_call_limit));
 	o->fds.prog_tls_enter = dup(bpf_program__fd(skel->progs.ct_tls_enter));
 	o->fds.prog_tls_return = dup(bpf_program__fd(skel->progs.ct_tls_return));
-	if (o->fds.counters < 0 || o->fds.prog_tls_enter < 0 || o->fds.prog_tls_return < 0) {
+	if (o->fds.counters < 0 || o->fds.call_limit < 0 || o->fds.prog_tls_enter < 0 ||
+	    o->fds.prog_tls_return < 0) {
 		r = -errno;
 		goto out;
 	}

@@ -34,6 +34,8 @@ struct probe_requests {
 	size_t head, n_queued, in_flight;
 	uint8_t answer[sizeof(struct cleartap_handoff_attach_answer)];
 	size_t answer_got;
+	probe_requests_limit_fn on_limit;
+	void *limit_userdata;
 };
 
 static bool seen_before(const struct probe_requests *pr, struct seen key)
@@ -169,6 +171,27 @@ int probe_requests_file(struct probe_requests *pr, uint32_t pid, const char *pat
 	return 0;
 }
 
+int probe_requests_call_limit(struct probe_requests *pr, uint32_t limit,
+			      probe_requests_limit_fn on_answer, void *userdata)
+{
+	struct cleartap_handoff_attach_request req = {
+	    .magic = CLEARTAP_ATTACH_REQUEST_MAGIC,
+	    .ino = limit,
+	    .flags = CLEARTAP_REQUEST_CALL_LIMIT,
+	};
+
+	if (pr->gone)
+		return -ECONNRESET;
+	if (pr->n_queued == PROBE_REQUESTS_QUEUED)
+		return -EAGAIN;
+	pr->on_limit = on_answer;
+	pr->limit_userdata = userdata;
+	pr->queue[(pr->head + pr->n_queued++) % PROBE_REQUESTS_QUEUED] =
+	    (struct pending){.request = req};
+	send_queued(pr);
+	return 0;
+}
+
 void probe_requests_resume(struct probe_requests *pr, int lease_fd)
 {
 	pr->fd = lease_fd;
@@ -208,6 +231,12 @@ int probe_requests_receive(struct probe_requests *pr,
 		pr->head = (pr->head + 1) % PROBE_REQUESTS_QUEUED;
 		pr->n_queued--;
 		pr->in_flight--;
+		if (p->request.flags == CLEARTAP_REQUEST_CALL_LIMIT) {
+			if (pr->on_limit)
+				pr->on_limit(pr->limit_userdata, &a->attachment);
+			send_queued(pr);
+			continue;
+		}
 		if (a->attachment.status == CLEARTAP_ATTACH_REFUSED)
 			forget(pr, p->key); /* for now: asked again when next seen */
 		on_answer(userdata, &a->attachment, p->request.pid,

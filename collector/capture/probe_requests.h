@@ -45,6 +45,17 @@ int probe_requests_receive(struct probe_requests *pr,
 					     uint32_t pid, bool is_library),
 			   void *userdata);
 
+typedef void (*probe_requests_limit_fn)(void *userdata,
+					const struct cleartap_handoff_attachment *answer);
+
+/*
+ * Ask the loader to copy at most limit bytes of each call (0: all it copies), because the
+ * capture levels need no more; on_answer gets its answer (status, and detail saying the
+ * limit). 0, or -ECONNRESET (the loader is gone), -EAGAIN (queue full).
+ */
+int probe_requests_call_limit(struct probe_requests *pr, uint32_t limit,
+			      probe_requests_limit_fn on_answer, void *userdata);
+
 /*
  * A restarted loader gave a new lease: requests go there from now on, and those the old loader
  * did not answer are asked again. The fd stays the caller's.

@@ -21,13 +21,17 @@
  * 7: probe sites from the attach planner: attach cookies carry the call contract and the
  *    registers the arguments are in (CLEARTAP_COOKIE_*).
  * 8: mnt_ns on proc records (was reserved): executables exec'd in a container are named there.
+ * 11: CLEARTAP_DATA_FD_FROM_BIO (memory-BIO ties); the ct_call_limit map, pinned (a loader
+ *     reusing older pins would find none: it asks for --unload instead).
  */
-#define CLEARTAP_SCHEMA_VERSION 10
+#define CLEARTAP_SCHEMA_VERSION 11
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
 /* Default cap on bytes copied from one TLS call; the rest is counted as truncated. */
 #define CLEARTAP_DEFAULT_MAX_CALL_BYTES (4u << 20)
+/* The least a collector may ask each call be cut to (CLEARTAP_REQUEST_CALL_LIMIT). */
+#define CLEARTAP_MIN_CALL_LIMIT 4096u
 #define CLEARTAP_COMM_LEN		16
 /* Leading bytes of each direction of a TLS connection sent as tls_hello: the first record. */
 #define CLEARTAP_HELLO_MAX 4096

@@ -143,6 +143,9 @@ struct cleartap_handoff_attachment {
 
 enum cleartap_attach_request_flags {
 	CLEARTAP_REQUEST_LIBRARY = 1 << 0, /* a library the process opened, else its executable */
+	/* not a file: the collector's capture levels need at most ino bytes of each call (0: all
+	 * the loader copies); pid, dev, path unused. Answered ATTACHED, or REFUSED with why. */
+	CLEARTAP_REQUEST_CALL_LIMIT = 1 << 1,
 };
 
 /* "Please probe this file": what the collector saw. The loader trusts none of it. */

@@ -5,6 +5,7 @@ really exchanged; and the kernel copying no more than heads (cleartap-loader
 --max-call-bytes) without the summaries losing a byte of their sizes."""
 import os
 import subprocess
+import time
 import signal
 
 import harness
@@ -107,6 +108,7 @@ def test_rules_reload_on_sighup_and_bad_rules_are_refused(cleartap, nginx):  # n
     collector = cleartap.start_collector("--config", str(config))
     url = f"https://127.0.0.1:{port}/hello.txt"
     hidden = run_curl("--http1.1", url)
+    time.sleep(1)  # exported (or not) under the first rules: levels apply at export
     config.write_text("capture-level: summary\n")
     collector.send_signal(signal.SIGHUP)
     harness.wait_for(lambda: "applied" in collector.err_path.read_text(), what="reload")
@@ -123,3 +125,34 @@ def test_rules_reload_on_sighup_and_bad_rules_are_refused(cleartap, nginx):  # n
                                    capture_output=True, text=True, timeout=10)
         assert p.returncode == 1 and f"invalid --capture-rule '{rule}': {why}" in p.stderr, \
             p.stderr
+
+
+def test_call_limit_follows_the_levels(cleartap, tls_cert):
+    """--call-limit auto: with no level exporting bodies the loader is asked to copy 16 KiB of
+    each call (a 3 MiB sendall is one call: the rest is never copied, and counted); a reload to
+    'full' asks for everything again, and the next pair's streams are whole again."""
+    from test_capture import run_python_pair
+    config = cleartap.dir / "collector.yaml"
+    config.write_text("capture-level: summary\ncall-limit: auto\n")
+    config.chmod(0o644)
+    cleartap.start_loader()
+    collector = cleartap.start_collector("--config", str(config))
+    harness.wait_for(lambda: "each call copied up to 16384 bytes" in cleartap.loader_log(),
+                     what="the loader to set the limit")
+    big = 3 << 20
+    run_python_pair(cleartap, tls_cert, big, 100, "limited")
+    config.write_text("capture-level: full\ncall-limit: auto\n")
+    collector.send_signal(signal.SIGHUP)
+    harness.wait_for(lambda: "the loader set the per-call limit: each call copied up to "
+                     "4194304 bytes (--max-call-bytes)" in collector.err_path.read_text(),
+                     what="the limit lifted")
+    client, _ = run_python_pair(cleartap, tls_cert, big, 100, "whole")
+    records = cleartap.stop_collector(collector)
+    kernel = harness.final_stats(records)["kernel"]
+    # the first pair's one 3 MiB SSL_write cut to 16 KiB (its server reads in smaller calls)
+    truncated = int(kernel["truncatedBytes"])
+    assert big - 16384 <= truncated < big, truncated
+    # the second pair, after the reload, whole: its client's write stream is exact
+    sent = harness.base64.b64decode(client["sent"])
+    assert harness.stream(records, client["pid"], "DIRECTION_WRITE") == sent
+    assert "each call copied up to 16384 bytes" in cleartap.loader_log()

@@ -4,6 +4,7 @@ holds), checked by the command line's own parser, the command line winning; erro
 file, line and column and nothing starts."""
 import signal
 import subprocess
+import time
 import urllib.request
 
 import harness
@@ -84,6 +85,7 @@ def test_sighup_reloads_filters_and_redaction_and_keeps_the_rest(cleartap, nginx
     collector = cleartap.start_collector("--config", str(config))
     url = f"https://127.0.0.1:{port}/hello.txt"
     before = run_curl("--http1.1", f"{url}?pin=1234&code=77")
+    time.sleep(1)  # dispatched under the first file: filters apply as records are dispatched
     # the new file: only curl, one more redacted field, and an option read only at start-up
     write_config(config, "include-comm: [curl]\nredact-field: [pin, code]\nmemory-limit: 64M\n")
     collector.send_signal(signal.SIGHUP)
