@@ -116,8 +116,11 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 	if (proc_dir >= 0)
 		root = openat(proc_dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (proc_dir < 0 || root < 0) {
-		snprintf(why, size, "cannot reach pid %u's root: %s", req->pid, strerror(errno));
-		return -errno;
+		/* no /proc/PID, or one whose process has exited (a zombie has no root): gone */
+		int e = errno == ENOENT ? ESRCH : errno;
+
+		snprintf(why, size, "cannot reach pid %u's root: %s", req->pid, strerror(e));
+		return -e;
 	}
 	/* inside that root: an absolute symlink there means the container's file, not ours */
 	if (by_exe)
