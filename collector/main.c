@@ -163,6 +163,7 @@ static void reconnect_sink(struct collector *c)
 static void on_drain_timer(uv_timer_t *t)
 {
 	struct collector *c = t->data;
+	uint32_t hello_pid;
 	int sink_error;
 
 	drain(c);
@@ -174,6 +175,8 @@ static void on_drain_timer(uv_timer_t *t)
 			c->opt.proto_dest, strerror(sink_error));
 	if (exporter_sink_down(c->exporter) && uv_now(c->loop) >= c->sink_retry_ms)
 		reconnect_sink(c);
+	else if (exporter_sink_hello(c->exporter, &hello_pid) > 0)
+		c->opt.filter.sink_pid = hello_pid; /* better than SO_PEERCRED: systemd's sockets */
 }
 
 static void on_ring_wakeup(uv_poll_t *p, int status, int events)

@@ -23,7 +23,7 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
 	SECCOMP_ALLOW_IF_EQ("sendto", 4, 0, "records to a --proto unix: consumer on its connected socket (MSG_DONTWAIT, MSG_NOSIGNAL); no addressed datagrams"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
-	SECCOMP_ALLOW_IF_EQ("recvfrom", 4, 0, "the loader's answers to attach requests, on the handoff connection"),
+	SECCOMP_ALLOW_IF_EQ("recvfrom", 4, 0, "the loader's answers to attach requests, on the handoff connection; cleartap-export's hello on the --proto unix: connection"),
 	SECCOMP_ALLOW_IF_EQ("recvmsg", 2, MSG_CMSG_CLOEXEC, "a descriptor from the opener child (the --proto file on SIGHUP, a connection to a restarted loader), then that loader's reply; the collector opens nothing itself"),
 	SECCOMP_ALLOW_IF_EQ("accept4", 0, COLLECTOR_METRICS_FD, "a scrape of --metrics-listen: connections are accepted on that listening socket only, then read, written and closed"),
 	SECCOMP_ALLOW_IF_EQ("getsockopt", 2, SO_PEERCRED, "which process a reconnected --proto unix: consumer is (cleartap-export), so its own traffic is not exported"),

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleartap.pb-c.h"
+#include "cleartap/sink_hello.h"
 #include "ct_macro.h"
 #include "ct_log.h"
 #include "export_seccomp_policy.h"
@@ -459,6 +460,12 @@ static void on_listener_readable(struct exporter_state *x)
 			close(fd);
 			continue;
 		}
+		/* who this is, so the collector leaves its own requests out (16 bytes: the new
+		 * socket's buffer takes them at once) */
+		(void)!send(fd,
+			    &(struct cleartap_sink_hello){.magic = CLEARTAP_SINK_HELLO_MAGIC,
+							  .pid = (uint32_t)getpid()},
+			    sizeof(struct cleartap_sink_hello), MSG_DONTWAIT | MSG_NOSIGNAL);
 		x->clients[x->n_clients++] = (struct client){
 		    .fd = fd,
 		    .uid = cred.uid,

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cleartap.pb-c.h"
+#include "cleartap/sink_hello.h"
 #include "container_names.h"
 #include "ct_macro.h"
 #include "kernel_features.h"
@@ -38,6 +39,9 @@ struct exporter {
 	size_t sink_sent;	  /* bytes at the start of sink_queue already sent */
 	uint64_t sink_dropped;	  /* records the sink did not get */
 	int sink_error;		  /* errno that closed the sink, until taken */
+	uint8_t sink_hello[sizeof(struct cleartap_sink_hello)];
+	size_t sink_hello_got;
+	bool sink_hello_done; /* read, or the consumer said something else */
 	struct ct_buf buf;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t errors;
@@ -209,6 +213,29 @@ void exporter_replace_sink(struct exporter *e, int fd)
 {
 	ct_closep(&e->proto_fd);
 	e->proto_fd = fd;
+	e->sink_hello_got = 0;
+	e->sink_hello_done = false;
+}
+
+int exporter_sink_hello(struct exporter *e, uint32_t *ret_pid)
+{
+	const struct cleartap_sink_hello *h = (const void *)e->sink_hello;
+	ssize_t n;
+
+	if (!e->proto_socket || e->proto_fd < 0 || e->sink_hello_done)
+		return -1;
+	n = recv(e->proto_fd, e->sink_hello + e->sink_hello_got,
+		 sizeof(e->sink_hello) - e->sink_hello_got, MSG_DONTWAIT);
+	if (n <= 0)
+		return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	e->sink_hello_got += (size_t)n;
+	if (e->sink_hello_got < sizeof(e->sink_hello))
+		return 0;
+	e->sink_hello_done = true;
+	if (h->magic != CLEARTAP_SINK_HELLO_MAGIC || !h->pid)
+		return -1;
+	*ret_pid = h->pid;
+	return 1;
 }
 
 uint32_t exporter_sink_peer_pid(const struct exporter *e)
@@ -217,8 +244,8 @@ uint32_t exporter_sink_peer_pid(const struct exporter *e)
 	socklen_t len = sizeof(cred);
 
 	if (!e->proto_socket || e->proto_fd < 0 ||
-	    getsockopt(e->proto_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return 0;
+	    getsockopt(e->proto_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid == 1)
+		return 0; /* pid 1: a socket systemd made; its exporter says who it is (hello) */
 	return (uint32_t)cred.pid;
 }
 

@@ -111,8 +111,13 @@ bool exporter_sink_down(const struct exporter *e);
 /* Its consumer is back: records go to fd (connected) from now on. */
 void exporter_replace_sink(struct exporter *e, int fd);
 
-/* The process at the other end of a connected unix: sink (SO_PEERCRED), 0 when none. */
+/* The process at the other end of a connected unix: sink (SO_PEERCRED), 0 when none or
+ * systemd (which made the socket). */
 uint32_t exporter_sink_peer_pid(const struct exporter *e);
+
+/* cleartap-export's hello on the sink (cleartap/sink_hello.h): 1 with *ret_pid, 0 not yet,
+ * -1 none will come (another consumer, or no sink). Read without blocking. */
+int exporter_sink_hello(struct exporter *e, uint32_t *ret_pid);
 
 /* Records that could not be written (a sink failed or memory ran out). */
 uint64_t exporter_errors(const struct exporter *e);

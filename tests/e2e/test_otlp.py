@@ -11,11 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 import harness
 from test_http import curl_keepalive, nginx, run_curl  # noqa: F401 (fixture)
+from test_http import transactions as harness_transactions
 
 EXPORTER = harness.BUILD / "exporter" / "cleartap-export"
 RECEIVER = harness.PEERS / "otlp_receiver"
@@ -448,3 +450,41 @@ def test_https_receiver_through_the_sandbox(cleartap, tls_cert, tmp_path):
     assert counters["sent"] == 6 and counters["failed"] == counters["retries"] == 0
     assert [(p, e) for p, e, _ in bodies] == [("/v1/logs", "gzip")] * len(bodies)
     assert sum(b.count(b"cleartap.http.transaction") for _, _, b in bodies) == 5
+
+
+def test_exporter_on_a_socket_another_process_made(cleartap, nginx):  # noqa: F811
+    """As under systemd: the listening socket is made by another process (here this test), so
+    SO_PEERCRED names that one; the exporter's hello names itself, and its own requests are
+    still never exported."""
+    harness.require_bpf()
+    port, _ = nginx
+    receiver = Receiver(cleartap)
+    sock = cleartap.dir / "made-elsewhere.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock))
+    os.chmod(sock, 0o666)
+    listener.listen(4)
+    err = cleartap.dir / "activated-exporter.err"
+    os.dup2(listener.fileno(), 3, inheritable=True)
+    p = subprocess.Popen(
+        ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', str(EXPORTER), "--user",
+         "nobody", "--listen", "systemd", "--endpoint", receiver.endpoint, "--batch-delay", "50",
+         "--stats-interval", "0"], pass_fds=(3,), stderr=open(err, "w"))
+    os.close(3)
+    _started.append(p)
+    harness.wait_for(lambda: "exporting to" in err.read_text(), what="exporter")
+    cleartap.start_loader()
+    collector = cleartap.start_collector("--proto", f"unix:{sock}", "--exclude-comm", "node")
+    for i in range(3):  # several batches: each export request is plain HTTP on loopback
+        curl = run_curl("--http1.1", f"https://127.0.0.1:{port}/hello.txt?{i}")
+        harness.wait_for(lambda: any(attrs(r).get("process.pid") == curl
+                                     for r in receiver.log_records()), what="an export")
+    time.sleep(0.5)  # what the exporter sent last is drained too
+    records = cleartap.stop_collector(collector)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=20) == 0
+    receiver.stop()
+    exported = [a for a in map(attrs, events(receiver.log_records(), "cleartap.http.transaction"))]
+    assert not [a for a in exported if a.get("url.path") == "/v1/logs"]
+    assert not [t for t in harness_transactions(records) if t["path"] == "/v1/logs"]
+    assert len([a for a in exported if a.get("process.pid") == curl]) == 1
