@@ -13,8 +13,9 @@
 #ifndef CT_BIO_TIES_BPF_H
 #define CT_BIO_TIES_BPF_H
 
-/* A read older than this is not the one an SSL_read decrypts. */
-#define CT_BIO_READ_WINDOW_NS (100ull * 1000 * 1000)
+/* A read older than this is not the one an SSL_read decrypts; a write this much later than an
+ * SSL_write does not carry its ciphertext. */
+#define CT_BIO_WINDOW_NS (100ull * 1000 * 1000)
 
 struct ct_ssl_key {
 	__u64 tgid;
@@ -27,8 +28,9 @@ struct ct_thread_bio {
 	__u64 read_ns;
 	__s32 read_fd;
 	__u32 reserved;
-	__u64 write_ssl; /* an SSL_write with no connection returned: the next socket write names it
-			  */
+	/* an SSL_write with no connection returned: the thread's next socket write names it */
+	__u64 write_ssl;
+	__u64 write_ns; /* when */
 };
 
 struct ct_bio_tie {

@@ -228,7 +228,8 @@ static __always_inline void note_bio_io(__u64 pid_tgid, const struct ct_sock_cal
 		thread->read_fd = call->fd;
 		return;
 	}
-	if (thread && thread->write_ssl) {
+	if (thread && thread->write_ssl &&
+	    bpf_ktime_get_ns() - thread->write_ns < CT_BIO_WINDOW_NS) {
 		struct ct_ssl_key key = {.tgid = pid_tgid >> 32, .ssl = thread->write_ssl};
 		struct ct_bio_tie tie = {.conn_cookie = cookie, .fd = call->fd};
 

@@ -257,17 +257,19 @@ static __always_inline bool bio_tie(__u64 pid_tgid, struct ct_call *call, __u8 d
 		state->conn_cookie = tie->conn_cookie;
 	} else if (thread && direction == CLEARTAP_DIR_READ && thread->read_cookie &&
 		   thread->read_ns <= call->start_ns &&
-		   call->start_ns - thread->read_ns < CT_BIO_READ_WINDOW_NS) {
+		   call->start_ns - thread->read_ns < CT_BIO_WINDOW_NS) {
 		state->fd = thread->read_fd;
 		state->conn_cookie = thread->read_cookie;
 	} else {
-		struct ct_thread_bio fresh = {.write_ssl = call->ssl};
+		struct ct_thread_bio fresh = {.write_ssl = call->ssl,
+					      .write_ns = bpf_ktime_get_ns()};
 
 		if (direction != CLEARTAP_DIR_WRITE)
 			return false;
-		if (thread)
+		if (thread) {
 			thread->write_ssl = call->ssl;
-		else
+			thread->write_ns = fresh.write_ns;
+		} else
 			bpf_map_update_elem(&ct_thread_bio, &pid_tgid, &fresh, BPF_ANY);
 		return false;
 	}
