@@ -32,7 +32,7 @@
 #define CLEARTAP_DEFAULT_MAX_CALL_BYTES (4u << 20)
 /* The least a collector may ask each call be cut to (CLEARTAP_REQUEST_CALL_LIMIT). */
 #define CLEARTAP_MIN_CALL_LIMIT 4096u
-#define CLEARTAP_COMM_LEN		16
+#define CLEARTAP_COMM_LEN	16
 /* Leading bytes of each direction of a TLS connection sent as tls_hello: the first record. */
 #define CLEARTAP_HELLO_MAX 4096
 

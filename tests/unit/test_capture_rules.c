@@ -21,8 +21,9 @@ static void test_first_matching_rule_decides(void)
 
 	CHECK(capture_rules_add(&r, "none path=/healthz", &why) == 0);
 	CHECK(capture_rules_add(&r, "full  status=5xx", &why) == 0);
-	CHECK(capture_rules_add(&r, "headers comm=curl exe=/usr/bin/curl container=0123 "
-				    "authority=api.example.com path=/api status=404",
+	CHECK(capture_rules_add(&r,
+				"headers comm=curl exe=/usr/bin/curl container=0123 "
+				"authority=api.example.com path=/api status=404",
 				&why) == 0);
 	CHECK_U64(r.n, 3);
 	CHECK_U64(capture_level_of(&r, &health), CAPTURE_NONE);
