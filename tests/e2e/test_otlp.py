@@ -465,12 +465,16 @@ def test_exporter_on_a_socket_another_process_made(cleartap, nginx):  # noqa: F8
     os.chmod(sock, 0o666)
     listener.listen(4)
     err = cleartap.dir / "activated-exporter.err"
-    os.dup2(listener.fileno(), 3, inheritable=True)
+    # as systemd passes it: descriptor 3, LISTEN_PID the exporter's own (set after the fork)
+    activate = ("import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); "
+                "fd != 3 and os.close(fd); "
+                "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1'); "
+                "os.execv(sys.argv[2], sys.argv[2:])")
     p = subprocess.Popen(
-        ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', str(EXPORTER), "--user",
+        ["/usr/bin/python3", "-c", activate, str(listener.fileno()), str(EXPORTER), "--user",
          "nobody", "--listen", "systemd", "--endpoint", receiver.endpoint, "--batch-delay", "50",
-         "--stats-interval", "0"], pass_fds=(3,), stderr=open(err, "w"))
-    os.close(3)
+         "--stats-interval", "0"], pass_fds=(listener.fileno(),), stderr=open(err, "w"))
+    listener.close()
     _started.append(p)
     harness.wait_for(lambda: "exporting to" in err.read_text(), what="exporter")
     cleartap.start_loader()
