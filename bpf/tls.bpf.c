@@ -240,6 +240,19 @@ int ct_tls_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* An SSL_write with no connection: the thread's next ciphertext write names its session. */
+static __always_inline void await_bio_write(__u64 pid_tgid, struct ct_thread_bio *thread, __u64 ssl)
+{
+	struct ct_thread_bio fresh = {.write_ssl = ssl, .write_ns = bpf_ktime_get_ns()};
+
+	if (!thread) {
+		bpf_map_update_elem(&ct_thread_bio, &pid_tgid, &fresh, BPF_ANY);
+		return;
+	}
+	thread->write_ssl = ssl;
+	thread->write_ns = fresh.write_ns;
+}
+
 /*
  * A session with no connection yet, in a memory-BIO runtime (ct_bio_ties.bpf.h): tied by the
  * write that named it since, or by the thread's last ciphertext read; else a write waits for
@@ -261,16 +274,8 @@ static __always_inline bool bio_tie(__u64 pid_tgid, struct ct_call *call, __u8 d
 		state->fd = thread->read_fd;
 		state->conn_cookie = thread->read_cookie;
 	} else {
-		struct ct_thread_bio fresh = {.write_ssl = call->ssl,
-					      .write_ns = bpf_ktime_get_ns()};
-
-		if (direction != CLEARTAP_DIR_WRITE)
-			return false;
-		if (thread) {
-			thread->write_ssl = call->ssl;
-			thread->write_ns = fresh.write_ns;
-		} else
-			bpf_map_update_elem(&ct_thread_bio, &pid_tgid, &fresh, BPF_ANY);
+		if (direction == CLEARTAP_DIR_WRITE)
+			await_bio_write(pid_tgid, thread, call->ssl);
 		return false;
 	}
 	call->fd = state->fd;

@@ -617,11 +617,10 @@ static const struct option *option_named(const char *name)
 }
 
 /*
- * --config PATH: its options go first, as "--name=value", so the command line's own parser
- * checks them (and a later command-line option wins); an error names the file's line and
- * column. Returns the argument vector to parse, or NULL after saying why.
+ * The file's options (g->file, read) then the command line's, as g->args: "--name=value", so
+ * the command line's own parser checks them (and a later command-line option wins); an error
+ * names the file's line and column. 0 or -errno (said).
  */
-/* The file's options (g->file, read) then the command line's, as g->args. 0 or -errno. */
 static int config_args(struct config_generation *g)
 {
 	const struct config_file *config = &g->file;
@@ -668,6 +667,7 @@ static int config_args(struct config_generation *g)
 	return 0;
 }
 
+/* --config PATH at start-up: the argument vector to parse, or NULL after saying why. */
 static char **load_config(int argc, char **argv, int *ret_argc)
 {
 	char error[512];

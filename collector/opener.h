@@ -2,11 +2,11 @@
 /*
  * What the collector may still open after lock-down, each by a name fixed before it: the
  * --proto file (reopened on SIGHUP, for log rotation), the --config file (read again on
- * SIGHUP), the --proto unix: socket (its consumer
- * restarted) and the loader's handoff socket (a lease from a restarted loader). The collector opens
- * nothing itself: a child forked before any data was read keeps those two rights, with the names in
- * its own address space; it holds only its socket, and its own filter allows nothing else
- * (opener_rules). It answers with a descriptor.
+ * SIGHUP), the --proto unix: socket (its consumer restarted) and the loader's handoff socket
+ * (a lease from a restarted loader). The collector opens nothing itself: a child forked before
+ * any data was read keeps those rights, with the names in its own address space; it holds only
+ * its socket, and its own filter allows nothing else (opener_rules). It answers with a
+ * descriptor.
  */
 #ifndef CT_OPENER_H
 #define CT_OPENER_H

@@ -477,18 +477,15 @@ static void on_listener_readable(struct exporter_state *x)
 
 static void log_stats(const struct exporter_state *x, bool final)
 {
-	const struct export_counters *c = &x->counters;
+	struct ct_buf line = {0};
 
-	log_msg("%sstats received=%llu skipped=%llu malformed=%llu oversized=%llu queued=%llu "
-		"sent=%llu requests=%llu retries=%llu dropped_queue_full=%llu rejected=%llu "
-		"failed=%llu refused_clients=%llu",
-		final ? "final " : "", (unsigned long long)c->received,
-		(unsigned long long)c->skipped, (unsigned long long)c->malformed,
-		(unsigned long long)c->oversized, (unsigned long long)c->queued,
-		(unsigned long long)c->sent, (unsigned long long)c->requests,
-		(unsigned long long)c->retries, (unsigned long long)c->dropped_queue_full,
-		(unsigned long long)c->rejected, (unsigned long long)c->failed,
-		(unsigned long long)c->refused_clients);
+	for (size_t i = 0; i < export_counter_fields_count; i++)
+		ct_buf_printf(&line, " %s=%llu", export_counter_fields[i].name,
+			      (unsigned long long)export_counter_value(&x->counters, i));
+	ct_buf_putc(&line, '\0');
+	log_msg("%sstats%s", final ? "final " : "",
+		line.failed ? " (no memory)" : (char *)line.data);
+	ct_buf_free(&line);
 }
 
 /* The counters on the OTLP stream too, as a "cleartap.export.stats" log record. */

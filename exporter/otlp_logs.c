@@ -157,6 +157,38 @@ static const char *name_of(const Cleartap__V1__Header *h)
 	return h->name ? h->name : "";
 }
 
+/* A new array-valued attribute key; NULL (counted as dropped) when none fits. */
+static Cleartap__Otlp__V1__ArrayValue *attr_array(struct scratch *s, const char *key)
+{
+	Cleartap__Otlp__V1__ArrayValue *array;
+	any_value *a = attr_new(s, key);
+
+	if (!a)
+		return NULL;
+	array = &s->array[s->n_arrays++]; /* one per attribute at most: it always fits */
+	cleartap__otlp__v1__array_value__init(array);
+	array->values = &s->itemp[s->n_items];
+	a->value_case = CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+	a->array_value = array;
+	return array;
+}
+
+/* The next item of array, the one begun last; NULL (counted as dropped) when none fits. */
+static any_value *array_item(struct scratch *s, Cleartap__Otlp__V1__ArrayValue *array)
+{
+	any_value *item;
+
+	if (s->n_items == MAX_ARRAY_ITEMS) { /* shared by every array of the record */
+		s->dropped++;
+		return NULL;
+	}
+	item = &s->item[s->n_items];
+	cleartap__otlp__v1__any_value__init(item);
+	s->itemp[s->n_items++] = item;
+	array->n_values++;
+	return item;
+}
+
 /* Headers as http.{request,response}.header.<lowercase name>: string[] (one item per field). */
 static void attr_headers(struct scratch *s, const char *prefix, Cleartap__V1__Header **h, size_t n)
 {
@@ -169,34 +201,23 @@ static void attr_headers(struct scratch *s, const char *prefix, Cleartap__V1__He
 	for (size_t i = 0; i < n; i++) {
 		Cleartap__Otlp__V1__ArrayValue *array;
 		char *key;
-		any_value *a;
 
 		if (done[i])
 			continue;
 		key = arena_printf(s, "%s%s", prefix, name_of(h[i]));
-		if (!key || !(a = attr_new(s, key))) {
-			s->dropped += !key;
+		if (key)
+			for (char *c = key + strlen(prefix); *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+		if (!(array = attr_array(s, key)))
 			continue;
-		}
-		for (char *c = key + strlen(prefix); *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		array = &s->array[s->n_arrays++];
-		cleartap__otlp__v1__array_value__init(array);
-		array->values = &s->itemp[s->n_items];
-		a->value_case = CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-		a->array_value = array;
 		for (size_t j = i; j < n; j++) {
 			any_value *item;
 
 			if (done[j] || strcasecmp(name_of(h[j]), name_of(h[i])))
 				continue;
 			done[j] = true;
-			if (s->n_items == MAX_ARRAY_ITEMS) { /* shared by both header lists */
-				s->dropped++;
+			if (!(item = array_item(s, array)))
 				continue;
-			}
-			item = &s->item[s->n_items];
-			cleartap__otlp__v1__any_value__init(item);
 			set_text_or_bytes(item, &h[j]->value_bytes, h[j]->value ? h[j]->value : "");
 			if (item->value_case == CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_BYTES_VALUE &&
 			    !item->bytes_value.len) { /* an empty value is an empty string */
@@ -204,8 +225,6 @@ static void attr_headers(struct scratch *s, const char *prefix, Cleartap__V1__He
 				    CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_STRING_VALUE;
 				item->string_value = "";
 			}
-			s->itemp[s->n_items++] = item;
-			array->n_values++;
 		}
 	}
 }
@@ -434,28 +453,15 @@ static void counter_attributes(struct scratch *s, const char *prefix, const Prot
 static void attr_strings(struct scratch *s, const char *key, char **v, size_t n)
 {
 	Cleartap__Otlp__V1__ArrayValue *array;
-	any_value *a;
+	any_value *item;
 
-	if (!n || !(a = attr_new(s, key)))
+	if (!n || !(array = attr_array(s, key)))
 		return;
-	array = &s->array[s->n_arrays++];
-	cleartap__otlp__v1__array_value__init(array);
-	array->values = &s->itemp[s->n_items];
-	a->value_case = CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-	a->array_value = array;
-	for (size_t i = 0; i < n; i++) {
-		any_value *item = &s->item[s->n_items];
-
-		if (s->n_items == MAX_ARRAY_ITEMS) {
-			s->dropped++;
-			break;
+	for (size_t i = 0; i < n; i++)
+		if ((item = array_item(s, array))) {
+			item->value_case = CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			item->string_value = v[i];
 		}
-		cleartap__otlp__v1__any_value__init(item);
-		item->value_case = CLEARTAP__OTLP__V1__ANY_VALUE__VALUE_STRING_VALUE;
-		item->string_value = v[i];
-		s->itemp[s->n_items++] = item;
-		array->n_values++;
-	}
 }
 
 static void stats_attributes(struct scratch *s, const Cleartap__V1__Stats *st)
@@ -583,36 +589,34 @@ int otlp_log_from_record(const Cleartap__V1__Record *rec, uint64_t observed_unix
 	return pack_log(s, &log, body, out);
 }
 
+const struct export_counter_field export_counter_fields[] = {
+#define COUNTER(name)                                                                              \
+	{                                                                                          \
+#name, offsetof(struct export_counters, name)                                      \
+	}
+    COUNTER(received), COUNTER(skipped), COUNTER(malformed),	      COUNTER(oversized),
+    COUNTER(queued),   COUNTER(sent),	 COUNTER(requests),	      COUNTER(retries),
+    COUNTER(rejected), COUNTER(failed),	 COUNTER(dropped_queue_full), COUNTER(refused_clients),
+#undef COUNTER
+};
+const size_t export_counter_fields_count = CT_ARRAY_SIZE(export_counter_fields);
+
+uint64_t export_counter_value(const struct export_counters *c, size_t i)
+{
+	return *(const uint64_t *)((const char *)c + export_counter_fields[i].offset);
+}
+
 int otlp_log_from_counters(const struct export_counters *c, uint64_t now_unix_ns, bool final,
 			   struct ct_buf *out)
 {
-	static const struct {
-		const char *key;
-		size_t offset;
-	} fields[] = {
-#define COUNTER(name) {"cleartap.export." #name, offsetof(struct export_counters, name)}
-	    COUNTER(received),
-	    COUNTER(skipped),
-	    COUNTER(malformed),
-	    COUNTER(oversized),
-	    COUNTER(queued),
-	    COUNTER(sent),
-	    COUNTER(requests),
-	    COUNTER(retries),
-	    COUNTER(rejected),
-	    COUNTER(failed),
-	    COUNTER(dropped_queue_full),
-	    COUNTER(refused_clients),
-#undef COUNTER
-	};
 	struct scratch *s = &scratch;
 	Cleartap__Otlp__V1__LogRecord log;
 
 	scratch_reset(s);
 	log_init(&log, "cleartap.export.stats", now_unix_ns, now_unix_ns, 0);
-	for (size_t i = 0; i < CT_ARRAY_SIZE(fields); i++)
-		attr_int(s, fields[i].key,
-			 (int64_t) * (const uint64_t *)((const char *)c + fields[i].offset));
+	for (size_t i = 0; i < export_counter_fields_count; i++)
+		attr_int(s, arena_printf(s, "cleartap.export.%s", export_counter_fields[i].name),
+			 (int64_t)export_counter_value(c, i));
 	attr_bool(s, "cleartap.final", final);
 	return pack_log(s, &log, NULL, out);
 }

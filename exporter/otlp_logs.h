@@ -32,6 +32,15 @@ struct export_counters {
 	uint64_t refused_clients;    /* connections from users other than --allow-user */
 };
 
+/* Each counter by name ("sent"), for the stats log line and the stats log record alike. */
+struct export_counter_field {
+	const char *name;
+	size_t offset;
+};
+extern const struct export_counter_field export_counter_fields[];
+extern const size_t export_counter_fields_count;
+uint64_t export_counter_value(const struct export_counters *c, size_t i);
+
 /*
  * rec as one LogRecord appended to out, framed as a ScopeLogs.log_records field (tag and
  * length, then the packed message), observed at observed_unix_ns. -ENOENT: this kind of record

@@ -2,9 +2,9 @@
 #include "attach_requests.h"
 
 #include <bpf/bpf.h>
-#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,14 +290,15 @@ static void set_call_limit(struct attach_requests *ar,
 			   const struct cleartap_handoff_attach_request *req,
 			   struct cleartap_handoff_attachment *ret)
 {
-	uint32_t zero = 0, limit = req->ino > UINT32_MAX ? 0 : (uint32_t)req->ino;
+	uint32_t zero = 0, limit;
 	char detail[96];
 
 	if (req->ino && (req->ino < CLEARTAP_MIN_CALL_LIMIT || req->ino > UINT32_MAX)) {
 		tls_probe_report(&none, CLEARTAP_ATTACH_REFUSED, 0, 0, "",
-				 "per-call limit below 4096 bytes", ret);
+				 "per-call limit below 4096 bytes or above 4 GiB", ret);
 		return;
 	}
+	limit = (uint32_t)req->ino;
 	if (bpf_map_update_elem(ar->config.call_limit_fd, &zero, &limit, BPF_ANY) < 0) {
 		snprintf(detail, sizeof(detail), "cannot set the per-call limit: %s",
 			 strerror(errno));

@@ -159,10 +159,8 @@ static int open_proto_sink(const char *dest, int *ret_fd, bool *ret_socket)
 		/* the send timeout bounds the blocking flush at exit; every other send is
 		 * MSG_DONTWAIT */
 		fd = unix_socket_connect(dest + 5, SO_SNDTIMEO, SINK_SEND_TIMEOUT_S);
-		if (fd == -ECONNREFUSED || fd == -ENOENT)
-			return fd; /* not listening yet: the caller connects again later */
 		if (fd < 0)
-			return fd;
+			return fd; /* -ECONNREFUSED, -ENOENT: not listening yet (exporter_new) */
 	} else {
 		fd = proto_file_open(dest);
 		if (fd < 0)

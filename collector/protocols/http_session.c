@@ -219,40 +219,27 @@ static void emit_txn(struct http_conn *c, struct http_txn *t)
 	emit(c->owner, t);
 }
 
-static void emit_orphans(struct http_conn *c)
+/*
+ * The unexplained response a request whose call began at request_call_start_ns answers, or
+ * NULL; those that came before it began are told as unexplained (0: all of them). The two
+ * directions' records come from different threads' calls, and a response's can be drained a
+ * pass before its request's (Go's read loop returns while the writing goroutine has not yet
+ * left its Write): a response cannot precede its request, so the first that came after the
+ * request began is its own.
+ */
+static struct http_txn *take_orphan(struct http_conn *c, uint64_t request_call_start_ns)
 {
 	struct http_txn *t;
 
 	while ((t = txn_fifo_pop(&c->orphans))) {
+		if (request_call_start_ns && t->response_first_byte_ns >= request_call_start_ns) {
+			t->orphan = false;
+			return t;
+		}
 		http_txn_set_error(t, "no request captured for this response");
 		emit(c->owner, t);
 	}
-}
-
-/*
- * A request whose call began before an unexplained response arrived is that response's: the
- * two directions' records come from different threads' calls, and the response's can be
- * drained a pass earlier (Go's read loop returns while the writing goroutine has not yet left
- * its Write). Responses that came before the request began stay unexplained. Returns the
- * transaction the request fills: the adopted one (fresh then freed), or fresh.
- */
-static struct http_txn *adopt_orphan(struct http_conn *c, uint64_t request_call_start_ns,
-				     struct http_txn *fresh)
-{
-	struct http_txn *t;
-
-	while ((t = c->orphans.head) &&
-	       (!request_call_start_ns || t->response_first_byte_ns < request_call_start_ns)) {
-		txn_fifo_pop(&c->orphans);
-		http_txn_set_error(t, "no request captured for this response");
-		emit(c->owner, t);
-	}
-	if (!t)
-		return fresh;
-	txn_fifo_pop(&c->orphans);
-	t->orphan = false;
-	http_txn_free(fresh);
-	return t;
+	return NULL;
 }
 
 /* ---- HTTP/1: requests ---- */
@@ -323,10 +310,9 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 			    "--max-waiting-requests; no longer parsed");
 		return HTTP1_BODY_TUNNEL;
 	}
-	t = new_txn(c);
-	if (!t)
+	t = take_orphan(c, d->message_call_start_ns);
+	if (!t && !(t = new_txn(c)))
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
-	t = adopt_orphan(c, d->message_call_start_ns, t);
 	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
 	t->method = http_txn_strndup(t, h->method, h->method_len);
 	t->path = http_txn_strndup(t, h->target, h->target_len);
@@ -826,7 +812,7 @@ static void conn_finish(struct http_conn *c, uint64_t time_ns)
 						   "truncated: session ended inside the response");
 			emit_txn(c, t);
 		}
-		emit_orphans(c);
+		take_orphan(c, 0);
 		if (c->current_request) {
 			/* answered, but the request never ended */
 			http_txn_set_error(c->current_request,

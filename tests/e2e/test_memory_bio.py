@@ -49,16 +49,21 @@ for (let i = 0; i < %d; i++) {
 """ % (N, N)
 
 
-def test_node_https_client(cleartap, nginx):  # noqa: F811
-    port, _ = nginx
+def node_client_against_nginx(cleartap, port, script):
+    """The records of a run of the Node client script, its exchanges and nginx's."""
     cleartap.start_loader()
     collector = cleartap.start_collector()
-    p = subprocess.run(["node", "-e", NODE_CLIENT, str(port)], timeout=60)
+    p = subprocess.run(["node", "-e", script, str(port)], timeout=60)
     assert p.returncode == 0
     records = cleartap.stop_collector(collector)
     txns = transactions(records)
-    mine = [t for t in txns if t["process"].get("comm") == "node"]
-    theirs = [t for t in txns if t["process"].get("comm") == "nginx"]
+    return (records, [t for t in txns if t["process"].get("comm") == "node"],
+            [t for t in txns if t["process"].get("comm") == "nginx"])
+
+
+def test_node_https_client(cleartap, nginx):  # noqa: F811
+    port, _ = nginx
+    records, mine, theirs = node_client_against_nginx(cleartap, port, NODE_CLIENT)
     assert all(t["status"] == 200 for t in mine)
     assert_tied(mine, theirs, port, server_side=False)
     segments = [r["tlsData"] for r in records
@@ -82,14 +87,7 @@ for (let i = 0; i < %d; i++) {
 
 def test_node_http2_client(cleartap, nginx):  # noqa: F811
     port, _ = nginx
-    cleartap.start_loader()
-    collector = cleartap.start_collector()
-    p = subprocess.run(["node", "-e", NODE_H2_CLIENT, str(port)], timeout=60)
-    assert p.returncode == 0
-    records = cleartap.stop_collector(collector)
-    txns = transactions(records)
-    mine = [t for t in txns if t["process"].get("comm") == "node"]
-    theirs = [t for t in txns if t["process"].get("comm") == "nginx"]
+    _, mine, theirs = node_client_against_nginx(cleartap, port, NODE_H2_CLIENT)
     assert all(t["protocol"] == "HTTP/2" and t["status"] == 200 for t in mine), mine
     assert_tied(mine, theirs, port, server_side=False)
 
