@@ -454,9 +454,14 @@ static void on_listener_readable(struct exporter_state *x)
 			allowed |= cred.uid == x->allowed[i];
 		if (!allowed || x->n_clients == MAX_CLIENTS) {
 			x->counters.refused_clients++;
+			/* 65534 is how a user namespace shows a uid it does not map */
 			log_msg("refused a connection from pid %d uid %u: %s", (int)cred.pid,
 				(unsigned)cred.uid,
-				allowed ? "too many collectors" : "not allowed");
+				allowed ? "too many collectors"
+				: cred.uid == 65534u
+				    ? "not allowed (uid 65534: a uid this user namespace "
+				      "does not map; no PrivateUsers= for this unit)"
+				    : "not allowed");
 			close(fd);
 			continue;
 		}

@@ -127,6 +127,13 @@ static int serve_one(const char *proc_root, const struct broker_request *req, in
 		fd = openat(proc_dir, "exe", (int)how.flags);
 	else
 		fd = (int)syscall(SYS_openat2, root, req->path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS && !by_exe) {
+		/* systemd's RestrictSUIDSGID= does this: openat2's flags cannot be filtered */
+		snprintf(why, size,
+			 "openat2() is refused with ENOSYS (RestrictSUIDSGID= in a systemd "
+			 "unit does that)");
+		return -ENOSYS;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
 		snprintf(why, size, "cannot open it in pid %u's root: %s", req->pid,
 			 strerror(errno));
