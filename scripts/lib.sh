@@ -11,8 +11,9 @@ BUILD_PACKAGES=(gcc clang llvm bpftool pkg-config meson ninja-build libbpf-dev l
 TEST_PACKAGES=(python3 python3-pytest python3-protobuf python3-yaml protobuf-compiler curl openssl
 	util-linux systemd nginx-light nghttp2-client nghttp2-server gnutls-bin binutils python3-seccomp strace runc
 	golang-go golang-google-grpc-dev prometheus nodejs python3-grpcio)
-# tests/kernels/run: Debian's kernels booted under qemu with a busybox initramfs
-KERNEL_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils dpkg debian-archive-keyring)
+# tests/kernels/run: Debian's kernels booted under qemu with a busybox initramfs, and a
+# debootstrap'd Debian 12 booted with systemd
+KERNEL_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils dpkg debian-archive-keyring debootstrap)
 
 # Install the Debian packages of the given lists that are not installed yet.
 ensure_packages() {
@@ -47,7 +48,9 @@ ensure_users() {
 
 build_cleartap() {
 	if [[ ! -f $CLEARTAP_BUILD/build.ninja ]]; then
-		meson setup "$CLEARTAP_BUILD" "$CLEARTAP_ROOT" >/dev/null
+		# --prefix=/usr: the systemd units name /usr/bin and /usr/sbin (tests/kernels/run installs
+		# this build into a Debian guest with `meson install`)
+		meson setup --prefix=/usr "$CLEARTAP_BUILD" "$CLEARTAP_ROOT" >/dev/null
 	fi
 	meson compile -C "$CLEARTAP_BUILD" >/dev/null || meson compile -C "$CLEARTAP_BUILD"
 }
