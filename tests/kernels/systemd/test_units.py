@@ -218,6 +218,25 @@ def test_stop_then_start(started):
     assert link_pins() == before
 
 
+def test_reload_applies_the_config_file(started):
+    """`systemctl reload` (ExecReload: SIGHUP) applies an edit of collector.yaml in place."""
+    config = pathlib.Path("/etc/cleartap/collector.yaml")
+    shipped = config.read_text()
+    pid = prop("cleartap-collector.service", "MainPID")
+    try:
+        config.write_text(shipped + "capture-level: summary\n")
+        sh("systemctl", "reload", "cleartap-collector.service")
+        _, t = wait_for(lambda: (lambda r: r if r[1].get("captureLevel") == "summary" else None)(
+            curl_once(f"reload-{time.monotonic_ns()}")), "a summary-level transaction")
+        assert "requestHeaders" not in t and t["status"] == 200
+    finally:
+        config.write_text(shipped)
+        sh("systemctl", "reload", "cleartap-collector.service")
+    _, t = wait_for(lambda: (lambda r: r if "requestHeaders" in r[1] else None)(
+        curl_once(f"reload-back-{time.monotonic_ns()}")), "full capture again")
+    assert prop("cleartap-collector.service", "MainPID") == pid  # reloaded, not restarted
+
+
 class Receiver(http.server.BaseHTTPRequestHandler):
     """An OTLP/HTTP logs endpoint that keeps every request body (stored protobuf: strings in it
     are the bytes sent)."""
