@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -56,16 +57,17 @@ static const struct {
 	cap_value_t cap;
 	const char *name;
 	const char *why;
-	bool only_without_bpffs; /* needed only when bpffs must be mounted */
 } needed_caps[] = {
-    {CAP_BPF, "CAP_BPF", "create maps and load programs", false},
-    {CAP_PERFMON, "CAP_PERFMON", "load and attach tracing programs (uprobes, tp_btf)", false},
+    {CAP_BPF, "CAP_BPF", "create maps and load programs"},
+    {CAP_PERFMON, "CAP_PERFMON", "load and attach tracing programs (uprobes, tp_btf)"},
     {CAP_SYS_PTRACE, "CAP_SYS_PTRACE",
-     "read /proc/PID/maps and /proc/PID/root of other users' processes", false},
-    {CAP_SETUID, "CAP_SETUID", "become --user", false},
-    {CAP_SETGID, "CAP_SETGID", "become --user's group, drop supplementary groups", false},
-    {CAP_SETPCAP, "CAP_SETPCAP", "empty the bounding set and lock the securebits", false},
-    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "mount bpffs at " BPFFS_ROOT, true},
+     "read /proc/PID/maps and /proc/PID/root of other users' processes"},
+    {CAP_SETUID, "CAP_SETUID", "become --user"},
+    {CAP_SETGID, "CAP_SETGID", "become --user's group, drop supplementary groups"},
+    {CAP_SETPCAP, "CAP_SETPCAP", "empty the bounding set and lock the securebits"},
+    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN",
+     "mount bpffs at " BPFFS_ROOT "; perf-event uprobes where uprobe_multi is missing and "
+     "kernel.perf_event_paranoid is above 2 (admin_needed())"},
 };
 
 struct options {
@@ -326,9 +328,47 @@ static bool has_cap(cap_t caps, cap_value_t cap)
 	return v == CAP_SET;
 }
 
+static int perf_event_paranoid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	int level = 2; /* the upstream default */
+
+	if (f) {
+		if (fscanf(f, "%d", &level) != 1)
+			level = 2;
+		fclose(f);
+	}
+	return level;
+}
+
+/*
+ * CAP_SYS_ADMIN is needed to mount bpffs, and where uprobes are perf events (no uprobe_multi,
+ * before Linux 6.6) under Debian's and Ubuntu's kernel.perf_event_paranoid=3, whose patch asks
+ * CAP_SYS_ADMIN (not CAP_PERFMON) of perf_event_open: measured on Debian 12's own 6.1 kernel.
+ */
+static bool admin_needed(bool bpffs_mounted)
+{
+	return !bpffs_mounted || (!(kernel_features_probe() & CLEARTAP_KFEAT_UPROBE_MULTI) &&
+				  perf_event_paranoid() > 2);
+}
+
+/* Gives up CAP_SYS_ADMIN at once, in every set, where admin_needed() says no. */
+static int drop_admin(cap_t caps)
+{
+	const cap_value_t admin = CAP_SYS_ADMIN;
+
+	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &admin, CAP_CLEAR) < 0 ||
+	    cap_set_flag(caps, CAP_PERMITTED, 1, &admin, CAP_CLEAR) < 0 ||
+	    cap_set_flag(caps, CAP_INHERITABLE, 1, &admin, CAP_CLEAR) < 0 ||
+	    prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0 || cap_set_proc(caps) < 0)
+		return -errno;
+	return 0;
+}
+
 /*
  * Enough to load (CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN)? More than needed_caps? The extras
- * are reported; with --strict-caps they are refused.
+ * are reported; with --strict-caps they are refused. CAP_SYS_ADMIN, which units grant for the
+ * hosts that need it, is dropped at once where it is not needed.
  */
 static int check_privileges(bool strict, bool bpffs_mounted)
 {
@@ -344,14 +384,24 @@ static int check_privileges(bool strict, bool bpffs_mounted)
 		cap_free(caps);
 		return -EPERM;
 	}
+	const bool admin = admin_needed(bpffs_mounted);
+
+	if (has_cap(caps, CAP_SYS_ADMIN) && !admin && has_cap(caps, CAP_BPF) &&
+	    has_cap(caps, CAP_PERFMON) && has_cap(caps, CAP_SETPCAP)) {
+		if ((r = drop_admin(caps)) < 0) {
+			cap_free(caps);
+			return r;
+		}
+		log_msg("CAP_SYS_ADMIN is not needed here (bpffs mounted; uprobe_multi links, or "
+			"kernel.perf_event_paranoid at most 2): dropped");
+	}
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		bool needed = false;
 
 		if (!has_cap(caps, c))
 			continue;
 		for (size_t i = 0; i < CT_ARRAY_SIZE(needed_caps); i++)
-			needed |= needed_caps[i].cap == c &&
-				  !(needed_caps[i].only_without_bpffs && bpffs_mounted);
+			needed |= needed_caps[i].cap == c && (c != CAP_SYS_ADMIN || admin);
 		if (!needed) {
 			char *name = cap_to_name(c);
 			size_t used = strlen(extra);
@@ -459,8 +509,16 @@ static void attach_targets(const struct options *opt, const struct objects *obje
 			continue;
 		}
 		if (r < 0) {
-			log_msg("could not attach to %s: %s", t->path, strerror(-r));
-			report_attachment(t, &plan, CLEARTAP_ATTACH_FAILED, strerror(-r));
+			char why[192];
+
+			snprintf(
+			    why, sizeof(why), "%s%s", strerror(-r),
+			    r == -EACCES && perf_event_paranoid() > 2
+				? " (perf_event_open under kernel.perf_event_paranoid > 2 needs "
+				  "CAP_SYS_ADMIN)"
+				: "");
+			log_msg("could not attach to %s: %s", t->path, why);
+			report_attachment(t, &plan, CLEARTAP_ATTACH_FAILED, why);
 			continue;
 		}
 		report =
