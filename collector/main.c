@@ -262,6 +262,9 @@ static void on_relet_timer(uv_timer_t *t)
 	probe_requests_resume(c->probes, fd);
 	uv_close((uv_handle_t *)&c->lease_poll, on_lease_poll_closed);
 	log_msg("a new lease from the restarted loader: files that appear are probed again");
+	/* what it attached at its start (files that appeared while it was gone among them) */
+	for (size_t i = 0; i < c->objects.n_attachments; i++)
+		pipeline_attachment(&c->pipe, &c->objects.attachments[i], 0, true);
 }
 
 static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT__MAX])

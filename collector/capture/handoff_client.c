@@ -208,7 +208,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 	return 0;
 }
 
-int handoff_relet(int sock, const struct handoff_objects *held)
+int handoff_relet(int sock, struct handoff_objects *held)
 {
 	static struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	struct cleartap_handoff_fd descs[CLEARTAP_HANDOFF_MAX_FDS];
@@ -238,7 +238,11 @@ int handoff_relet(int sock, const struct handoff_objects *held)
 		}
 		ct_closep(&fds[i]);
 	}
-	return same && rings == held->fds.n_rings ? 0 : -ESTALE;
+	if (!same || rings != held->fds.n_rings)
+		return -ESTALE;
+	memcpy(held->attachments, attachments, sizeof(attachments[0]) * reply.n_attachments);
+	held->n_attachments = reply.n_attachments;
+	return 0;
 }
 
 int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_objects *ret)

@@ -27,10 +27,12 @@ int handoff_fetch(const char *socket_path, unsigned wait_ms, struct handoff_obje
 
 /*
  * A lease from a restarted loader on sock (connected): its rings must be the ones held (their
- * ids); the descriptors it sends are closed, the ones held stay. 0: the lease is sock's now.
- * -EBUSY: it serves another collector; -ESTALE: other rings (it was unloaded and loaded anew).
+ * ids); the descriptors it sends are closed, the ones held stay. 0: the lease is sock's now,
+ * and held's attachments are the new loader's start-up report (files that appeared while it
+ * was gone among them). -EBUSY: it serves another collector; -ESTALE: other rings (it was
+ * unloaded and loaded anew).
  */
-int handoff_relet(int sock, const struct handoff_objects *held);
+int handoff_relet(int sock, struct handoff_objects *held);
 
 void handoff_objects_close(struct handoff_objects *objects);
 

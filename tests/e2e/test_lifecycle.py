@@ -192,9 +192,22 @@ def test_collector_keeps_one_lease_across_a_loader_restart(cleartap, tls_cert, n
     harness.wait_for(lambda: "closed the handoff connection" in first.err_path.read_text(),
                      what="the collector to see the loader go")
     during, _ = run_python_pair(cleartap, tls_cert, 1000, 1000, "during-restart")
+    # a libssl copy mapped while no loader runs: the restarted one attaches it at its start,
+    # and the running collector reports that
+    gone_lib = cleartap.dir / "lib-while-gone"
+    gone_lib.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", gone_lib / "libssl.so.3")
+    gone_lib.chmod(0o755)
+    holder = subprocess.Popen([*harness.AS_NOBODY, "env", f"LD_LIBRARY_PATH={gone_lib}",
+                               "/usr/bin/python3", "-c",
+                               "import ssl, sys; print('up', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "up\n"
     cleartap.start_loader()
     harness.wait_for(lambda: "a new lease from the restarted loader" in
                      first.err_path.read_text(), what="the new lease", timeout=10)
+    holder.stdin.close()
+    holder.wait(timeout=10)
     second = subprocess.run([*harness.AS_NOBODY, str(harness.COLLECTOR), "--socket",
                              cleartap.socket, "--wait", "1"], capture_output=True, text=True,
                             timeout=30)
@@ -223,6 +236,13 @@ print(c.getresponse().read().decode(), end="")
     copy = attachments(records)[str(lib / "libssl.so.3")]
     assert (copy["status"], copy["detail"]) == (
         "STATUS_ATTACHED", "attached by the loader at the collector's request"), copy
+    # the one that appeared while the loader was gone: asked for in vain then, attached by the
+    # restarted loader (through the holder's root: /proc/PID/root/...), and said so on the
+    # stream (the last record for it)
+    gone = [r["attachment"] for r in records
+            if r.get("attachment", {}).get("path", "").endswith(f"{gone_lib}/libssl.so.3")]
+    assert gone and (gone[-1]["status"], gone[-1].get("library")) == ("STATUS_ATTACHED",
+                                                                  "openssl"), gone
     assert [t["path"] for t in records_http(records) if t["path"].endswith("after-restart")]
 
 
