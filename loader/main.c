@@ -346,10 +346,10 @@ static int perf_event_paranoid(void)
  * before Linux 6.6) under Debian's and Ubuntu's kernel.perf_event_paranoid=3, whose patch asks
  * CAP_SYS_ADMIN (not CAP_PERFMON) of perf_event_open: measured on Debian 12's own 6.1 kernel.
  */
-static bool admin_needed(bool bpffs_mounted)
+static bool admin_needed(bool bpffs_mounted, uint32_t features)
 {
-	return !bpffs_mounted || (!(kernel_features_probe() & CLEARTAP_KFEAT_UPROBE_MULTI) &&
-				  perf_event_paranoid() > 2);
+	return !bpffs_mounted ||
+	       (!(features & CLEARTAP_KFEAT_UPROBE_MULTI) && perf_event_paranoid() > 2);
 }
 
 /* Gives up CAP_SYS_ADMIN at once, in every set, where admin_needed() says no. */
@@ -370,7 +370,7 @@ static int drop_admin(cap_t caps)
  * are reported; with --strict-caps they are refused. CAP_SYS_ADMIN, which units grant for the
  * hosts that need it, is dropped at once where it is not needed.
  */
-static int check_privileges(bool strict, bool bpffs_mounted)
+static int check_privileges(bool strict, bool bpffs_mounted, uint32_t features)
 {
 	cap_t caps = cap_get_proc();
 	char extra[1024] = "";
@@ -384,7 +384,7 @@ static int check_privileges(bool strict, bool bpffs_mounted)
 		cap_free(caps);
 		return -EPERM;
 	}
-	const bool admin = admin_needed(bpffs_mounted);
+	const bool admin = admin_needed(bpffs_mounted, features);
 
 	if (has_cap(caps, CAP_SYS_ADMIN) && !admin && has_cap(caps, CAP_BPF) &&
 	    has_cap(caps, CAP_PERFMON) && has_cap(caps, CAP_SETPCAP)) {
@@ -427,14 +427,11 @@ static int check_privileges(bool strict, bool bpffs_mounted)
 }
 
 /* Each feature the kernel lacks is named once, with what it costs. */
-static uint32_t probe_kernel_features(void)
+static void log_kernel_degradations(uint32_t features)
 {
-	uint32_t features = kernel_features_probe();
-
 	for (size_t i = 0; i < kernel_features_count; i++)
 		if (!(features & kernel_features_all[i]))
 			log_msg("kernel: %s", kernel_feature_degradation(kernel_features_all[i]));
-	return features;
 }
 
 static int check_bpf_available(void)
@@ -845,6 +842,7 @@ int main(int argc, char **argv)
 	struct objects objects;
 	struct objects_config cfg;
 	struct plan_sandbox sandbox;
+	uint32_t features;
 	int r, ncpus;
 
 	if (parse_options(argc, argv, &opt) < 0)
@@ -860,7 +858,9 @@ int main(int argc, char **argv)
 		opt.ring_shards =
 		    ncpus < DEFAULT_RING_SHARDS ? (uint32_t)ncpus : DEFAULT_RING_SHARDS;
 
-	r = check_privileges(opt.strict_caps, bpffs_is_bpffs(BPFFS_ROOT) > 0);
+	/* probed once: CAP_SYS_ADMIN's need depends on it, and the programs are chosen by it */
+	features = kernel_features_probe();
+	r = check_privileges(opt.strict_caps, bpffs_is_bpffs(BPFFS_ROOT) > 0, features);
 	if (r == -EPERM) {
 		log_msg("not privileged: run as root, or with CAP_BPF and CAP_PERFMON (see --help "
 			"and README for the full list)");
@@ -898,8 +898,9 @@ int main(int argc, char **argv)
 		log_msg("cannot tell the running kernel: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	log_kernel_degradations(features);
 	cfg = (struct objects_config){
-	    .kernel_features = probe_kernel_features(),
+	    .kernel_features = features,
 	    .pin_dir = opt.pin_dir,
 	    .ring_size = opt.ring_size,
 	    .ring_shards = opt.ring_shards,

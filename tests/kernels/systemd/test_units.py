@@ -99,6 +99,14 @@ def curl_once(marker):
     return curl.pid, t
 
 
+def curl_until(applied, what):
+    """curl again until its transaction shows a reload applied (SIGHUP is asynchronous)."""
+    def attempt():
+        _, t = curl_once(f"reload-{time.monotonic_ns()}")
+        return t if applied(t) else None
+    return wait_for(attempt, what)
+
+
 @pytest.fixture(scope="module")
 def server():
     WWW.mkdir(exist_ok=True)
@@ -244,14 +252,13 @@ def test_reload_applies_the_config_file(started):
     try:
         config.write_text(shipped + "capture-level: summary\n")
         sh("systemctl", "reload", "cleartap-collector.service")
-        _, t = wait_for(lambda: (lambda r: r if r[1].get("captureLevel") == "summary" else None)(
-            curl_once(f"reload-{time.monotonic_ns()}")), "a summary-level transaction")
+        t = curl_until(lambda t: t.get("captureLevel") == "summary",
+                       "a summary-level transaction")
         assert "requestHeaders" not in t and t["status"] == 200
     finally:
         config.write_text(shipped)
         sh("systemctl", "reload", "cleartap-collector.service")
-    _, t = wait_for(lambda: (lambda r: r if "requestHeaders" in r[1] else None)(
-        curl_once(f"reload-back-{time.monotonic_ns()}")), "full capture again")
+    curl_until(lambda t: "requestHeaders" in t, "full capture again")
     assert prop("cleartap-collector.service", "MainPID") == pid  # reloaded, not restarted
 
 
