@@ -12,6 +12,14 @@
 const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
 
 /*
+ * Set by the loader on kernels without bpf_loop (before 5.17): the copy loops are bounded ones
+ * the verifier unrolls (CLEARTAP_BOUNDED_*), and ct_max_call_bytes is at most
+ * CLEARTAP_BOUNDED_MAX_CALL_BYTES. The verifier drops the bpf_loop branch as dead code there,
+ * so the helper the kernel lacks is never checked.
+ */
+const volatile __u8 ct_bounded_loops = 0;
+
+/*
  * A lower cap the collector's capture levels ask for (no level exports bodies: the heads
  * suffice), set by the loader on its request; 0: ct_max_call_bytes. One array lookup per call.
  */
@@ -93,19 +101,23 @@ static __always_inline void ct_emit_chunk_class(struct ct_emit *e, void *ring, _
 	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
 }
 
-/* bpf_loop callback: chunk `index` of the current segment. */
-static long ct_emit_chunk(__u32 index, void *ctx)
+/*
+ * Chunk `index` of the current segment: 1 past its end. A global function, verified once
+ * on its own instead of at every call site: the bounded loops (no bpf_loop) call it up to
+ * CLEARTAP_BOUNDED_MAX_IOV * CLEARTAP_BOUNDED_MAX_CHUNKS times per program, which verified
+ * inline exceeds the verifier's 1M-instruction budget.
+ */
+__noinline int ct_emit_chunk_at(struct ct_emit *e, __u32 index)
 {
 	/*
 	 * 64-bit lengths on purpose: with __u32, clang 14 bounds a zero-extended copy while passing
 	 * the original register to bpf_probe_read_user(), which the verifier then sees unbounded.
 	 */
-	struct ct_emit *e = ctx;
 	__u64 offset = (__u64)index * CLEARTAP_CHUNK_MAX;
 	__u64 len;
 	void *ring;
 
-	if (offset >= e->seg_len)
+	if (!e || offset >= e->seg_len)
 		return 1;
 	len = e->seg_len - offset;
 	if (len > CLEARTAP_CHUNK_MAX)
@@ -128,9 +140,21 @@ static long ct_emit_chunk(__u32 index, void *ctx)
 	return 0;
 }
 
+/* bpf_loop callback: chunk `index` of the current segment. */
+static long ct_emit_chunk(__u32 index, void *ctx)
+{
+	return ct_emit_chunk_at(ctx, index) ? 1 : 0; /* the verifier wants 0 or 1 */
+}
+
 /* Emit e->seg_len bytes at e->buf as chunks. */
 static __always_inline void ct_emit_segment(struct ct_emit *e)
 {
+	if (ct_bounded_loops) {
+		for (__u32 i = 0; i < CLEARTAP_BOUNDED_MAX_CHUNKS; i++)
+			if (ct_emit_chunk_at(e, i))
+				break;
+		return;
+	}
 	bpf_loop((e->seg_len + CLEARTAP_CHUNK_MAX - 1) / CLEARTAP_CHUNK_MAX, ct_emit_chunk, e, 0);
 }
 

@@ -313,13 +313,14 @@ struct ct_iov_walk {
 	__u64 iov;
 	__u64 stream_offset; /* of the syscall's first byte */
 	__u64 moved, captured, done;
+	__u32 last; /* bounded loops: the last iovec told, which carries the rest of the call */
 };
 
 static long emit_iov(__u32 index, void *ctx)
 {
 	struct ct_iov_walk *w = ctx;
 	struct iovec iov;
-	__u64 seg_moved;
+	__u64 seg_moved, seg;
 
 	if (w->done >= w->captured)
 		return 1;
@@ -329,13 +330,21 @@ static long emit_iov(__u32 index, void *ctx)
 		return 1;
 	}
 	seg_moved = w->moved - w->done;
-	if (iov.iov_len < seg_moved)
+	if (iov.iov_len < seg_moved && index != w->last)
 		seg_moved = iov.iov_len;
+	seg = w->captured - w->done < seg_moved ? w->captured - w->done : seg_moved;
+	if (seg > iov.iov_len) {
+		/* past the bound: the rest of the call is told as this record's truncation */
+		if (w->captured == w->moved)
+			ct_count(CLEARTAP_CNT_TRUNCATED_CALLS, 1);
+		ct_count(CLEARTAP_CNT_TRUNCATED_BYTES, seg - iov.iov_len);
+		seg = iov.iov_len;
+	}
 	w->e.buf = (__u64)iov.iov_base;
 	w->e.stream_offset = w->stream_offset + w->done;
 	w->e.call_len = seg_moved;
-	w->e.seg_len = w->captured - w->done < seg_moved ? w->captured - w->done : seg_moved;
-	w->e.captured_len = w->e.seg_len;
+	w->e.seg_len = seg;
+	w->e.captured_len = seg;
 	if (w->e.seg_len)
 		ct_emit_segment(&w->e);
 	w->done += seg_moved;
@@ -359,7 +368,18 @@ static __always_inline void emit_call(const struct ct_sock_call *call, struct ct
 	w.moved = e->call_len;
 	w.captured = e->captured_len;
 	w.done = 0;
-	bpf_loop(call->count < CT_MAX_IOV ? call->count : CT_MAX_IOV, emit_iov, &w, 0);
+	w.last = ~0u;
+	if (!ct_bounded_loops) {
+		bpf_loop(call->count < CT_MAX_IOV ? call->count : CT_MAX_IOV, emit_iov, &w, 0);
+		return;
+	}
+	if (!call->count)
+		return;
+	w.last =
+	    (call->count < CLEARTAP_BOUNDED_MAX_IOV ? call->count : CLEARTAP_BOUNDED_MAX_IOV) - 1;
+	for (__u32 i = 0; i < CLEARTAP_BOUNDED_MAX_IOV; i++)
+		if (i > w.last || emit_iov(i, &w))
+			break;
 }
 
 /* Up to 5 leading bytes of what the call moved: enough for a TLS record header. */

@@ -76,7 +76,7 @@ static bool has_kprobe_helper(enum bpf_func_id helper)
 
 uint32_t kernel_features_missing_required(uint32_t features)
 {
-	uint32_t missing = ~features & (CLEARTAP_KFEAT_ATTACH_COOKIE | CLEARTAP_KFEAT_BPF_LOOP);
+	uint32_t missing = ~features & CLEARTAP_KFEAT_ATTACH_COOKIE;
 
 	if (!(features & (CLEARTAP_KFEAT_UPROBE_MULTI | CLEARTAP_KFEAT_PERF_LINK)))
 		missing |=
@@ -111,8 +111,28 @@ const char *kernel_feature_degradation(uint32_t feature)
 		return "no bpf_get_attach_cookie (Linux 5.15): the TLS programs tell their "
 		       "functions apart by it";
 	case CLEARTAP_KFEAT_BPF_LOOP:
-		return "no bpf_loop (Linux 5.17): the programs copy calls and iovecs with it";
+		return "no bpf_loop (Linux 5.17): bounded copy loops instead, so at most 64 KiB of "
+		       "each call and the first 8 iovecs of a vectored syscall are copied; the "
+		       "rest is counted as truncated";
 	default:
 		return "";
 	}
+}
+
+uint32_t kernel_feature_by_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		uint32_t feature;
+	} names[] = {
+	    {"uprobe_multi", CLEARTAP_KFEAT_UPROBE_MULTI},
+	    {"perf_link", CLEARTAP_KFEAT_PERF_LINK},
+	    {"attach_cookie", CLEARTAP_KFEAT_ATTACH_COOKIE},
+	    {"bpf_loop", CLEARTAP_KFEAT_BPF_LOOP},
+	};
+
+	for (size_t i = 0; i < CT_ARRAY_SIZE(names); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return names[i].feature;
+	return 0;
 }

@@ -14,7 +14,7 @@
 uint32_t kernel_features_probe(void);
 
 /*
- * The features the programs cannot do without (today's floor is Linux 5.17), of those absent
+ * The features the programs cannot do without (today's floor is Linux 5.15), of those absent
  * from features: 0 when the programs can run.
  */
 uint32_t kernel_features_missing_required(uint32_t features);
@@ -24,6 +24,9 @@ uint32_t kernel_features_missing_required(uint32_t features);
  * for the log and the stats records.
  */
 const char *kernel_feature_degradation(uint32_t feature);
+
+/* The feature named "uprobe_multi", "perf_link", "attach_cookie" or "bpf_loop"; 0 if none. */
+uint32_t kernel_feature_by_name(const char *name);
 
 /* The features cleartap knows, in the order they are reported. */
 extern const uint32_t kernel_features_all[];

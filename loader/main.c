@@ -86,6 +86,7 @@ struct options {
 	uint32_t ring_size;
 	uint32_t ring_shards;
 	uint32_t max_call_bytes;
+	uint32_t hidden_features; /* --test-hide-feature: probed, then treated as absent */
 	bool unload;
 	bool attach_only;
 	bool strict_caps;
@@ -136,6 +137,8 @@ static void usage(FILE *out)
 	    "  --attach-only          load, pin and attach, then exit without serving\n"
 	    "  --unload               remove everything pinned under --pin-dir and exit\n"
 	    "  --verbose              libbpf debug output\n"
+	    "  --test-hide-feature F  for tests: run as if the kernel lacked F (uprobe_multi,\n"
+	    "                         perf_link, attach_cookie, bpf_loop; repeatable)\n"
 	    "  --help, --version\n",
 	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_BROKER_USER, DEFAULT_RING_SIZE,
 	    DEFAULT_RING_SHARDS, CLEARTAP_DEFAULT_MAX_CALL_BYTES);
@@ -197,6 +200,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_ATTACH_ONLY,
 		OPT_UNLOAD,
 		OPT_VERBOSE,
+		OPT_TEST_HIDE_FEATURE,
 		OPT_VERSION
 	};
 	static const struct option longopts[] = {
@@ -217,6 +221,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"attach-only", no_argument, NULL, OPT_ATTACH_ONLY},
 	    {"unload", no_argument, NULL, OPT_UNLOAD},
 	    {"verbose", no_argument, NULL, OPT_VERBOSE},
+	    {"test-hide-feature", required_argument, NULL, OPT_TEST_HIDE_FEATURE},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
@@ -295,6 +300,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERBOSE:
 			o->verbose = true;
 			break;
+		case OPT_TEST_HIDE_FEATURE: {
+			uint32_t feature = kernel_feature_by_name(optarg);
+
+			if (!feature) {
+				log_msg("invalid --test-hide-feature '%s': expected uprobe_multi, "
+					"perf_link, attach_cookie or bpf_loop",
+					optarg);
+				return -EINVAL;
+			}
+			o->hidden_features |= feature;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -859,7 +876,7 @@ int main(int argc, char **argv)
 		    ncpus < DEFAULT_RING_SHARDS ? (uint32_t)ncpus : DEFAULT_RING_SHARDS;
 
 	/* probed once: CAP_SYS_ADMIN's need depends on it, and the programs are chosen by it */
-	features = kernel_features_probe();
+	features = kernel_features_probe() & ~opt.hidden_features;
 	r = check_privileges(opt.strict_caps, bpffs_is_bpffs(BPFFS_ROOT) > 0, features);
 	if (r == -EPERM) {
 		log_msg("not privileged: run as root, or with CAP_BPF and CAP_PERFMON (see --help "
@@ -899,6 +916,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	log_kernel_degradations(features);
+	/* bounded copy loops (no bpf_loop) unroll at most CLEARTAP_BOUNDED_MAX_CHUNKS chunks */
+	if (!(features & CLEARTAP_KFEAT_BPF_LOOP) &&
+	    opt.max_call_bytes > CLEARTAP_BOUNDED_MAX_CALL_BYTES)
+		opt.max_call_bytes = CLEARTAP_BOUNDED_MAX_CALL_BYTES;
 	cfg = (struct objects_config){
 	    .kernel_features = features,
 	    .pin_dir = opt.pin_dir,
@@ -910,7 +931,7 @@ int main(int argc, char **argv)
 		/* refused before anything is loaded or pinned: a clear word, not a verifier log */
 		log_msg(
 		    "this kernel cannot run cleartap's programs (see the missing features above); "
-		    "cleartap needs Linux 5.17 or later");
+		    "cleartap needs Linux 5.15 or later");
 		return EXIT_FAILURE;
 	}
 	r = objects_load_or_reuse(&cfg, &objects);

@@ -166,6 +166,7 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	sys->rodata->ct_ring_shards = cfg->ring_shards;
 	sys->rodata->ct_ring_size = cfg->ring_size;
 	sys->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	sys->rodata->ct_bounded_loops = !(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP);
 	if ((r = get_pinned(cfg->pin_dir, "maps/ct_socks", &socks_fd)) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
@@ -205,6 +206,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	skel->rodata->ct_ring_shards = cfg->ring_shards;
 	skel->rodata->ct_ring_size = cfg->ring_size;
 	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	skel->rodata->ct_bounded_loops = !(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP);
 	/* Rings are created first; the first one is the outer map's inner-map template. */
 	o->fds.n_rings = cfg->ring_shards;
 	for (uint32_t i = 0; i < o->fds.n_rings; i++) {

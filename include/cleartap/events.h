@@ -30,6 +30,14 @@
 #define CLEARTAP_CHUNK_MAX 16384
 /* Default cap on bytes copied from one TLS call; the rest is counted as truncated. */
 #define CLEARTAP_DEFAULT_MAX_CALL_BYTES (4u << 20)
+/*
+ * Kernels without bpf_loop (before 5.17) copy with loops the verifier unrolls: at most this many
+ * chunks per call (the loader lowers --max-call-bytes to it) and this many iovecs per vectored
+ * syscall; the rest is counted as truncated.
+ */
+#define CLEARTAP_BOUNDED_MAX_CHUNKS	4
+#define CLEARTAP_BOUNDED_MAX_CALL_BYTES (CLEARTAP_BOUNDED_MAX_CHUNKS * CLEARTAP_CHUNK_MAX)
+#define CLEARTAP_BOUNDED_MAX_IOV	8
 /* The least a collector may ask each call be cut to (CLEARTAP_REQUEST_CALL_LIMIT). */
 #define CLEARTAP_MIN_CALL_LIMIT 4096u
 #define CLEARTAP_COMM_LEN	16

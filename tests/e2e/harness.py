@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pathlib
+import shlex
 import re
 import signal
 import socket
@@ -17,6 +18,11 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("CLEARTAP_BUILD", ROOT / "build"))
+# Loader options for a whole run: "--test-hide-feature bpf_loop" runs the programs a kernel
+# without bpf_loop gets, on a kernel that has it (tests/kernels/run does, for 5.15's variant).
+LOADER_EXTRA = shlex.split(os.environ.get("CLEARTAP_TEST_LOADER_ARGS", ""))
+HIDDEN_FEATURES = {LOADER_EXTRA[i + 1] for i, a in enumerate(LOADER_EXTRA[:-1])
+                   if a == "--test-hide-feature"}
 LOADER = BUILD / "loader" / "cleartap-loader"
 COLLECTOR = BUILD / "collector" / "cleartap-collector"
 # the same collector with the switches only tests use (--test-*); never installed
@@ -108,7 +114,8 @@ class Cleartap:
 
     # --- loader ---
     def loader_cmd(self, *args):
-        return [str(LOADER), "--pin-dir", self.pin_dir, "--socket", self.socket, *args]
+        return [str(LOADER), "--pin-dir", self.pin_dir, "--socket", self.socket,
+                *LOADER_EXTRA, *args]
 
     def run_loader(self, *args, check=True):
         p = subprocess.run(self.loader_cmd(*args), capture_output=True, text=True, timeout=60)
