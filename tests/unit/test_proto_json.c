@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* proto3 JSON mapping: names, 64-bit strings, base64, enums, defaults omitted, UTF-8 safety. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cleartap.pb-c.h"
 #include "ct_test.h"
@@ -160,6 +163,49 @@ static void test_what_is_text(void)
 	CHECK(!proto_json_is_text((const uint8_t *)"\xff\xfe", 2, true));
 }
 
+/*
+ * Strings and text are scanned eight bytes at a time: every byte value at every position of a
+ * word (and of the tail that follows the last whole word) is told as a byte-wise reading would.
+ */
+static void test_every_byte_at_every_position(void)
+{
+	enum { LEN = 21 }; /* two words and a 5-byte tail */
+
+	for (unsigned c = 0; c < 256; c++)
+		for (size_t at = 0; at < LEN; at++) {
+			uint8_t in[LEN];
+			char want[LEN + 16], esc[8];
+			bool printable = c >= 0x20 && c < 0x7f;
+			struct ct_buf b = {};
+
+			memset(in, 'a', sizeof(in));
+			in[at] = (uint8_t)c;
+			CHECK(proto_json_is_text(in, LEN, false) == (printable || c == '\t'));
+			CHECK(proto_json_is_text(in, LEN, true) ==
+			      (printable || c == '\t' || c == '\n' || c == '\r'));
+			if (c == '"' || c == '\\')
+				snprintf(esc, sizeof(esc), "\\%c", c);
+			else if (c == '\n' || c == '\r' || c == '\t')
+				snprintf(esc, sizeof(esc), "\\%c",
+					 c == '\n'   ? 'n'
+					 : c == '\r' ? 'r'
+						     : 't');
+			else if (c < 0x20 || c == 0x7f)
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+			else if (c >= 0x80)
+				snprintf(esc, sizeof(esc),
+					 "\\ufffd"); /* a lone byte is not UTF-8 */
+			else
+				snprintf(esc, sizeof(esc), "%c", c);
+			snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, (const char *)in,
+				 esc, (int)(LEN - at - 1), (const char *)in + at + 1);
+			proto_json_string(&b, in, LEN);
+			ct_buf_putc(&b, '\0');
+			CHECK_STR((char *)b.data, want);
+			ct_buf_free(&b);
+		}
+}
+
 int main(void)
 {
 	RUN(test_tls_data_record);
@@ -168,5 +214,6 @@ int main(void)
 	RUN(test_strings_are_valid_json_utf8);
 	RUN(test_defaults_omitted_and_bools);
 	RUN(test_what_is_text);
+	RUN(test_every_byte_at_every_position);
 	return TEST_EXIT();
 }
