@@ -13,6 +13,7 @@
 
 #include "cleartap/events.h"
 #include "ct_macro.h"
+#include "targets.h"
 
 struct examined {
 	uint64_t dev, ino;
@@ -208,9 +209,10 @@ static void examine_own(struct attach_requests *ar,
 
 	/* as the loader's own unprivileged user: it reads nothing that user may not; a FIFO
 	 * named like a library must not block it */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = target_open(path);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(detail, sizeof(detail), "the loader cannot open it: %s", strerror(errno));
+		snprintf(detail, sizeof(detail), "the loader cannot open it: %s",
+			 strerror(fd < 0 ? -fd : errno));
 		tls_probe_report(&none, CLEARTAP_ATTACH_SKIPPED, req->dev, req->ino, path, detail,
 				 ret);
 		return;

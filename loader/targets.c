@@ -208,6 +208,29 @@ static int pin_link(const char *path, int kind, size_t i, void *ctx)
 	return bpf_obj_pin(links->fd[kind][i], path) < 0 ? ct_negative_errno() : 0;
 }
 
+int target_open(const char *path)
+{
+	_cleanup_close_ int dir = -1;
+	const char *base = strrchr(path, '/');
+	char dir_path[PATH_MAX];
+	int fd;
+
+	if (path[0] != '/' || base[1] == '\0' || (size_t)(base - path) >= sizeof(dir_path))
+		return -EINVAL; /* callers name files by absolute path */
+	if (base == path) {	/* a file in the root */
+		dir_path[0] = '/';
+		dir_path[1] = '\0';
+	} else {
+		memcpy(dir_path, path, base - path);
+		dir_path[base - path] = '\0';
+	}
+	dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = openat(dir, base + 1, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
 int target_attach(const struct objects *objects, const struct plan_sandbox *sandbox,
 		  const char *pin_dir, const struct tls_target *target,
 		  enum target_result *ret_result, struct tls_probe_plan *ret_plan)
@@ -219,9 +242,9 @@ int target_attach(const struct objects *objects, const struct plan_sandbox *sand
 	struct stat st;
 	int r;
 
-	fd = open(target->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = target_open(target->path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))

@@ -35,6 +35,14 @@ int targets_discover(const char *proc_root, const char *const *extra, size_t n_e
 
 void targets_free(struct tls_target_list *list);
 
+/*
+ * Open a file to probe (read-only, non-blocking, close-on-exec) relative to its directory: the
+ * library-open watcher (bpf/syscalls.bpf.c) takes only absolute paths, which dynamic loaders
+ * use, so the loader's own opens are not reported back to the collector as libraries a process
+ * loaded. Returns the fd or -errno.
+ */
+int target_open(const char *path);
+
 enum target_result {
 	TARGET_ATTACHED,
 	TARGET_ALREADY_ATTACHED,

@@ -109,3 +109,17 @@ def test_probe_sites_are_reported_and_real(cleartap):
     for name in ("SSL_write", "SSL_read"):
         assert ssl[name]["exit"] == "EXIT_INSTRUCTION" and ssl[name]["exitEmulated"], ssl[name]
     assert "SSL_write: entry +22 js (emulated), exit +56 jnz (emulated)" in cleartap.loader_log()
+
+
+def test_the_loaders_own_opens_are_not_reported(cleartap):
+    """The loader opens every library it probes; in a mount namespace of its own (systemd's
+    sandboxing gives it one) those opens once came back as libraries a foreign process loaded,
+    reported STATUS_REFUSED at every start. Its opens are relative to the directory now, which
+    the library-open watcher (absolute paths, as dynamic loaders use) ignores."""
+    cleartap.start_loader(prefix=["unshare", "--mount", "--propagation", "slave"])
+    cleartap.start_collector()
+    records = cleartap.stop_collector()
+    att = [r["attachment"] for r in records if "attachment" in r]
+    assert {a["path"] for a in att if a["status"] == "STATUS_ATTACHED"} == {
+        "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libgnutls.so.30"}
+    assert [a for a in att if a.get("pid") == cleartap.loader.pid] == [], att
