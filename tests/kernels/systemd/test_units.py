@@ -211,6 +211,16 @@ assert c.getresponse().read() == b"hello from s_server\\n"
                                                          "hello from s_server\n")
 
 
+def test_no_attachment_is_refused_or_unopenable(started):
+    """The units give the loader a mount namespace of its own: its own opens of the files it
+    probes once came back as a foreign process's libraries (STATUS_REFUSED at every start, and
+    "the loader cannot open it" after a restart). Nothing here is refused."""
+    bad = [r["attachment"] for r in collector_records() if "attachment" in r and (
+        r["attachment"]["status"] == "STATUS_REFUSED"
+        or "cannot open" in r["attachment"].get("detail", ""))]
+    assert bad == []
+
+
 def test_loader_restart_resumes_without_a_second_attachment(started):
     before = link_pins()
     old = prop("cleartap-loader.service", "MainPID")
