@@ -102,10 +102,11 @@ static __always_inline void ct_emit_chunk_class(struct ct_emit *e, void *ring, _
 }
 
 /*
- * Chunk `index` of the current segment: 1 past its end. A global function, verified once
- * on its own instead of at every call site: the bounded loops (no bpf_loop) call it up to
- * CLEARTAP_BOUNDED_MAX_IOV * CLEARTAP_BOUNDED_MAX_CHUNKS times per program, which verified
- * inline exceeds the verifier's 1M-instruction budget.
+ * Emit chunk `index` of the current segment; 1 when it lies past the segment's end. A global
+ * function, verified once on its own instead of at every call site: the bounded loops (no
+ * bpf_loop) call it up to CLEARTAP_BOUNDED_MAX_IOV * CLEARTAP_BOUNDED_MAX_CHUNKS times per
+ * program, which verified inline exceeds the verifier's 1M-instruction budget. (Global
+ * functions taking a pointer need Linux 5.12.)
  */
 __noinline int ct_emit_chunk_at(struct ct_emit *e, __u32 index)
 {
