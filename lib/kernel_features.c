@@ -13,13 +13,19 @@
 #include "ct_macro.h"
 #include "uprobe_link.h"
 
-const uint32_t kernel_features_all[] = {
-    CLEARTAP_KFEAT_UPROBE_MULTI,
-    CLEARTAP_KFEAT_PERF_LINK,
-    CLEARTAP_KFEAT_ATTACH_COOKIE,
-    CLEARTAP_KFEAT_BPF_LOOP,
+const struct kernel_feature kernel_features[] = {
+    {CLEARTAP_KFEAT_UPROBE_MULTI, "uprobe_multi",
+     "no uprobe_multi links (Linux 6.6): one uprobe link per probe site, and TLS files that "
+     "appear after start-up are reported, not attached"},
+    {CLEARTAP_KFEAT_PERF_LINK, "perf_link",
+     "no BPF links on perf events (Linux 5.15): uprobes cannot be pinned"},
+    {CLEARTAP_KFEAT_ATTACH_COOKIE, "attach_cookie",
+     "no bpf_get_attach_cookie (Linux 5.15): the TLS programs tell their functions apart by it"},
+    {CLEARTAP_KFEAT_BPF_LOOP, "bpf_loop",
+     "no bpf_loop (Linux 5.17): bounded copy loops instead, so at most 64 KiB of each call and "
+     "the first 8 iovecs of a vectored syscall are copied; the rest is counted as truncated"},
 };
-const size_t kernel_features_count = CT_ARRAY_SIZE(kernel_features_all);
+const size_t kernel_features_count = CT_ARRAY_SIZE(kernel_features);
 
 /* "r0 = 0; exit" as a kprobe program, optionally with an expected attach type. */
 static int load_trivial_kprobe(enum bpf_attach_type expected)
@@ -99,40 +105,10 @@ uint32_t kernel_features_probe(void)
 	return f;
 }
 
-const char *kernel_feature_degradation(uint32_t feature)
-{
-	switch (feature) {
-	case CLEARTAP_KFEAT_UPROBE_MULTI:
-		return "no uprobe_multi links (Linux 6.6): one uprobe link per probe site, and TLS "
-		       "files that appear after start-up are reported, not attached";
-	case CLEARTAP_KFEAT_PERF_LINK:
-		return "no BPF links on perf events (Linux 5.15): uprobes cannot be pinned";
-	case CLEARTAP_KFEAT_ATTACH_COOKIE:
-		return "no bpf_get_attach_cookie (Linux 5.15): the TLS programs tell their "
-		       "functions apart by it";
-	case CLEARTAP_KFEAT_BPF_LOOP:
-		return "no bpf_loop (Linux 5.17): bounded copy loops instead, so at most 64 KiB of "
-		       "each call and the first 8 iovecs of a vectored syscall are copied; the "
-		       "rest is counted as truncated";
-	default:
-		return "";
-	}
-}
-
 uint32_t kernel_feature_by_name(const char *name)
 {
-	static const struct {
-		const char *name;
-		uint32_t feature;
-	} names[] = {
-	    {"uprobe_multi", CLEARTAP_KFEAT_UPROBE_MULTI},
-	    {"perf_link", CLEARTAP_KFEAT_PERF_LINK},
-	    {"attach_cookie", CLEARTAP_KFEAT_ATTACH_COOKIE},
-	    {"bpf_loop", CLEARTAP_KFEAT_BPF_LOOP},
-	};
-
-	for (size_t i = 0; i < CT_ARRAY_SIZE(names); i++)
-		if (strcmp(name, names[i].name) == 0)
-			return names[i].feature;
+	for (size_t i = 0; i < kernel_features_count; i++)
+		if (strcmp(name, kernel_features[i].name) == 0)
+			return kernel_features[i].feature;
 	return 0;
 }

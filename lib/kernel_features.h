@@ -19,17 +19,20 @@ uint32_t kernel_features_probe(void);
  */
 uint32_t kernel_features_missing_required(uint32_t features);
 
-/*
- * What a kernel without feature (one enum cleartap_kernel_feature bit) loses, in one sentence,
- * for the log and the stats records.
- */
-const char *kernel_feature_degradation(uint32_t feature);
-
 /* The feature named "uprobe_multi", "perf_link", "attach_cookie" or "bpf_loop"; 0 if none. */
 uint32_t kernel_feature_by_name(const char *name);
 
-/* The features cleartap knows, in the order they are reported. */
-extern const uint32_t kernel_features_all[];
+/*
+ * The features cleartap knows, in the order they are reported: the bit, its name (for
+ * --test-hide-feature) and what a kernel without it loses, in one sentence for the log and
+ * the stats records.
+ */
+struct kernel_feature {
+	uint32_t feature; /* one enum cleartap_kernel_feature bit */
+	const char *name;
+	const char *degradation;
+};
+extern const struct kernel_feature kernel_features[];
 extern const size_t kernel_features_count;
 
 #endif

@@ -447,8 +447,8 @@ static int check_privileges(bool strict, bool bpffs_mounted, uint32_t features)
 static void log_kernel_degradations(uint32_t features)
 {
 	for (size_t i = 0; i < kernel_features_count; i++)
-		if (!(features & kernel_features_all[i]))
-			log_msg("kernel: %s", kernel_feature_degradation(kernel_features_all[i]));
+		if (!(features & kernel_features[i].feature))
+			log_msg("kernel: %s", kernel_features[i].degradation);
 }
 
 static int check_bpf_available(void)

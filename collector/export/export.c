@@ -52,17 +52,17 @@ struct exporter {
 	const struct capture_rules *capture; /* NULL: every exchange in full */
 	uint64_t capture_suppressed;	     /* exchanges a "none" rule kept back */
 	struct container_names_dir *names;
-	char *kernel_degraded[16]; /* kernel_feature_degradation() texts: static strings */
+	char *kernel_degraded[16]; /* kernel_features[].degradation: static strings */
 	size_t n_kernel_degraded;
 };
 
-void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features)
+void exporter_set_kernel_features(struct exporter *e, uint32_t present)
 {
 	e->n_kernel_degraded = 0;
 	for (size_t i = 0; i < kernel_features_count && i < CT_ARRAY_SIZE(e->kernel_degraded); i++)
-		if (!(kernel_features & kernel_features_all[i]))
+		if (!(present & kernel_features[i].feature))
 			e->kernel_degraded[e->n_kernel_degraded++] =
-			    (char *)kernel_feature_degradation(kernel_features_all[i]);
+			    (char *)kernel_features[i].degradation;
 }
 
 void exporter_set_container_names(struct exporter *e, struct container_names_dir *names)

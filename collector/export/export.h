@@ -75,7 +75,7 @@ void exporter_set_capture_rules(struct exporter *e, const struct capture_rules *
 void exporter_set_processes(struct exporter *e, struct proc_table *procs, bool all);
 
 /* What the kernel lacks (enum cleartap_kernel_feature absent), named in every stats record. */
-void exporter_set_kernel_features(struct exporter *e, uint32_t kernel_features);
+void exporter_set_kernel_features(struct exporter *e, uint32_t present);
 
 /* Where data and transactions find their connection's endpoints (may be NULL). */
 void exporter_set_connections(struct exporter *e, const struct conn_table *conns);
