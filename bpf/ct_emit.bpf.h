@@ -12,10 +12,11 @@
 const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
 
 /*
- * Set by the loader on kernels without bpf_loop (before 5.17): the copy loops are bounded ones
- * the verifier unrolls (CLEARTAP_BOUNDED_*), and ct_max_call_bytes is at most
- * CLEARTAP_BOUNDED_MAX_CALL_BYTES. The verifier drops the bpf_loop branch as dead code there,
- * so the helper the kernel lacks is never checked.
+ * Which build the loader loaded, kept in the pins: 1 for the bounded one (CT_BOUNDED_LOOPS, for
+ * kernels without bpf_loop, before 5.17), whose copy loops are bounded ones the verifier unrolls
+ * (CLEARTAP_BOUNDED_*) and whose ct_max_call_bytes is at most CLEARTAP_BOUNDED_MAX_CALL_BYTES.
+ * It is a build of its own, not a branch: kernels before 5.13 refuse a bpf_loop callback's
+ * reference even in dead code.
  */
 const volatile __u8 ct_bounded_loops = 0;
 
@@ -101,14 +102,8 @@ static __always_inline void ct_emit_chunk_class(struct ct_emit *e, void *ring, _
 	bpf_ringbuf_submit(rec, ct_submit_flags(ring));
 }
 
-/*
- * Emit chunk `index` of the current segment; 1 when it lies past the segment's end. A global
- * function, verified once on its own instead of at every call site: the bounded loops (no
- * bpf_loop) call it up to CLEARTAP_BOUNDED_MAX_IOV * CLEARTAP_BOUNDED_MAX_CHUNKS times per
- * program, which verified inline exceeds the verifier's 1M-instruction budget. (Global
- * functions taking a pointer need Linux 5.12.)
- */
-__noinline int ct_emit_chunk_at(struct ct_emit *e, __u32 index)
+/* Emit chunk `index` of e's segment; 1 when it lies past the segment's end. */
+static __always_inline int ct_emit_chunk_of(struct ct_emit *e, __u32 index)
 {
 	/*
 	 * 64-bit lengths on purpose: with __u32, clang 14 bounds a zero-extended copy while passing
@@ -118,7 +113,7 @@ __noinline int ct_emit_chunk_at(struct ct_emit *e, __u32 index)
 	__u64 len;
 	void *ring;
 
-	if (!e || offset >= e->seg_len)
+	if (offset >= e->seg_len)
 		return 1;
 	len = e->seg_len - offset;
 	if (len > CLEARTAP_CHUNK_MAX)
@@ -141,22 +136,64 @@ __noinline int ct_emit_chunk_at(struct ct_emit *e, __u32 index)
 	return 0;
 }
 
-/* bpf_loop callback: chunk `index` of the current segment. */
+#ifdef CT_BOUNDED_LOOPS
+/*
+ * The segment being copied, per thread: the bounded loops call the chunk copy up to
+ * CLEARTAP_BOUNDED_MAX_IOV * CLEARTAP_BOUNDED_MAX_CHUNKS times per program, which verified
+ * inline exceeds the verifier's 1M-instruction budget, so it is a global function, verified
+ * once. Before 5.12 a global function takes no pointer (only scalars and ctx): the segment
+ * waits here instead. Per thread, not per CPU: since 5.19 a uprobe program can be preempted
+ * by another task's. Each thread keeps its slot, as in ct_tls_call.bpf.h.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct ct_emit);
+} ct_emit_slots SEC(".maps");
+
+/* Chunk `index` of the thread's segment (ct_emit_slots); 1 past its end or without one. */
+__noinline int ct_emit_slot_chunk(__u32 index)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ct_emit *e = bpf_map_lookup_elem(&ct_emit_slots, &pid_tgid);
+
+	return e ? ct_emit_chunk_of(e, index) : 1;
+}
+
+/* Emit e->seg_len bytes at e->buf as chunks, at most CLEARTAP_BOUNDED_MAX_CHUNKS. */
+static __always_inline void ct_emit_segment(struct ct_emit *e)
+{
+	__u64 pid_tgid = e->pid_tgid;
+	struct ct_emit *slot = bpf_map_lookup_elem(&ct_emit_slots, &pid_tgid);
+
+	if (!slot) {
+		bpf_map_update_elem(&ct_emit_slots, &pid_tgid, e, BPF_ANY);
+		slot = bpf_map_lookup_elem(&ct_emit_slots, &pid_tgid);
+		if (!slot) {
+			ct_count(CLEARTAP_CNT_CALL_STATE_FULL, 1);
+			ct_count(CLEARTAP_CNT_DROP_RING_FULL, 1);
+			ct_count(CLEARTAP_CNT_DROP_RING_FULL_BYTES, e->seg_len);
+			return;
+		}
+	}
+	*slot = *e;
+	for (__u32 i = 0; i < CLEARTAP_BOUNDED_MAX_CHUNKS; i++)
+		if (ct_emit_slot_chunk(i))
+			break;
+}
+#else
+/* bpf_loop callback: chunk `index` of the segment. */
 static long ct_emit_chunk(__u32 index, void *ctx)
 {
-	return ct_emit_chunk_at(ctx, index) ? 1 : 0; /* the verifier wants 0 or 1 */
+	return ct_emit_chunk_of(ctx, index) ? 1 : 0; /* the verifier wants 0 or 1 */
 }
 
 /* Emit e->seg_len bytes at e->buf as chunks. */
 static __always_inline void ct_emit_segment(struct ct_emit *e)
 {
-	if (ct_bounded_loops) {
-		for (__u32 i = 0; i < CLEARTAP_BOUNDED_MAX_CHUNKS; i++)
-			if (ct_emit_chunk_at(e, i))
-				break;
-		return;
-	}
 	bpf_loop((e->seg_len + CLEARTAP_CHUNK_MAX - 1) / CLEARTAP_CHUNK_MAX, ct_emit_chunk, e, 0);
 }
+#endif
 
 #endif

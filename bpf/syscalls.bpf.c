@@ -304,7 +304,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 }
 
 /*
- * Walking the iovecs of a vectored call, one per bpf_loop iteration. Each is sent as a call of
+ * Walking the iovecs of a vectored call, one per loop iteration. Each is sent as a call of
  * its own at its stream position: the collector's chunk grid is per call, and an iovec's bytes
  * do not start on it.
  */
@@ -368,11 +368,7 @@ static __always_inline void emit_call(const struct ct_sock_call *call, struct ct
 	w.moved = e->call_len;
 	w.captured = e->captured_len;
 	w.done = 0;
-	w.last = ~0u;
-	if (!ct_bounded_loops) {
-		bpf_loop(call->count < CT_MAX_IOV ? call->count : CT_MAX_IOV, emit_iov, &w, 0);
-		return;
-	}
+#ifdef CT_BOUNDED_LOOPS
 	if (!call->count)
 		return;
 	w.last =
@@ -380,6 +376,10 @@ static __always_inline void emit_call(const struct ct_sock_call *call, struct ct
 	for (__u32 i = 0; i < CLEARTAP_BOUNDED_MAX_IOV; i++)
 		if (i > w.last || emit_iov(i, &w))
 			break;
+#else
+	w.last = ~0u;
+	bpf_loop(call->count < CT_MAX_IOV ? call->count : CT_MAX_IOV, emit_iov, &w, 0);
+#endif
 }
 
 /* Up to 5 leading bytes of what the call moved: enough for a TLS record header. */

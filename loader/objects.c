@@ -5,7 +5,10 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,7 +19,9 @@
 #include "conn.skel.h"
 #include "proc.skel.h"
 #include "syscalls.skel.h"
+#include "syscalls_bounded.skel.h"
 #include "tls.skel.h"
+#include "tls_bounded.skel.h"
 #include "uprobe_link.h"
 
 int objects_pin_path(char *buf, size_t size, const char *pin_dir, const char *name)
@@ -106,6 +111,40 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 	return 0;
 }
 
+/*
+ * SKEL##__open_build(bounded): skeleton SKEL opened on the ELF bytes of its bounded build
+ * (BOUNDED, for kernels without bpf_loop) when bounded. The builds differ in code and in maps the
+ * skeleton does not name; what it names, and the rodata it maps, they share (asserted below).
+ */
+#define DEFINE_OPEN_BUILD(SKEL, BOUNDED)                                                           \
+	_Static_assert(sizeof(struct SKEL##__rodata) == sizeof(struct BOUNDED##__rodata) &&        \
+			   offsetof(struct SKEL##__rodata, ct_bounded_loops) ==                    \
+			       offsetof(struct BOUNDED##__rodata, ct_bounded_loops),               \
+		       #SKEL " and its bounded build map the same rodata");                        \
+	static struct SKEL *SKEL##__open_build(bool bounded)                                       \
+	{                                                                                          \
+		struct SKEL *obj = calloc(1, sizeof(*obj));                                        \
+		int r;                                                                             \
+                                                                                                   \
+		if (!obj)                                                                          \
+			return NULL;                                                               \
+		if ((r = SKEL##__create_skeleton(obj)) < 0)                                        \
+			goto fail;                                                                 \
+		if (bounded)                                                                       \
+			obj->skeleton->data =                                                      \
+			    (void *)BOUNDED##__elf_bytes(&obj->skeleton->data_sz);                 \
+		if ((r = bpf_object__open_skeleton(obj->skeleton, NULL)) < 0)                      \
+			goto fail;                                                                 \
+		obj->rodata->ct_bounded_loops = bounded;                                           \
+		return obj;                                                                        \
+	fail:                                                                                      \
+		SKEL##__destroy(obj);                                                              \
+		errno = -r;                                                                        \
+		return NULL;                                                                       \
+	}
+DEFINE_OPEN_BUILD(ct_tls, ct_tls_bounded)
+DEFINE_OPEN_BUILD(ct_syscalls, ct_syscalls_bounded)
+
 /* The connection object shares the TLS object's rings and counters. */
 static int load_conn(const struct objects_config *cfg, struct ct_tls *tls)
 {
@@ -157,7 +196,8 @@ out:
  */
 static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 {
-	struct ct_syscalls *sys = ct_syscalls__open();
+	struct ct_syscalls *sys =
+	    ct_syscalls__open_build(!(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP));
 	_cleanup_close_ int socks_fd = -1;
 	int r;
 
@@ -166,7 +206,6 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	sys->rodata->ct_ring_shards = cfg->ring_shards;
 	sys->rodata->ct_ring_size = cfg->ring_size;
 	sys->rodata->ct_max_call_bytes = cfg->max_call_bytes;
-	sys->rodata->ct_bounded_loops = !(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP);
 	if ((r = get_pinned(cfg->pin_dir, "maps/ct_socks", &socks_fd)) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
@@ -200,13 +239,12 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	struct ct_tls *skel;
 	int outer_fd, r;
 
-	skel = ct_tls__open();
+	skel = ct_tls__open_build(!(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP));
 	if (!skel)
 		return ct_negative_errno();
 	skel->rodata->ct_ring_shards = cfg->ring_shards;
 	skel->rodata->ct_ring_size = cfg->ring_size;
 	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
-	skel->rodata->ct_bounded_loops = !(cfg->kernel_features & CLEARTAP_KFEAT_BPF_LOOP);
 	/* Rings are created first; the first one is the outer map's inner-map template. */
 	o->fds.n_rings = cfg->ring_shards;
 	for (uint32_t i = 0; i < o->fds.n_rings; i++) {
