@@ -44,6 +44,26 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != CT_AF_INET && family != CT_AF_INET6)
 		return 0;
+	/*
+	 * Creates the cookie at open, so data records can read it from the socket later. The map
+	 * keys are stack copies: kernels before 6.2 refuse ring buffer memory as one.
+	 */
+	if (!ct_sock_ids_made) {
+		cookie = bpf_get_socket_cookie(sk);
+	} else if (event == CLEARTAP_CONN_OPEN) {
+		__u64 key = (__u64)sk;
+
+		/* unique without shared state: a CPU opens at most one per nanosecond */
+		cookie = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff);
+		bpf_map_update_elem(&ct_sock_ids, &key, &cookie, BPF_ANY);
+	} else {
+		__u64 key = (__u64)sk, *id = bpf_map_lookup_elem(&ct_sock_ids, &key);
+
+		if (!id)
+			return 0; /* it opened before cleartap: nothing to tell */
+		cookie = *id;
+		bpf_map_delete_elem(&ct_sock_ids, &key);
+	}
 	ring = ct_ring_for_this_cpu();
 	if (!ring) {
 		ct_count(CLEARTAP_CNT_NO_RING, 1);
@@ -56,10 +76,6 @@ int BPF_PROG(ct_sock_state, struct sock *sk, int oldstate, int newstate)
 	}
 	/* Softirq context for a server's accept: the pid is whoever was running, not meaningful. */
 	ct_fill_header(&rec->hdr, CLEARTAP_REC_CONN, sizeof(*rec), bpf_get_current_pid_tgid());
-	/* Creates the cookie at open, so data records can read it from the socket later. The map
-	 * key is a stack copy: kernels before 6.2 refuse ring buffer memory as a helper's map key.
-	 */
-	cookie = bpf_get_socket_cookie(sk);
 	rec->cookie = cookie;
 	rec->family = family;
 	rec->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);

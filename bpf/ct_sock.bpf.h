@@ -34,12 +34,35 @@ static __always_inline struct sock *ct_fd_sock(int fd)
 }
 
 /*
+ * Set by the loader where tracing programs lack bpf_get_socket_cookie() (before 5.12): then
+ * ct_sock_state makes each connection's id when it opens, unique like a cookie, and keeps it
+ * here by socket until it closes. (Not the socket's address: the collector must not learn
+ * kernel addresses.)
+ */
+const volatile __u8 ct_sock_ids_made = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);   /* struct sock * */
+	__type(value, __u64); /* its id */
+} ct_sock_ids SEC(".maps");
+
+/*
  * The cookie of a socket: 0 when it was never generated (ct_sock_state generates it with
  * bpf_get_socket_cookie() when a connection opens; those that predate cleartap have none).
  */
 static __always_inline __u64 ct_sock_cookie(struct sock *sk)
 {
-	return sk ? BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) : 0;
+	__u64 key = (__u64)sk, *id;
+
+	if (!sk)
+		return 0;
+	if (ct_sock_ids_made) {
+		id = bpf_map_lookup_elem(&ct_sock_ids, &key);
+		return id ? *id : 0;
+	}
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
 #endif

@@ -24,6 +24,9 @@ const struct kernel_feature kernel_features[] = {
     {CLEARTAP_KFEAT_BPF_LOOP, "bpf_loop",
      "no bpf_loop (Linux 5.17): bounded copy loops instead, so at most 64 KiB of each call and "
      "the first 8 iovecs of a vectored syscall are copied; the rest is counted as truncated"},
+    {CLEARTAP_KFEAT_SOCKET_COOKIE, "socket_cookie",
+     "no bpf_get_socket_cookie in tracing programs (Linux 5.12): connections are named by ids "
+     "cleartap makes when they open, one map lookup more per socket syscall"},
 };
 const size_t kernel_features_count = CT_ARRAY_SIZE(kernel_features);
 
@@ -80,6 +83,34 @@ static bool has_kprobe_helper(enum bpf_func_id helper)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, helper, NULL) == 1;
 }
 
+/*
+ * A tp_btf program on inet_sock_set_state that asks for its socket's cookie, as ct_sock_state
+ * does: loads where tracing programs have the helper.
+ */
+static bool has_tracing_socket_cookie(void)
+{
+	const struct bpf_insn insns[] = {
+	    /* r1 = ctx[0] (struct sock *); call bpf_get_socket_cookie; r0 = 0; exit */
+	    {.code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1},
+	    {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_socket_cookie},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	int btf_id = libbpf_find_vmlinux_btf_id("inet_sock_set_state", BPF_TRACE_RAW_TP);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+		    .attach_btf_id = btf_id > 0 ? (uint32_t)btf_id : 0);
+	int prog;
+
+	if (btf_id <= 0)
+		return false;
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ct_probe", "GPL", insns, CT_ARRAY_SIZE(insns),
+			     &opts);
+	if (prog < 0)
+		return false;
+	close(prog);
+	return true;
+}
+
 uint32_t kernel_features_missing_required(uint32_t features)
 {
 	uint32_t missing = ~features & CLEARTAP_KFEAT_ATTACH_COOKIE;
@@ -102,6 +133,8 @@ uint32_t kernel_features_probe(void)
 		f |= CLEARTAP_KFEAT_ATTACH_COOKIE;
 	if (has_kprobe_helper(BPF_FUNC_loop))
 		f |= CLEARTAP_KFEAT_BPF_LOOP;
+	if (has_tracing_socket_cookie())
+		f |= CLEARTAP_KFEAT_SOCKET_COOKIE;
 	return f;
 }
 

@@ -19,7 +19,7 @@ uint32_t kernel_features_probe(void);
  */
 uint32_t kernel_features_missing_required(uint32_t features);
 
-/* The feature named "uprobe_multi", "perf_link", "attach_cookie" or "bpf_loop"; 0 if none. */
+/* The feature of that name in kernel_features[] ("bpf_loop", say); 0 if none. */
 uint32_t kernel_feature_by_name(const char *name);
 
 /*

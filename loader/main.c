@@ -138,7 +138,8 @@ static void usage(FILE *out)
 	    "  --unload               remove everything pinned under --pin-dir and exit\n"
 	    "  --verbose              libbpf debug output\n"
 	    "  --test-hide-feature F  for tests: run as if the kernel lacked F (uprobe_multi,\n"
-	    "                         perf_link, attach_cookie, bpf_loop; repeatable)\n"
+	    "                         perf_link, attach_cookie, bpf_loop, socket_cookie;\n"
+	    "                         repeatable)\n"
 	    "  --help, --version\n",
 	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_BROKER_USER, DEFAULT_RING_SIZE,
 	    DEFAULT_RING_SHARDS, CLEARTAP_DEFAULT_MAX_CALL_BYTES);
@@ -305,7 +306,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 			if (!feature) {
 				log_msg("invalid --test-hide-feature '%s': expected uprobe_multi, "
-					"perf_link, attach_cookie or bpf_loop",
+					"perf_link, attach_cookie, bpf_loop or socket_cookie",
 					optarg);
 				return -EINVAL;
 			}

@@ -155,7 +155,10 @@ static int load_conn(const struct objects_config *cfg, struct ct_tls *tls)
 		return ct_negative_errno();
 	conn->rodata->ct_ring_shards = cfg->ring_shards;
 	conn->rodata->ct_ring_size = cfg->ring_size;
+	conn->rodata->ct_sock_ids_made = tls->rodata->ct_sock_ids_made;
 	if ((r = bpf_map__reuse_fd(conn->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
+	    (r = bpf_map__reuse_fd(conn->maps.ct_sock_ids, bpf_map__fd(tls->maps.ct_sock_ids))) <
+		0 ||
 	    (r = bpf_map__reuse_fd(conn->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
 		0 ||
 	    (r = ct_conn__load(conn)) < 0 ||
@@ -206,6 +209,7 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	sys->rodata->ct_ring_shards = cfg->ring_shards;
 	sys->rodata->ct_ring_size = cfg->ring_size;
 	sys->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	sys->rodata->ct_sock_ids_made = tls->rodata->ct_sock_ids_made;
 	if ((r = get_pinned(cfg->pin_dir, "maps/ct_socks", &socks_fd)) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_rings, bpf_map__fd(tls->maps.ct_rings))) < 0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_counters, bpf_map__fd(tls->maps.ct_counters))) <
@@ -220,6 +224,8 @@ static int load_syscalls(const struct objects_config *cfg, struct ct_tls *tls)
 	    (r = bpf_map__reuse_fd(sys->maps.ct_call_limit, bpf_map__fd(tls->maps.ct_call_limit))) <
 		0 ||
 	    (r = bpf_map__reuse_fd(sys->maps.ct_socks, socks_fd)) < 0 ||
+	    (r = bpf_map__reuse_fd(sys->maps.ct_sock_ids, bpf_map__fd(tls->maps.ct_sock_ids))) <
+		0 ||
 	    (r = ct_syscalls__load(sys)) < 0 ||
 	    (r = pin_fd(bpf_program__fd(sys->progs.ct_sys_enter), cfg->pin_dir,
 			"progs/ct_sys_enter")) < 0)
@@ -245,6 +251,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	skel->rodata->ct_ring_shards = cfg->ring_shards;
 	skel->rodata->ct_ring_size = cfg->ring_size;
 	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
+	skel->rodata->ct_sock_ids_made = !(cfg->kernel_features & CLEARTAP_KFEAT_SOCKET_COOKIE);
 	/* Rings are created first; the first one is the outer map's inner-map template. */
 	o->fds.n_rings = cfg->ring_shards;
 	for (uint32_t i = 0; i < o->fds.n_rings; i++) {

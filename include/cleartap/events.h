@@ -210,7 +210,8 @@ enum cleartap_conn_role {
 
 /*
  * A TCP connection opened or closed (inet_sock_set_state). The cookie is the kernel's socket
- * cookie: stable for the socket's life, never reused; data records name it in conn_cookie.
+ * cookie (before 5.12, an id of the same kind cleartap makes at open: ct_sock.bpf.h): stable for
+ * the socket's life, never reused; data records name it in conn_cookie.
  * Addresses are in network byte order (IPv4 in the first 4 bytes), ports in host order.
  */
 struct cleartap_conn {

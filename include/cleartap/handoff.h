@@ -68,6 +68,7 @@ enum cleartap_kernel_feature {
 	CLEARTAP_KFEAT_PERF_LINK = 1 << 1, /* BPF links on perf events (5.15): pinnable uprobes */
 	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2, /* bpf_get_attach_cookie() in uprobes (5.15) */
 	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,      /* bpf_loop() (5.17) */
+	CLEARTAP_KFEAT_SOCKET_COOKIE = 1 << 4, /* bpf_get_socket_cookie() in tp_btf (5.12) */
 };
 
 struct cleartap_handoff_fd {

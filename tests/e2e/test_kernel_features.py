@@ -15,6 +15,7 @@ FEATURES = [
     ("no BPF links on perf events (Linux 5.15)", (5, 15), "perf_link"),
     ("no bpf_get_attach_cookie (Linux 5.15)", (5, 15), "attach_cookie"),
     ("no bpf_loop (Linux 5.17)", (5, 17), "bpf_loop"),
+    ("no bpf_get_socket_cookie in tracing programs (Linux 5.12)", (5, 12), "socket_cookie"),
 ]
 
 
