@@ -67,8 +67,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_probe: load failed\n");
 		return 1;
 	}
-	r = tls_probe_attach(bpf_program__fd(skel->progs.empty_enter),
-			     bpf_program__fd(skel->progs.empty_return), path, &plan, false, &links);
+	r = tls_probe_attach(
+	    &(const struct tls_programs){.entry_fd = bpf_program__fd(skel->progs.empty_enter),
+					 .return_fd = bpf_program__fd(skel->progs.empty_return)},
+	    path, &plan, false, &links);
 	if (r < 0) {
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
 		return 1;

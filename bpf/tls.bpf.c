@@ -103,6 +103,18 @@ out:
 	state->freed_ns = bpf_ktime_get_ns();
 }
 
+/*
+ * Kernels without bpf_get_attach_cookie (before 5.15) get one instance of each TLS program per
+ * cookie, fixed here at load (ct_cookie_fixed); the verifier drops the helper call as dead code.
+ */
+const volatile __u8 ct_cookie_fixed = 0;
+const volatile __u64 ct_fixed_cookie = 0;
+
+static __always_inline __u64 ct_attach_cookie(void *ctx)
+{
+	return ct_cookie_fixed ? ct_fixed_cookie : bpf_get_attach_cookie(ctx);
+}
+
 /* The registers at the probe, on the stack: clang turns a switch over ctx fields into one load at
  * a variable ctx offset, which the verifier refuses ("dereference of modified ctx ptr"). */
 struct ct_regs {
@@ -173,7 +185,7 @@ SEC("uprobe")
 int ct_tls_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 cookie = ct_attach_cookie(ctx);
 	__u32 func = CLEARTAP_COOKIE_FUNC(cookie);
 	struct ct_ssl_state *state;
 	struct ct_call call = {}, *slot;
@@ -286,7 +298,7 @@ SEC("uprobe")
 int ct_tls_return(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 cookie = ct_attach_cookie(ctx);
 	__u32 shared = !!(cookie & CLEARTAP_COOKIE_SHARED);
 	struct ct_ssl_state *state;
 	struct ct_call *pending;

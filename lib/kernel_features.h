@@ -14,8 +14,9 @@
 uint32_t kernel_features_probe(void);
 
 /*
- * The features the programs cannot do without (today's floor is Linux 5.15), of those absent
- * from features: 0 when the programs can run.
+ * The features cleartap cannot do without (the ring buffer: Linux 5.8; bpf() for processes
+ * without capabilities: not on 5.10 under kernel.unprivileged_bpf_disabled), of those absent
+ * from features: 0 when it can run.
  */
 uint32_t kernel_features_missing_required(uint32_t features);
 

@@ -448,20 +448,34 @@ void tls_links_close(struct tls_links *links)
 	}
 }
 
-static int attach_link_kind(int prog_fd, const char *path, const struct tls_link_plan *lp,
-			    bool retprobe, bool per_site, size_t *n, int *fds)
+static int attach_link_kind(const struct tls_programs *progs, const char *path,
+			    const struct tls_link_plan *lp, enum tls_link kind, bool per_site,
+			    size_t *n, int *fds)
 {
+	const bool retprobe = kind == TLS_LINK_RETURN, return_prog = kind != TLS_LINK_ENTRY;
+	int prog_fd = return_prog ? progs->return_fd : progs->entry_fd;
 	int r;
 
 	if (!per_site) {
+		if (progs->for_cookie)
+			return -EOPNOTSUPP; /* one program for every site: the cookies tell them
+					       apart */
 		r = uprobe_multi_attach(prog_fd, path, lp->offsets, lp->cookies, lp->n, retprobe,
 					&fds[0]);
 		*n = r == 0;
 		return r;
 	}
 	for (size_t i = 0; i < lp->n; i++) {
-		r = uprobe_perf_attach(prog_fd, path, lp->offsets[i], lp->cookies[i], retprobe,
-				       &fds[*n]);
+		uint64_t cookie = lp->cookies[i];
+
+		if (progs->for_cookie) {
+			prog_fd = progs->for_cookie(progs->userdata, return_prog, cookie);
+			if (prog_fd < 0)
+				return prog_fd;
+			cookie = 0; /* the instance carries it */
+		}
+		r = uprobe_perf_attach(prog_fd, path, lp->offsets[i], cookie, retprobe,
+				       progs->perf_links, &fds[*n]);
 		if (r < 0)
 			return r;
 		(*n)++;
@@ -469,7 +483,7 @@ static int attach_link_kind(int prog_fd, const char *path, const struct tls_link
 	return 0;
 }
 
-int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
+int tls_probe_attach(const struct tls_programs *progs, const char *path,
 		     const struct tls_probe_plan *plan, bool per_site, struct tls_links *ret_links)
 {
 	struct tls_links links = {};
@@ -480,8 +494,7 @@ int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
 
 		if (lp->n == 0)
 			continue;
-		r = attach_link_kind(l == TLS_LINK_ENTRY ? entry_prog_fd : return_prog_fd, path, lp,
-				     l == TLS_LINK_RETURN, per_site, &links.n[l], links.fd[l]);
+		r = attach_link_kind(progs, path, lp, l, per_site, &links.n[l], links.fd[l]);
 	}
 	if (r < 0) {
 		tls_links_close(&links);

@@ -76,11 +76,25 @@ struct tls_links {
 void tls_links_close(struct tls_links *links);
 
 /*
+ * The programs a file's probes run. Kernels without attach cookies (before 5.15) run one program
+ * instance per cookie: for_cookie gives it (a borrowed fd, or -errno) and sites are attached
+ * without a cookie. Without BPF links on perf events (before 5.15, perf_links false) the "links"
+ * are the perf events themselves, which nothing can pin: closing one detaches it.
+ */
+struct tls_programs {
+	int entry_fd;
+	int return_fd;
+	int (*for_cookie)(void *userdata, bool return_prog, uint64_t cookie);
+	void *userdata;
+	bool perf_links;
+};
+
+/*
  * Attach the programs to path according to plan, with one uprobe_multi link per link kind, or
  * (per_site, kernels before 6.6) one perf-event link per site. Returns 0 or -errno (nothing
  * stays attached then).
  */
-int tls_probe_attach(int entry_prog_fd, int return_prog_fd, const char *path,
+int tls_probe_attach(const struct tls_programs *progs, const char *path,
 		     const struct tls_probe_plan *plan, bool per_site, struct tls_links *ret_links);
 
 struct cleartap_handoff_attachment;

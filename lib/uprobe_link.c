@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <linux/bpf.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,14 +80,14 @@ static int read_sysfs_number(const char *path, const char *prefix, long *ret)
 }
 
 int uprobe_perf_attach(int prog_fd, const char *path, uint64_t offset, uint64_t cookie,
-		       bool retprobe, int *ret_link_fd)
+		       bool retprobe, bool as_link, int *ret_link_fd)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = cookie);
 	struct perf_event_attr attr;
 	long type, retprobe_bit = 0;
 	int pfd, link, r;
 
-	if (prog_fd < 0 || !path)
+	if (prog_fd < 0 || !path || (!as_link && cookie))
 		return -EINVAL;
 	if ((r = read_sysfs_number(UPROBE_PMU "/type", NULL, &type)) < 0 ||
 	    (retprobe &&
@@ -104,6 +105,15 @@ int uprobe_perf_attach(int prog_fd, const char *path, uint64_t offset, uint64_t 
 	pfd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
+	if (!as_link) {
+		if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0) {
+			r = -errno;
+			close(pfd);
+			return r;
+		}
+		*ret_link_fd = pfd;
+		return 0;
+	}
 	link = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, &opts);
 	r = link < 0 ? -errno : 0;
 	close(pfd); /* the link holds the event */

@@ -22,11 +22,12 @@ int uprobe_multi_attach(int prog_fd, const char *path, const uint64_t *offsets,
 /*
  * Kernels before 6.6: one uprobe (or uretprobe) perf event at a file offset of path, with prog_fd
  * (a kprobe-type program loaded without expected attach type) on it through a BPF link
- * (Linux 5.15), which carries the cookie and can be pinned. perf_event_open() needs
- * CAP_PERFMON. Returns 0 and the link fd in *ret_link_fd (the perf event lives as long as the
- * link), or -errno.
+ * (as_link, Linux 5.15), which carries the cookie and can be pinned; before 5.15 through
+ * PERF_EVENT_IOC_SET_BPF, without a cookie (it must be 0), and the fd returned is the event's.
+ * perf_event_open() needs CAP_PERFMON. Returns 0 and the link fd in *ret_link_fd (the perf event
+ * lives as long as the link), or -errno.
  */
 int uprobe_perf_attach(int prog_fd, const char *path, uint64_t offset, uint64_t cookie,
-		       bool retprobe, int *ret_link_fd);
+		       bool retprobe, bool as_link, int *ret_link_fd);
 
 #endif

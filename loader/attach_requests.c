@@ -156,8 +156,9 @@ static void examine(struct attach_requests *ar, int fd, const struct stat *st, c
 	}
 	/* the file checked above, not whatever the path names by now */
 	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
-	r = tls_probe_attach(ar->config.prog_enter, ar->config.prog_return, by_fd, &plan, false,
-			     &links);
+	r = tls_probe_attach(&(const struct tls_programs){.entry_fd = ar->config.prog_enter,
+							  .return_fd = ar->config.prog_return},
+			     by_fd, &plan, false, &links);
 	if (r == 0 && (r = keep_links(ar, &links)) < 0)
 		tls_links_close(&links);
 	if (r < 0) {

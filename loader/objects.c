@@ -22,6 +22,7 @@
 #include "syscalls_bounded.skel.h"
 #include "tls.skel.h"
 #include "tls_bounded.skel.h"
+#include "tls_probes.h"
 #include "uprobe_link.h"
 
 int objects_pin_path(char *buf, size_t size, const char *pin_dir, const char *name)
@@ -59,6 +60,33 @@ static int get_pinned(const char *pin_dir, const char *name, int *ret_fd)
 void objects_close(struct objects *o)
 {
 	handoff_fds_close(&o->fds);
+	for (size_t i = 0; i < o->n_instances; i++)
+		close(o->instances[i].fd);
+	o->n_instances = 0;
+	for (size_t i = 0; i < o->n_held; i++)
+		close(o->held[i]);
+	free(o->held);
+	o->held = NULL;
+	o->n_held = 0;
+}
+
+int objects_hold_links(struct objects *o, struct tls_links *links)
+{
+	size_t n = 0;
+	int *held;
+
+	for (int l = 0; l < TLS_LINK__MAX; l++)
+		n += links->n[l];
+	held = realloc(o->held, (o->n_held + n) * sizeof(*held));
+	if (!held && o->n_held + n)
+		return -ENOMEM;
+	o->held = held;
+	for (int l = 0; l < TLS_LINK__MAX; l++) {
+		for (size_t i = 0; i < links->n[l]; i++)
+			o->held[o->n_held++] = links->fd[l][i];
+		links->n[l] = 0;
+	}
+	return 0;
 }
 
 static int map_max_entries(int fd, uint32_t *ret)
@@ -241,7 +269,7 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	struct {
 		struct bpf_map *map;
 		const char *pin;
-	} pinned_maps[6];
+	} pinned_maps[9];
 	struct ct_tls *skel;
 	int outer_fd, r;
 
@@ -252,6 +280,8 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	skel->rodata->ct_ring_size = cfg->ring_size;
 	skel->rodata->ct_max_call_bytes = cfg->max_call_bytes;
 	skel->rodata->ct_sock_ids_made = !(cfg->kernel_features & CLEARTAP_KFEAT_SOCKET_COOKIE);
+	/* without attach cookies these two are templates: instances run (objects_tls_program) */
+	skel->rodata->ct_cookie_fixed = !(cfg->kernel_features & CLEARTAP_KFEAT_ATTACH_COOKIE);
 	/* Rings are created first; the first one is the outer map's inner-map template. */
 	o->fds.n_rings = cfg->ring_shards;
 	for (uint32_t i = 0; i < o->fds.n_rings; i++) {
@@ -297,6 +327,10 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 	pinned_maps[3].map = skel->maps.ct_ssl, pinned_maps[3].pin = "maps/ct_ssl";
 	pinned_maps[4].map = skel->maps.ct_go_calls, pinned_maps[4].pin = "maps/ct_go_calls";
 	pinned_maps[5].map = skel->maps.ct_call_limit, pinned_maps[5].pin = "maps/ct_call_limit";
+	/* the rest for program instances of kernels without attach cookies (objects_tls_program) */
+	pinned_maps[6].map = skel->maps.ct_thread_bio, pinned_maps[6].pin = "maps/ct_thread_bio";
+	pinned_maps[7].map = skel->maps.ct_bio_ties, pinned_maps[7].pin = "maps/ct_bio_ties";
+	pinned_maps[8].map = skel->maps.ct_sock_ids, pinned_maps[8].pin = "maps/ct_sock_ids";
 	for (size_t i = 0; i < CT_ARRAY_SIZE(pinned_maps); i++)
 		if ((r = pin_fd(bpf_map__fd(pinned_maps[i].map), cfg->pin_dir,
 				pinned_maps[i].pin)) < 0)
@@ -326,6 +360,82 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 out:
 	ct_tls__destroy(skel);
 	return r;
+}
+
+/*
+ * A TLS program instance for one cookie: the tls build again, with the pinned rodata, the cookie
+ * fixed in it, and every map the pins hold (those they do not, the per-thread emit slots, stay
+ * the instance's own). Only the one program is loaded.
+ */
+static int load_tls_instance(const struct objects *o, bool return_prog, uint64_t cookie,
+			     int *ret_fd)
+{
+	struct ct_tls *skel =
+	    ct_tls__open_build(!(o->fds.kernel_features & CLEARTAP_KFEAT_BPF_LOOP));
+	_cleanup_close_ int rodata_fd = -1;
+	struct ct_tls__rodata pinned = {};
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	uint32_t zero = 0;
+	int r;
+
+	if (!skel)
+		return ct_negative_errno();
+	if ((r = get_pinned(o->pin_dir, "maps/ct_rodata", &rodata_fd)) < 0)
+		goto out;
+	if (bpf_map_lookup_elem(rodata_fd, &zero, &pinned) < 0) {
+		r = ct_negative_errno();
+		goto out;
+	}
+	*skel->rodata = pinned;
+	skel->rodata->ct_cookie_fixed = 1;
+	skel->rodata->ct_fixed_cookie = cookie;
+	bpf_object__for_each_map (map, skel->obj) {
+		char pin[64];
+		int fd;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(pin, sizeof(pin), "maps/%s", bpf_map__name(map));
+		r = get_pinned(o->pin_dir, pin, &fd);
+		if (r == -ENOENT)
+			continue;
+		if (r == 0) {
+			r = bpf_map__reuse_fd(map, fd);
+			close(fd);
+		}
+		if (r < 0)
+			goto out;
+	}
+	bpf_program__set_autoload(
+	    return_prog ? skel->progs.ct_tls_enter : skel->progs.ct_tls_return, false);
+	prog = return_prog ? skel->progs.ct_tls_return : skel->progs.ct_tls_enter;
+	if ((r = ct_tls__load(skel)) < 0)
+		goto out;
+	*ret_fd = dup(bpf_program__fd(prog));
+	r = *ret_fd < 0 ? -errno : 0;
+out:
+	ct_tls__destroy(skel);
+	return r;
+}
+
+int objects_tls_program(struct objects *o, bool return_prog, uint64_t cookie)
+{
+	struct tls_instance *in;
+	int fd = -1, r;
+
+	for (size_t i = 0; i < o->n_instances; i++)
+		if (o->instances[i].cookie == cookie && o->instances[i].return_prog == return_prog)
+			return o->instances[i].fd;
+	if (o->n_instances == CT_ARRAY_SIZE(o->instances))
+		return -E2BIG;
+	if ((r = load_tls_instance(o, return_prog, cookie, &fd)) < 0)
+		return r;
+	in = &o->instances[o->n_instances++];
+	in->cookie = cookie;
+	in->return_prog = return_prog;
+	in->fd = fd;
+	return fd;
 }
 
 static const char *const pin_subdirs[] = {"maps", "progs", "links"};
@@ -387,6 +497,7 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 	memset(&o, 0, sizeof(o));
 	handoff_fds_init(&o.fds);
 	o.fds.kernel_features = cfg->kernel_features;
+	o.pin_dir = cfg->pin_dir;
 	if ((r = objects_pin_path(marker, sizeof(marker), cfg->pin_dir, "progs/ct_tls_enter")) < 0)
 		return r;
 	fresh = access(marker, F_OK) < 0;

@@ -231,11 +231,24 @@ int target_open(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-int target_attach(const struct objects *objects, const struct plan_sandbox *sandbox,
-		  const char *pin_dir, const struct tls_target *target,
-		  enum target_result *ret_result, struct tls_probe_plan *ret_plan)
+static int program_for_cookie(void *userdata, bool return_prog, uint64_t cookie)
 {
-	const bool per_site = !(objects->fds.kernel_features & CLEARTAP_KFEAT_UPROBE_MULTI);
+	return objects_tls_program(userdata, return_prog, cookie);
+}
+
+int target_attach(struct objects *objects, const struct plan_sandbox *sandbox, const char *pin_dir,
+		  const struct tls_target *target, enum target_result *ret_result,
+		  struct tls_probe_plan *ret_plan)
+{
+	const uint32_t features = objects->fds.kernel_features;
+	const bool per_site = !(features & CLEARTAP_KFEAT_UPROBE_MULTI);
+	const struct tls_programs progs = {
+	    .entry_fd = objects->fds.prog_tls_enter,
+	    .return_fd = objects->fds.prog_tls_return,
+	    .for_cookie = features & CLEARTAP_KFEAT_ATTACH_COOKIE ? NULL : program_for_cookie,
+	    .userdata = objects,
+	    .perf_links = features & CLEARTAP_KFEAT_PERF_LINK,
+	};
 	_cleanup_close_ int fd = -1;
 	struct tls_probe_plan plan = {};
 	struct tls_links links;
@@ -253,6 +266,17 @@ int target_attach(const struct objects *objects, const struct plan_sandbox *sand
 	*ret_plan = plan;
 	if (r < 0)
 		return r;
+	if (per_site && !progs.perf_links) {
+		/* before 5.15 nothing can pin a uprobe: the loader holds them while it runs */
+		if ((r = tls_probe_attach(&progs, target->path, &plan, true, &links)) < 0)
+			return r;
+		if ((r = objects_hold_links(objects, &links)) < 0) {
+			tls_links_close(&links);
+			return r;
+		}
+		*ret_result = TARGET_ATTACHED;
+		return 0;
+	}
 	/* The entry pins go last, so their presence says the set is complete. */
 	if (for_each_link_pin(pin_dir, target, &plan, per_site, pin_missing, NULL) == 0) {
 		*ret_result = TARGET_ALREADY_ATTACHED;
@@ -260,8 +284,7 @@ int target_attach(const struct objects *objects, const struct plan_sandbox *sand
 	}
 	/* A partial set (crash between pins) is replaced, not doubled. */
 	for_each_link_pin(pin_dir, target, &plan, per_site, pin_remove, NULL);
-	r = tls_probe_attach(objects->fds.prog_tls_enter, objects->fds.prog_tls_return,
-			     target->path, &plan, per_site, &links);
+	r = tls_probe_attach(&progs, target->path, &plan, per_site, &links);
 	if (r < 0)
 		return r;
 	r = for_each_link_pin(pin_dir, target, &plan, per_site, pin_link, &links);

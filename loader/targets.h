@@ -55,8 +55,8 @@ enum target_result {
  * means it is attached: never twice). ret_plan says what was probed, where, and what is missing.
  * Returns 0, -ENOENT when required symbols are missing, -ENOEXEC when not ELF, or -errno.
  */
-int target_attach(const struct objects *objects, const struct plan_sandbox *sandbox,
-		  const char *pin_dir, const struct tls_target *target,
-		  enum target_result *ret_result, struct tls_probe_plan *ret_plan);
+int target_attach(struct objects *objects, const struct plan_sandbox *sandbox, const char *pin_dir,
+		  const struct tls_target *target, enum target_result *ret_result,
+		  struct tls_probe_plan *ret_plan);
 
 #endif

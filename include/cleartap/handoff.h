@@ -66,9 +66,12 @@ enum cleartap_kernel_feature {
 	CLEARTAP_KFEAT_UPROBE_MULTI = 1 << 0, /* uprobe_multi links (6.6): one link per file, and
 					       * attaching later files without privilege */
 	CLEARTAP_KFEAT_PERF_LINK = 1 << 1, /* BPF links on perf events (5.15): pinnable uprobes */
-	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2, /* bpf_get_attach_cookie() in uprobes (5.15) */
-	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,      /* bpf_loop() (5.17) */
-	CLEARTAP_KFEAT_SOCKET_COOKIE = 1 << 4, /* bpf_get_socket_cookie() in tp_btf (5.12) */
+	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2,	  /* bpf_get_attach_cookie() in uprobes (5.15) */
+	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,	  /* bpf_loop() (5.17) */
+	CLEARTAP_KFEAT_SOCKET_COOKIE = 1 << 4,	  /* bpf_get_socket_cookie() in tp_btf (5.12) */
+	CLEARTAP_KFEAT_RINGBUF = 1 << 5,	  /* BPF ring buffers (5.8): required */
+	CLEARTAP_KFEAT_UNPRIVILEGED_FDS = 1 << 6, /* bpf() on held fds without capabilities:
+						   * required (the collector has none) */
 };
 
 struct cleartap_handoff_fd {

@@ -51,9 +51,35 @@ def kernel_version():
     return tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
 
 
+# The release that brought each kernel feature the loader probes (Debian's kernels backport none).
+FEATURE_SINCE = {"ringbuf": (5, 8), "socket_cookie": (5, 12), "perf_link": (5, 15),
+                 "attach_cookie": (5, 15), "bpf_loop": (5, 17), "uprobe_multi": (6, 6)}
+
+
+# 5.10 refuses every bpf() command to a process without capabilities while
+# kernel.unprivileged_bpf_disabled is set; 6.1 (the next release measured) no longer does.
+UNPRIVILEGED_FDS_SINCE = (6, 1)
+
+
+def unprivileged_bpf_disabled():
+    with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
+        return int(f.read())
+
+
+def kernel_has(feature):
+    """Whether the loaders the tests start see feature: the kernel has it and the run does not
+    hide it (without attach cookies the loader gives uprobe_multi up too)."""
+    if feature in HIDDEN_FEATURES or (feature == "uprobe_multi" and
+                                      "attach_cookie" in HIDDEN_FEATURES):
+        return False
+    if feature == "unprivileged_fds":
+        return kernel_version() >= UNPRIVILEGED_FDS_SINCE or unprivileged_bpf_disabled() == 0
+    return kernel_version() >= FEATURE_SINCE[feature]
+
+
 def kernel_has_uprobe_multi():
-    """Linux 6.6 brought uprobe_multi links (Debian backports none of them to 6.1)."""
-    return kernel_version() >= (6, 6)
+    """Linux 6.6 brought uprobe_multi links."""
+    return kernel_has("uprobe_multi")
 
 
 def decode_delimited(raw, tmp_path):
@@ -129,7 +155,8 @@ class Cleartap:
         self.loader = subprocess.Popen([*prefix, *self.loader_cmd(*extra, *args)], stderr=log,
                                        stdout=subprocess.DEVNULL)
         wait_for(lambda: self.loader_log().count("serving descriptors") > self.served
-                 or self.loader.poll() is not None, what="loader to serve")
+                 or self.loader.poll() is not None, timeout=60,
+                 what="loader to serve")  # 5.10 under TCG verifies per-cookie instances
         self.served += 1
         assert self.loader.poll() is None, self.loader_log()
 

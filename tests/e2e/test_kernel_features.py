@@ -4,43 +4,90 @@ costs. Checked against the kernel's version: the features came in known releases
 kernels backport none of them)."""
 import os
 
+import pytest
+
 import harness
 
-FLOOR = (5, 15)  # attach cookies and perf-event links: below, the loader refuses
-
-# what the loader says when a feature is missing, the release that brought it, and its name
-# for --test-hide-feature
+# what the loader says when a feature is missing, and its name (harness.FEATURE_SINCE: the
+# release that brought it; for --test-hide-feature)
 FEATURES = [
-    ("no uprobe_multi links (Linux 6.6)", (6, 6), "uprobe_multi"),
-    ("no BPF links on perf events (Linux 5.15)", (5, 15), "perf_link"),
-    ("no bpf_get_attach_cookie (Linux 5.15)", (5, 15), "attach_cookie"),
-    ("no bpf_loop (Linux 5.17)", (5, 17), "bpf_loop"),
-    ("no bpf_get_socket_cookie in tracing programs (Linux 5.12)", (5, 12), "socket_cookie"),
+    ("no BPF ring buffer (Linux 5.8)", "ringbuf"),
+    ("no BPF syscall without capabilities (kernel.unprivileged_bpf_disabled on Linux 5.10)",
+     "unprivileged_fds"),
+    ("no uprobe_multi links (Linux 6.6)", "uprobe_multi"),
+    ("no BPF links on perf events (Linux 5.15)", "perf_link"),
+    ("no bpf_get_attach_cookie (Linux 5.15)", "attach_cookie"),
+    ("no bpf_loop (Linux 5.17)", "bpf_loop"),
+    ("no bpf_get_socket_cookie in tracing programs (Linux 5.12)", "socket_cookie"),
 ]
 
 
-def lacking():
+def lacking(hidden=()):
     """What the loader must name: what the kernel's release lacks, and what the run hides."""
-    return [text for text, since, name in FEATURES
-            if harness.kernel_version() < since or name in harness.HIDDEN_FEATURES]
+    return [text for text, name in FEATURES if not harness.kernel_has(name) or name in hidden]
+
+
+def said_lacking(log):
+    said = [line.split("kernel: ", 1)[1] for line in log.splitlines()
+            if line.startswith("cleartap-loader: kernel: ")]
+    return [s[:s.index(")") + 1] for s in said]
 
 
 def test_loader_names_what_the_kernel_lacks(cleartap):
     p = cleartap.run_loader("--attach-only", check=False)
     log = p.stderr
-    said = [line.split("kernel: ", 1)[1] for line in log.splitlines()
-            if line.startswith("cleartap-loader: kernel: ")]
-    assert [s[:s.index(")") + 1] for s in said] == lacking(), log
-    if harness.kernel_version() < FLOOR:
-        # refused before anything is loaded: a sentence, no verifier log, nothing pinned
+    assert said_lacking(log) == lacking(), log
+    if not (harness.kernel_has("uprobe_multi") or harness.kernel_has("perf_link")):
+        # before 5.15 nothing can pin a uprobe: the loader holds them, so it cannot leave
         assert p.returncode == 1, log
         assert log.splitlines()[-1] == (
-            "cleartap-loader: this kernel cannot run cleartap's programs (see the missing "
-            "features above); cleartap needs Linux 5.15 or later"), log
+            "cleartap-loader: --attach-only needs BPF links on perf events (Linux 5.15): here "
+            "the loader holds its uprobes, and they detach when it exits; run it without "
+            "--attach-only"), log
         assert "libbpf" not in log and not os.path.exists(cleartap.pin_dir), log
         return
     assert p.returncode == 0, log
     assert "2 TLS library files probed (2 newly attached)" in log, log
+
+
+REFUSAL = ("cleartap-loader: this kernel cannot run cleartap's programs (see the missing "
+           "features above); cleartap needs Linux 5.10 or later, and on 5.10 "
+           "kernel.unprivileged_bpf_disabled=0")
+
+
+@pytest.mark.parametrize("feature", ["ringbuf", "unprivileged_fds"])
+def test_a_kernel_without_what_cleartap_needs_is_refused(cleartap, feature):
+    """Without ring buffers (before 5.8), or where a process without capabilities may not use
+    bpf() at all (the collector holds none), nothing can run: refused before anything is loaded,
+    in a sentence, with no verifier log and nothing pinned (--test-hide-feature makes such a
+    kernel)."""
+    p = cleartap.run_loader("--attach-only", "--test-hide-feature", feature, check=False)
+    log = p.stderr
+    assert p.returncode == 1, log
+    assert said_lacking(log) == lacking(hidden=(feature,)), log
+    assert log.splitlines()[-1] == REFUSAL, log
+    assert "libbpf" not in log and not os.path.exists(cleartap.pin_dir), log
+
+
+def test_unprivileged_bpf_disabled_refuses_only_where_it_gates_every_command(cleartap):
+    """kernel.unprivileged_bpf_disabled=2 (Debian's default) on the running kernel, for real: 5.10
+    then refuses every bpf() command to the collector, and the loader says so and stops; 6.1 and
+    later only refuse loading and creating, which the collector never does."""
+    was = harness.unprivileged_bpf_disabled()
+    if was == 1:
+        pytest.fail("kernel.unprivileged_bpf_disabled=1 cannot be lowered again: set it to 2")
+    with open("/proc/sys/kernel/unprivileged_bpf_disabled", "w") as f:
+        f.write("2")
+    try:
+        p = cleartap.run_loader("--attach-only", check=False)
+    finally:
+        with open("/proc/sys/kernel/unprivileged_bpf_disabled", "w") as f:
+            f.write(str(was))
+    gated = harness.kernel_version() < harness.UNPRIVILEGED_FDS_SINCE
+    said = said_lacking(p.stderr)
+    assert ("no BPF syscall without capabilities (kernel.unprivileged_bpf_disabled on Linux 5.10)"
+            in said) == gated, p.stderr
+    assert (p.stderr.splitlines()[-1] == REFUSAL) == gated, p.stderr
 
 
 def test_stats_records_name_what_the_kernel_lacks(cleartap):

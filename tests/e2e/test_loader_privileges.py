@@ -20,10 +20,10 @@ NEEDED = ["bpf", "perfmon", "sys_ptrace", "setuid", "setgid", "setpcap"]
 
 
 def admin_needed():
-    """Perf-event uprobes (no uprobe_multi) under Debian's perf_event_paranoid=3 ask for
-    CAP_SYS_ADMIN."""
-    with open("/proc/sys/kernel/perf_event_paranoid") as f:
-        return not harness.kernel_has_uprobe_multi() and int(f.read()) > 2
+    """Perf-event uprobes (no uprobe_multi) ask for CAP_SYS_ADMIN: under Debian's
+    perf_event_paranoid=3, and on this project's 6.18 VM at 2 as well."""
+    hidden = {"uprobe_multi", "attach_cookie"} & set(harness.HIDDEN_FEATURES)
+    return not harness.kernel_has_uprobe_multi() or bool(hidden)
 
 
 def with_caps(caps):
