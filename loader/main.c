@@ -538,6 +538,11 @@ static void attach_targets(const struct options *opt, struct objects *objects,
 	}
 	targets_free(&list);
 	log_msg("%u TLS library files probed (%u newly attached)", present, attached);
+	if (objects->n_instances)
+		log_msg(
+		    "%zu TLS program instances loaded, one per probed function kind and program "
+		    "(no attach cookies)",
+		    objects->n_instances);
 }
 
 static void on_handoff_event(void *userdata, const struct handoff_event *e)
