@@ -12,13 +12,11 @@
 const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
 
 /*
- * Which build the loader loaded, kept in the pins: 1 for the bounded one (CT_BOUNDED_LOOPS, for
- * kernels without bpf_loop, before 5.17), whose copy loops are bounded ones the verifier unrolls
- * (CLEARTAP_BOUNDED_*) and whose ct_max_call_bytes is at most CLEARTAP_BOUNDED_MAX_CALL_BYTES.
- * It is a build of its own, not a branch: kernels before 5.13 refuse a bpf_loop callback's
- * reference even in dead code.
+ * Kernels without bpf_loop (before 5.17) get the bounded build (CT_BOUNDED_LOOPS), whose copy
+ * loops the verifier unrolls (CLEARTAP_BOUNDED_*) and whose ct_max_call_bytes is at most
+ * CLEARTAP_BOUNDED_MAX_CALL_BYTES. A build of its own, not a branch: kernels before 5.13 refuse
+ * a bpf_loop callback's reference even in dead code.
  */
-const volatile __u8 ct_bounded_loops = 0;
 
 /*
  * A lower cap the collector's capture levels ask for (no level exports bodies: the heads

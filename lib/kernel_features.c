@@ -6,13 +6,12 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleartap/handoff.h"
 #include "ct_macro.h"
+#include "privileges.h"
 #include "uprobe_link.h"
 
 const struct kernel_feature kernel_features[] = {
@@ -138,12 +137,11 @@ static bool has_unprivileged_fds(void)
 		return false;
 	pid = fork();
 	if (pid == 0) {
-		struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
-		struct __user_cap_data_struct none[2] = {};
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
+		bool bounding_empty;
 
-		if (syscall(SYS_capset, &header, none) < 0)
+		if (privileges_shed(&bounding_empty) < 0)
 			_exit(2);
 		_exit(bpf_obj_get_info_by_fd(map, &info, &len) == 0 ? 0 : 1);
 	}

@@ -305,11 +305,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			uint32_t feature = kernel_feature_by_name(optarg);
 
 			if (!feature) {
-				log_msg(
-				    "invalid --test-hide-feature '%s': expected uprobe_multi, "
-				    "perf_link, attach_cookie, bpf_loop, socket_cookie, ringbuf or "
-				    "unprivileged_fds",
-				    optarg);
+				char names[256] = "";
+
+				for (size_t i = 0; i < kernel_features_count; i++)
+					snprintf(names + strlen(names),
+						 sizeof(names) - strlen(names), "%s%s",
+						 i ? ", " : "", kernel_features[i].name);
+				log_msg("invalid --test-hide-feature '%s': expected one of %s",
+					optarg, names);
 				return -EINVAL;
 			}
 			o->hidden_features |= feature;

@@ -146,8 +146,8 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
  */
 #define DEFINE_OPEN_BUILD(SKEL, BOUNDED)                                                           \
 	_Static_assert(sizeof(struct SKEL##__rodata) == sizeof(struct BOUNDED##__rodata) &&        \
-			   offsetof(struct SKEL##__rodata, ct_bounded_loops) ==                    \
-			       offsetof(struct BOUNDED##__rodata, ct_bounded_loops),               \
+			   offsetof(struct SKEL##__rodata, ct_max_call_bytes) ==                   \
+			       offsetof(struct BOUNDED##__rodata, ct_max_call_bytes),              \
 		       #SKEL " and its bounded build map the same rodata");                        \
 	static struct SKEL *SKEL##__open_build(bool bounded)                                       \
 	{                                                                                          \
@@ -163,7 +163,6 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 			    (void *)BOUNDED##__elf_bytes(&obj->skeleton->data_sz);                 \
 		if ((r = bpf_object__open_skeleton(obj->skeleton, NULL)) < 0)                      \
 			goto fail;                                                                 \
-		obj->rodata->ct_bounded_loops = bounded;                                           \
 		return obj;                                                                        \
 	fail:                                                                                      \
 		SKEL##__destroy(obj);                                                              \
