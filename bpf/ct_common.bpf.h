@@ -26,19 +26,26 @@ struct {
 	__array(values, struct ct_ring);
 } ct_rings SEC(".maps");
 
+/*
+ * The counters, one row of CLEARTAP_COUNTER_STRIDE per CPU (the loader sizes it for the possible
+ * CPUs). A plain array the collector maps read-only instead of a per-CPU one it would have to
+ * read with bpf(): Linux 5.10 refuses every bpf() command to a process without capabilities
+ * while kernel.unprivileged_bpf_disabled is set, and the collector has none.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CLEARTAP_CNT__MAX);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, CLEARTAP_COUNTER_STRIDE);
 	__type(key, __u32);
 	__type(value, __u64);
 } ct_counters SEC(".maps");
 
 static __always_inline void ct_count(enum cleartap_counter counter, __u64 n)
 {
-	__u32 key = counter;
+	__u32 key = bpf_get_smp_processor_id() * CLEARTAP_COUNTER_STRIDE + counter;
 	__u64 *value = bpf_map_lookup_elem(&ct_counters, &key);
 
-	/* Per-CPU, but two programs can still interleave on one CPU on a preemptible kernel. */
+	/* A CPU's own row, but two programs can still interleave on it when preemptible. */
 	if (value)
 		__sync_fetch_and_add(value, n);
 }

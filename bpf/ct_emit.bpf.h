@@ -21,9 +21,12 @@ const volatile __u32 ct_max_call_bytes = CLEARTAP_DEFAULT_MAX_CALL_BYTES;
 /*
  * A lower cap the collector's capture levels ask for (no level exports bodies: the heads
  * suffice), set by the loader on its request; 0: ct_max_call_bytes. One array lookup per call.
+ * Mapped by the loader, which writes it there after it dropped its capabilities: 5.10 refuses
+ * bpf() to it then while kernel.unprivileged_bpf_disabled is set.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u32);

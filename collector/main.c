@@ -3,8 +3,6 @@
  * cleartap-collector: never privileged. Receives ring buffers from the loader, drains them on a
  * short timer (and when a probe flags a ring half full), reassembles chunks, and exports.
  */
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,7 +40,8 @@
 #include "record_decode.h"
 #include "record_file.h"
 #include "redact.h"
-#include "ring_positions.h"
+#include "kernel_counters.h"
+#include "ring_reader.h"
 #include "seccomp_policy.h"
 #include "opener.h"
 #ifdef CLEARTAP_TEST_SWITCHES
@@ -93,7 +92,8 @@ struct options {
 struct collector {
 	struct options opt;
 	struct handoff_objects objects;
-	struct ring_buffer *rings;
+	struct ring_reader rings; /* n_rings 0 until set up */
+	struct kernel_counters kernel_counters;
 	int record_fd; /* --record-to, -1 without */
 	struct pipeline pipe;
 	struct probe_requests *probes;
@@ -102,14 +102,11 @@ struct collector {
 	struct container_names_dir *names; /* NULL: no Kubernetes names */
 	struct opener opener;		   /* what may still be opened after lock-down */
 	int exit_status;
-	uint64_t *percpu_values;
-	int n_cpus;
 	uv_loop_t *loop;
 	uv_timer_t drain_timer, stats_timer, relet_timer;
 	uv_poll_t ring_poll, lease_poll;
 	uv_signal_t sigint, sigterm, sighup;
 	struct metrics_server *metrics; /* --metrics-listen; NULL without */
-	struct ring_positions ring_positions[METRICS_MAX_RINGS];
 	uint64_t last_drain_ms, start_unix_s, scrapes;
 	uint64_t sink_retry_ms;	   /* when a gone --proto unix: consumer is tried again */
 	uint64_t asked_call_limit; /* of the loader, last */
@@ -117,19 +114,17 @@ struct collector {
 
 CT_DEFINE_LOG_MSG("cleartap-collector")
 
-/* Called by libbpf for each record of a pass: only collected, dispatched in time order. */
-static int on_record(void *ctx, void *data, size_t size)
+/* Each record of a pass: only collected, dispatched in time order. */
+static void on_record(void *ctx, const void *data, size_t size)
 {
 	pipeline_add(ctx, data, size);
-	return 0;
 }
 
 static void drain(struct collector *c)
 {
-	int r = ring_buffer__consume(c->rings);
+	int r;
 
-	if (r < 0)
-		log_msg("draining ring buffers failed: %s", strerror(-r));
+	ring_reader_consume(&c->rings);
 	if (c->record_fd >= 0 && c->pipe.batch.n &&
 	    (r = record_file_write_pass(c->record_fd, &c->pipe.batch)) < 0) {
 		log_msg("--record-to: %s; no longer recording", strerror(-r));
@@ -267,24 +262,10 @@ static void on_relet_timer(uv_timer_t *t)
 		pipeline_attachment(&c->pipe, &c->objects.attachments[i], 0, true);
 }
 
-static void read_kernel_counters(struct collector *c, uint64_t out[CLEARTAP_CNT__MAX])
-{
-	uint32_t n =
-	    c->objects.n_counters < CLEARTAP_CNT__MAX ? c->objects.n_counters : CLEARTAP_CNT__MAX;
-
-	memset(out, 0, sizeof(uint64_t) * CLEARTAP_CNT__MAX);
-	for (uint32_t key = 0; key < n; key++) {
-		if (bpf_map_lookup_elem(c->objects.fds.counters, &key, c->percpu_values) < 0)
-			continue;
-		for (int cpu = 0; cpu < c->n_cpus; cpu++)
-			out[key] += c->percpu_values[cpu];
-	}
-}
-
 /* The kernel's counters, and the collector's table sizes brought up to date. */
 static void gather_counters(struct collector *c, uint64_t kernel[CLEARTAP_CNT__MAX])
 {
-	read_kernel_counters(c, kernel);
+	kernel_counters_read(&c->kernel_counters, kernel);
 	c->pipe.counters.connections = conn_table_size(c->pipe.conns);
 	c->pipe.counters.processes = proc_table_size(c->pipe.procs);
 }
@@ -306,7 +287,7 @@ static bool is_ready(const struct collector *c, const char **ret_why)
 	    10ULL * c->opt.drain_interval_ms > 1000 ? 10ULL * c->opt.drain_interval_ms : 1000;
 
 	*ret_why = NULL;
-	if (!c->rings)
+	if (!c->rings.n_rings)
 		*ret_why = "no ring buffers received";
 	else if (uv_now(c->loop) - c->last_drain_ms > late_ms)
 		*ret_why = "the rings were not drained in time";
@@ -330,7 +311,7 @@ static void render_metrics(struct collector *c, struct ct_buf *body)
 
 	state.ready = is_ready(c, &why);
 	for (uint32_t i = 0; i < state.n_rings && i < METRICS_MAX_RINGS; i++)
-		state.ring_pending[i] = ring_positions_pending(&c->ring_positions[i]);
+		state.ring_pending[i] = ring_view_pending(&c->rings.rings[i]);
 	gather_counters(c, kernel);
 	exporter_fill_counters(c->exporter, kernel, reasm_counters(c->pipe.reasm),
 			       http_sessions_counters(c->pipe.http), &c->pipe.counters, &kernel_msg,
@@ -1100,9 +1081,6 @@ static int start_metrics(struct collector *c)
 			r == -ENOENT ? "no socket from systemd (LISTEN_FDS)" : strerror(-r));
 		return r;
 	}
-	for (uint32_t i = 0; i < c->objects.fds.n_rings && i < METRICS_MAX_RINGS; i++)
-		if ((r = ring_positions_map(c->objects.fds.rings[i], &c->ring_positions[i])) < 0)
-			log_msg("ring %u: no fill metric: %s", i, strerror(-r));
 	c->start_unix_s = (uint64_t)time(NULL);
 	c->last_drain_ms = uv_now(c->loop);
 	if ((r = metrics_server_start(c->loop, COLLECTOR_METRICS_FD, respond_metrics, c,
@@ -1138,12 +1116,6 @@ static int setup(struct collector *c)
 	};
 	int r;
 
-	c->n_cpus = libbpf_num_possible_cpus();
-	if (c->n_cpus <= 0)
-		return c->n_cpus ? c->n_cpus : -EINVAL;
-	c->percpu_values = calloc((size_t)c->n_cpus, sizeof(uint64_t));
-	if (!c->percpu_values)
-		return -ENOMEM;
 	if ((r = exporter_new(stdout, c->opt.format, c->opt.proto_dest, &c->exporter)) < 0) {
 		log_msg("cannot open --proto %s: %s", c->opt.proto_dest, strerror(-r));
 		return r;
@@ -1178,13 +1150,20 @@ static int setup(struct collector *c)
 		return r;
 	if ((r = pipeline_init(&c->pipe, &pc, c->exporter, c->probes)) < 0)
 		return r;
-	c->rings = ring_buffer__new(c->objects.fds.rings[0], on_record, &c->pipe, NULL);
-	if (!c->rings)
-		return -errno;
-	for (uint32_t i = 1; i < c->objects.fds.n_rings; i++)
-		if ((r = ring_buffer__add(c->rings, c->objects.fds.rings[i], on_record, &c->pipe)) <
-		    0)
-			return r;
+	if ((r = ring_reader_open(&c->objects.fds, on_record, &c->pipe, &c->rings)) < 0) {
+		log_msg("cannot map the ring buffers: %s",
+			r == -EBADF ? "a descriptor is not a ring of the size the loader said"
+				    : strerror(-r));
+		return r;
+	}
+	if ((r = kernel_counters_open(c->objects.fds.counters, c->objects.fds.counter_rows,
+				      &c->kernel_counters)) < 0) {
+		log_msg("cannot map the kernel counters: %s",
+			r == -EBADF
+			    ? "the descriptor is not a counters map of the rows the loader said"
+			    : strerror(-r));
+		return r;
+	}
 
 	/* forked now, before any captured byte is in this process */
 	r = opener_start(&(struct opener_names){.proto_file = proto_file(&c->opt),
@@ -1200,7 +1179,7 @@ static int setup(struct collector *c)
 	uv_timer_init(c->loop, &c->drain_timer);
 	uv_timer_init(c->loop, &c->stats_timer);
 	uv_timer_init(c->loop, &c->relet_timer);
-	uv_poll_init(c->loop, &c->ring_poll, ring_buffer__epoll_fd(c->rings));
+	uv_poll_init(c->loop, &c->ring_poll, c->rings.epoll_fd);
 	uv_poll_init(c->loop, &c->lease_poll, c->objects.lease_fd);
 	uv_signal_init(c->loop, &c->sigint);
 	uv_signal_init(c->loop, &c->sigterm);
@@ -1281,6 +1260,7 @@ int main(int argc, char **argv)
 	struct collector c = {
 	    .record_fd = -1,
 	    .opener = {.fd = -1},
+	    .rings = {.epoll_fd = -1},
 	    .opt = default_options,
 	};
 	uid_t uid;
@@ -1341,17 +1321,15 @@ int main(int argc, char **argv)
 	report_stats(&c, true);
 	metrics_server_stop(c.metrics);
 	uv_run(c.loop, UV_RUN_NOWAIT); /* its handles close */
-	for (uint32_t i = 0; i < METRICS_MAX_RINGS; i++)
-		ring_positions_unmap(&c.ring_positions[i]);
 	pipeline_free(&c.pipe);
 	exporter_free(c.exporter);
 	container_names_close(c.names);
 	probe_requests_free(c.probes);
 	opener_stop(&c.opener);
-	ring_buffer__free(c.rings);
+	ring_reader_close(&c.rings);
+	kernel_counters_close(&c.kernel_counters);
 	handoff_objects_close(&c.objects);
 	if (c.record_fd >= 0)
 		close(c.record_fd);
-	free(c.percpu_values);
 	return c.exit_status;
 }

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/bpf.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -22,7 +21,6 @@ const struct seccomp_rule collector_runtime_rules[] = {
 	SECCOMP_ALLOW("read", "libuv reads its signal pipe and wakeup eventfd"),
 	SECCOMP_ALLOW("write", "records to stdout and the protobuf sink, logs to stderr, libuv wakeups"),
 	SECCOMP_ALLOW_IF_EQ("sendto", 4, 0, "records to a --proto unix: consumer on its connected socket (MSG_DONTWAIT, MSG_NOSIGNAL); no addressed datagrams"),
-	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_LOOKUP_ELEM, "read the kernel drop counters"),
 	SECCOMP_ALLOW_IF_EQ("recvfrom", 4, 0, "the loader's answers to attach requests, on the handoff connection; cleartap-export's hello on the --proto unix: connection"),
 	SECCOMP_ALLOW_IF_EQ("recvmsg", 2, MSG_CMSG_CLOEXEC, "a descriptor from the opener child (the --proto file on SIGHUP, a connection to a restarted loader), then that loader's reply; the collector opens nothing itself"),
 	SECCOMP_ALLOW_IF_EQ("accept4", 0, COLLECTOR_METRICS_FD, "a scrape of --metrics-listen: connections are accepted on that listening socket only, then read, written and closed"),
@@ -84,8 +82,7 @@ const struct seccomp_rule collector_startup_rules[] = {
 	SECCOMP_ALLOW("close_range", "the opener child closes everything of the collector's"),
 	SECCOMP_ALLOW("recvmsg", "receive the handoff reply and its descriptors"),
 	SECCOMP_ALLOW("readlink", "tell a received bpf-map descriptor from a bpf-prog one"),
-	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_OBJ_GET_INFO_BY_FD, "check each received descriptor's type, id and size"),
-	SECCOMP_ALLOW("epoll_create1", "libuv loop and libbpf ring buffer set-up"),
+	SECCOMP_ALLOW("epoll_create1", "libuv loop and the ring reader's epoll set"),
 	SECCOMP_ALLOW("eventfd2", "libuv loop wakeups"),
 	SECCOMP_ALLOW("pipe2", "libuv signal pipe"),
 	SECCOMP_ALLOW("rt_sigaction", "libuv installs SIGINT/SIGTERM handlers"),

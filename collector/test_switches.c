@@ -63,6 +63,9 @@ int test_attempt_forbidden(const char *what)
 	else if (strcmp(what, "bpf-link-create") == 0)
 		syscall(__NR_bpf, BPF_LINK_CREATE, &attr,
 			sizeof(attr)); /* attaching is the loader's */
+	else if (strcmp(what, "bpf-map-lookup") == 0)
+		syscall(__NR_bpf, BPF_MAP_LOOKUP_ELEM, &attr,
+			sizeof(attr)); /* the rings and counters are mapped */
 	else if (strcmp(what, "exec-memory") == 0)
 		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else

@@ -14,6 +14,7 @@ struct handoff_fds {
 	int rings[CT_MAX_RINGS];
 	uint32_t n_rings;
 	int counters;
+	uint32_t counter_rows;	  /* of CLEARTAP_COUNTER_STRIDE counters each, one per CPU */
 	int call_limit;		  /* the loader's alone: the collector asks, the loader sets it */
 	int prog_tls_enter;	  /* the loader's alone: never handed over */
 	int prog_tls_return;	  /* the loader's alone: never handed over */

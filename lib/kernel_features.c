@@ -6,21 +6,15 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleartap/handoff.h"
 #include "ct_macro.h"
-#include "privileges.h"
 #include "uprobe_link.h"
 
 const struct kernel_feature kernel_features[] = {
     {CLEARTAP_KFEAT_RINGBUF, "ringbuf",
      "no BPF ring buffer (Linux 5.8): every record travels in one, so nothing can run"},
-    {CLEARTAP_KFEAT_UNPRIVILEGED_FDS, "unprivileged_fds",
-     "no BPF syscall without capabilities (kernel.unprivileged_bpf_disabled on Linux 5.10): the "
-     "collector, which holds none, could not read the rings it is handed, and cleartap does "
-     "not run a privileged one"},
     {CLEARTAP_KFEAT_UPROBE_MULTI, "uprobe_multi",
      "no uprobe_multi links (Linux 6.6): one uprobe link per probe site, and TLS files that "
      "appear after start-up are reported, not attached"},
@@ -121,38 +115,9 @@ static bool has_tracing_socket_cookie(void)
 	return true;
 }
 
-/*
- * Whether a process without capabilities may use bpf() on a map it holds, as the collector does
- * (map info, lookups): 5.10 refuses every bpf() command to it while
- * kernel.unprivileged_bpf_disabled is set (Debian 11's default is 2); 6.1 only refuses loading
- * and creating. Probed in a child that drops every capability.
- */
-static bool has_unprivileged_fds(void)
-{
-	_cleanup_close_ int map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ct_probe", 4, 4, 1, NULL);
-	int status;
-	pid_t pid;
-
-	if (map < 0)
-		return false;
-	pid = fork();
-	if (pid == 0) {
-		struct bpf_map_info info = {};
-		uint32_t len = sizeof(info);
-		bool bounding_empty;
-
-		if (privileges_shed(&bounding_empty) < 0)
-			_exit(2);
-		_exit(bpf_obj_get_info_by_fd(map, &info, &len) == 0 ? 0 : 1);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 uint32_t kernel_features_missing_required(uint32_t features)
 {
-	return ~features & (CLEARTAP_KFEAT_RINGBUF | CLEARTAP_KFEAT_UNPRIVILEGED_FDS);
+	return ~features & CLEARTAP_KFEAT_RINGBUF;
 }
 
 uint32_t kernel_features_probe(void)
@@ -161,8 +126,6 @@ uint32_t kernel_features_probe(void)
 
 	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
 		f |= CLEARTAP_KFEAT_RINGBUF;
-	if (has_unprivileged_fds())
-		f |= CLEARTAP_KFEAT_UNPRIVILEGED_FDS;
 	if (has_uprobe_multi())
 		f |= CLEARTAP_KFEAT_UPROBE_MULTI;
 	if (has_perf_link())

@@ -293,7 +293,7 @@ static void set_call_limit(struct attach_requests *ar,
 			   const struct cleartap_handoff_attach_request *req,
 			   struct cleartap_handoff_attachment *ret)
 {
-	uint32_t zero = 0, limit;
+	uint32_t limit;
 	char detail[96];
 
 	if (req->ino && (req->ino < CLEARTAP_MIN_CALL_LIMIT || req->ino > UINT32_MAX)) {
@@ -302,12 +302,8 @@ static void set_call_limit(struct attach_requests *ar,
 		return;
 	}
 	limit = (uint32_t)req->ino;
-	if (bpf_map_update_elem(ar->config.call_limit_fd, &zero, &limit, BPF_ANY) < 0) {
-		snprintf(detail, sizeof(detail), "cannot set the per-call limit: %s",
-			 strerror(errno));
-		tls_probe_report(&none, CLEARTAP_ATTACH_FAILED, 0, 0, "", detail, ret);
-		return;
-	}
+	/* the programs read it once per call: a plain store is seen by the next one */
+	__atomic_store_n(ar->config.call_limit, limit, __ATOMIC_RELAXED);
 	if (limit && limit < ar->config.max_call_bytes)
 		snprintf(detail, sizeof(detail), "each call copied up to %u bytes", limit);
 	else

@@ -31,7 +31,7 @@ struct attach_requests_config {
 	struct broker *broker;	      /* other mount namespaces' files; NULL or stopped: none */
 	const char *no_broker_reason; /* " (--strict)", ...: said when there is none */
 	const struct cleartap_handoff_attachment *known; /* what start-up examined */
-	int call_limit_fd;				 /* the programs' ct_call_limit map */
+	volatile uint32_t *call_limit;			 /* the programs' ct_call_limit, mapped */
 	uint32_t max_call_bytes;			 /* what they copy without one */
 	size_t n_known;
 };

@@ -152,6 +152,7 @@ int handoff_server_init(struct handoff_server *s, int listen_fd, const struct ha
 	    .max_call_bytes = fds->max_call_bytes,
 	    .n_attachments = (uint16_t)n_attachments,
 	    .kernel_features = (uint16_t)fds->kernel_features,
+	    .counter_rows = (uint16_t)fds->counter_rows,
 	};
 	memcpy(s->attachments, attachments, n_attachments * sizeof(*attachments));
 	for (uint32_t i = 0; r == 0 && i < fds->n_rings; i++)

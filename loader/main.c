@@ -139,7 +139,7 @@ static void usage(FILE *out)
 	    "  --verbose              libbpf debug output\n"
 	    "  --test-hide-feature F  for tests: run as if the kernel lacked F (uprobe_multi,\n"
 	    "                         perf_link, attach_cookie, bpf_loop, socket_cookie,\n"
-	    "                         ringbuf, unprivileged_fds; repeatable)\n"
+	    "                         ringbuf; repeatable)\n"
 	    "  --help, --version\n",
 	    DEFAULT_PIN_DIR, DEFAULT_SOCKET, DEFAULT_USER, DEFAULT_BROKER_USER, DEFAULT_RING_SIZE,
 	    DEFAULT_RING_SHARDS, CLEARTAP_DEFAULT_MAX_CALL_BYTES);
@@ -756,7 +756,7 @@ static int serve(const struct options *opt, const struct objects *objects,
 	    .sandbox = *sandbox,
 	    .known = attachments,
 	    .n_known = n_attachments,
-	    .call_limit_fd = objects->fds.call_limit,
+	    .call_limit = objects->call_limit,
 	    .max_call_bytes = objects->fds.max_call_bytes,
 	};
 	struct pollfd pfds[3 + HANDOFF_MAX_CLIENTS];
@@ -934,8 +934,7 @@ int main(int argc, char **argv)
 		/* refused before anything is loaded or pinned: a clear word, not a verifier log */
 		log_msg(
 		    "this kernel cannot run cleartap's programs (see the missing features above); "
-		    "cleartap needs Linux 5.10 or later, and on 5.10 "
-		    "kernel.unprivileged_bpf_disabled=0");
+		    "cleartap needs Linux 5.10 or later");
 		return EXIT_FAILURE;
 	}
 	if (opt.attach_only &&

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bpffs.h"
@@ -65,6 +66,9 @@ void objects_close(struct objects *o)
 	o->n_instances = 0;
 	for (size_t i = 0; i < o->n_held; i++)
 		close(o->held[i]);
+	if (o->call_limit)
+		munmap((void *)o->call_limit, (size_t)sysconf(_SC_PAGESIZE));
+	o->call_limit = NULL;
 	free(o->held);
 	o->held = NULL;
 	o->n_held = 0;
@@ -133,6 +137,11 @@ static int reuse_pins(const char *pin_dir, struct objects *o)
 		if ((r = get_pinned(pin_dir, name, &o->fds.rings[i])) < 0)
 			return r;
 	}
+	if ((r = map_max_entries(o->fds.counters, &o->fds.counter_rows)) < 0)
+		return r;
+	if (o->fds.counter_rows % CLEARTAP_COUNTER_STRIDE)
+		return -EUCLEAN;
+	o->fds.counter_rows /= CLEARTAP_COUNTER_STRIDE;
 	o->fds.ring_size = rodata.ct_ring_size;
 	o->fds.max_call_bytes = rodata.ct_max_call_bytes;
 	o->reused = true;
@@ -294,7 +303,13 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 			goto out;
 		}
 	}
-	if ((r = bpf_map__set_max_entries(skel->maps.ct_rings, cfg->ring_shards)) < 0 ||
+	/* a row of counters per CPU the programs may run on */
+	if ((r = libbpf_num_possible_cpus()) < 0)
+		goto out;
+	o->fds.counter_rows = (uint32_t)r;
+	if ((r = bpf_map__set_max_entries(skel->maps.ct_counters,
+					  o->fds.counter_rows * CLEARTAP_COUNTER_STRIDE)) < 0 ||
+	    (r = bpf_map__set_max_entries(skel->maps.ct_rings, cfg->ring_shards)) < 0 ||
 	    (r = bpf_map__set_inner_map_fd(skel->maps.ct_rings, o->fds.rings[0])) < 0)
 		goto out;
 	/* Before 6.6 the programs go on perf-event uprobes, which need no expected attach type. */
@@ -486,6 +501,18 @@ static int ensure_raw_tp_link(const char *pin_dir, const char *name)
 	return bpf_obj_pin(link_fd, path) < 0 ? ct_negative_errno() : 0;
 }
 
+/* Mapped now: the loader writes it after dropping its capabilities, without bpf() (objects.h). */
+static int map_call_limit(struct objects *o)
+{
+	void *area = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+			  o->fds.call_limit, 0);
+
+	if (area == MAP_FAILED)
+		return -errno;
+	o->call_limit = area;
+	return 0;
+}
+
 int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_objects)
 {
 	char marker[PATH_MAX];
@@ -519,6 +546,8 @@ int objects_load_or_reuse(const struct objects_config *cfg, struct objects *ret_
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_proc_exec");
 	if (r == 0)
 		r = ensure_raw_tp_link(cfg->pin_dir, "ct_proc_exit");
+	if (r == 0)
+		r = map_call_limit(&o);
 	if (r < 0) {
 		objects_close(&o);
 		if (fresh)

@@ -37,6 +37,11 @@ struct objects {
 	/* kernels without BPF links on perf events (before 5.15): the uprobe events, held */
 	int *held;
 	size_t n_held;
+	/*
+	 * ct_call_limit's one value, mapped: after the loader drops its capabilities, 5.10 refuses
+	 * it bpf() while kernel.unprivileged_bpf_disabled is set.
+	 */
+	volatile uint32_t *call_limit;
 };
 
 /*

@@ -36,7 +36,6 @@ const struct seccomp_rule loader_serving_rules[] = {
 	SECCOMP_ALLOW("fstat", "check the opened file is the one named (device, inode, regular)"),
 	SECCOMP_ALLOW("newfstatat", "the same, as glibc spells fstat"),
 	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_LINK_CREATE, "attach its own uprobe_multi programs to a planned file"),
-	SECCOMP_ALLOW_IF_EQ("bpf", 0, BPF_MAP_UPDATE_ELEM, "set ct_call_limit, the per-call copy limit a collector's capture levels ask for (of the other maps it holds, rings cannot be updated; the counters it never writes)"),
 	SECCOMP_ALLOW("pipe2", "a planner child's plan comes back through a pipe"),
 	SECCOMP_ALLOW_IF_CLEAR("clone", 0, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_VM | CLONE_THREAD, "fork a planner child: a process, never a thread or a namespace"),
 	SECCOMP_FAIL("clone3", ENOSYS, "glibc falls back to clone, whose flags this filter can see"),

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "handoff_client.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,7 +51,7 @@ static int connect_with_retry(const char *path, unsigned wait_ms, int *ret_fd)
 	}
 }
 
-/* "anon_inode:bpf-map" or "anon_inode:bpf-prog": info structs alone cannot tell them apart. */
+/* "anon_inode:bpf-map" or "anon_inode:bpf-prog": what a received descriptor is. */
 static int bpf_fd_class(int fd, const char *want)
 {
 	char link[64], target[64];
@@ -63,24 +63,6 @@ static int bpf_fd_class(int fd, const char *want)
 		return -errno;
 	target[n] = '\0';
 	return strcmp(target, want) == 0 ? 0 : -EBADF;
-}
-
-static int check_map(int fd, uint32_t id, uint32_t type, uint32_t *ret_max_entries,
-		     uint32_t *ret_value_size)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	int r = bpf_fd_class(fd, "anon_inode:bpf-map");
-
-	if (r < 0)
-		return r;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return ct_negative_errno();
-	if (info.type != type || info.id != id)
-		return -EBADF;
-	*ret_max_entries = info.max_entries;
-	*ret_value_size = info.value_size;
-	return 0;
 }
 
 /* A file nobody can change any more, of whole process records. */
@@ -106,19 +88,15 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 
 	for (uint16_t i = 0; i < reply->nfds; i++) {
 		const struct cleartap_handoff_fd *d = &descs[i];
-		uint32_t max_entries, value_size;
 		int r;
 
 		switch (d->kind) {
 		case CLEARTAP_FD_RING:
 			if (d->index >= CT_MAX_RINGS || (seen_rings & (1ULL << d->index)))
 				return -EPROTO;
-			r = check_map(fds[i], d->bpf_id, BPF_MAP_TYPE_RINGBUF, &max_entries,
-				      &value_size);
-			if (r < 0)
+			/* its type and size are checked where it is mapped (ring_reader.h) */
+			if ((r = bpf_fd_class(fds[i], "anon_inode:bpf-map")) < 0)
 				return r;
-			if (max_entries != reply->ring_size)
-				return -EBADF;
 			seen_rings |= 1ULL << d->index;
 			o->fds.rings[d->index] = fds[i];
 			o->ring_ids[d->index] = d->bpf_id;
@@ -126,13 +104,8 @@ static int adopt(struct handoff_objects *o, const struct cleartap_handoff_reply 
 		case CLEARTAP_FD_COUNTERS:
 			if (o->fds.counters >= 0)
 				return -EPROTO;
-			r = check_map(fds[i], d->bpf_id, BPF_MAP_TYPE_PERCPU_ARRAY, &max_entries,
-				      &value_size);
-			if (r < 0)
+			if ((r = bpf_fd_class(fds[i], "anon_inode:bpf-map")) < 0)
 				return r;
-			if (value_size != sizeof(uint64_t))
-				return -EBADF;
-			o->n_counters = max_entries;
 			o->fds.counters = fds[i];
 			o->counters_id = d->bpf_id;
 			break;
@@ -194,6 +167,7 @@ static int fetch_once(const char *socket_path, unsigned wait_ms, struct handoff_
 		o.fds.ring_size = reply.ring_size;
 		o.fds.max_call_bytes = reply.max_call_bytes;
 		o.fds.kernel_features = reply.kernel_features;
+		o.fds.counter_rows = reply.counter_rows;
 		o.n_attachments = reply.n_attachments;
 		r = adopt(&o, &reply, descs, fds);
 	}

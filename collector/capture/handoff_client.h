@@ -6,11 +6,13 @@
 
 #include "handoff_io.h"
 
-/* Descriptors received from the loader, each checked against what it claims to be. */
+/*
+ * Descriptors received from the loader, each checked to be a BPF map; ring_reader.h and
+ * kernel_counters.h check the rest when they map them (without bpf()).
+ */
 struct handoff_objects {
 	struct handoff_fds fds;
 	uint32_t ring_ids[CT_MAX_RINGS], counters_id; /* the maps' ids: a later lease is checked */
-	uint32_t n_counters;			      /* entries of the counters map */
 	struct cleartap_handoff_attachment attachments[CLEARTAP_HANDOFF_MAX_ATTACHMENTS];
 	size_t n_attachments;  /* what the loader probed, or could not */
 	int lease_fd;	       /* the handoff connection, kept: one reader per ring set */

@@ -23,8 +23,10 @@
  * 8: mnt_ns on proc records (was reserved): executables exec'd in a container are named there.
  * 11: CLEARTAP_DATA_FD_FROM_BIO (memory-BIO ties); the ct_call_limit map, pinned (a loader
  *     reusing older pins would find none: it asks for --unload instead).
+ * 12: counters in rows per CPU of a mappable array, ct_call_limit mappable (read and written
+ *     without bpf()).
  */
-#define CLEARTAP_SCHEMA_VERSION 11
+#define CLEARTAP_SCHEMA_VERSION 12
 
 /* Largest payload carried by one data record. Power of two: it bounds the BPF copy. */
 #define CLEARTAP_CHUNK_MAX 16384
@@ -275,7 +277,7 @@ struct cleartap_lib_open {
 	__u32 reserved;
 };
 
-/* Per-CPU counters (index into the cleartap counters map). Append only. */
+/* Counters, one row per CPU in the cleartap counters map. Append only. */
 enum cleartap_counter {
 	CLEARTAP_CNT_CALLS = 0,		    /* calls that returned data */
 	CLEARTAP_CNT_CALL_BYTES,	    /* bytes those calls returned */
@@ -303,6 +305,9 @@ enum cleartap_counter {
 	CLEARTAP_CNT_UNCOPIED_BYTES,	    /* plain bytes that skipped user memory (sendfile) */
 	CLEARTAP_CNT__MAX,
 };
+
+/* Entries per CPU row of the counters map: whole 64-byte cache lines, so rows never share one. */
+#define CLEARTAP_COUNTER_STRIDE ((CLEARTAP_CNT__MAX + 7) / 8 * 8)
 
 #define CLEARTAP_COUNTER_NAMES                                                                     \
 	"calls", "call_bytes", "chunks", "chunk_bytes", "drop_ring_full", "drop_ring_full_bytes",  \

@@ -27,8 +27,8 @@
 
 #define CLEARTAP_HANDOFF_MAGIC 0x50415443u /* "CTAP" */
 #define CLEARTAP_HANDOFF_VERSION                                                                   \
-	6 /* 2: attachments, 3: probe sites, 4: kernel features,                                   \
-	   * 5: attach requests, no program fds, 6: Go returns */
+	7 /* 2: attachments, 3: probe sites, 4: kernel features,                                   \
+	   * 5: attach requests, no program fds, 6: Go returns, 7: counter rows */
 #define CLEARTAP_HANDOFF_MAX_FDS	 64
 #define CLEARTAP_HANDOFF_MAX_ATTACHMENTS 64
 
@@ -58,7 +58,8 @@ struct cleartap_handoff_reply {
 	__u32 max_call_bytes;  /* per-call capture cap the programs were loaded with */
 	__u16 n_attachments;   /* library files the loader tried to probe */
 	__u16 kernel_features; /* enum cleartap_kernel_feature the loader found */
-	__u16 reserved[2];
+	__u16 counter_rows;    /* rows of the counters map (one per possible CPU) */
+	__u16 reserved;
 };
 
 /* What the running kernel offers the programs, as the loader probed it at start-up. */
@@ -66,12 +67,11 @@ enum cleartap_kernel_feature {
 	CLEARTAP_KFEAT_UPROBE_MULTI = 1 << 0, /* uprobe_multi links (6.6): one link per file, and
 					       * attaching later files without privilege */
 	CLEARTAP_KFEAT_PERF_LINK = 1 << 1, /* BPF links on perf events (5.15): pinnable uprobes */
-	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2,	  /* bpf_get_attach_cookie() in uprobes (5.15) */
-	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,	  /* bpf_loop() (5.17) */
-	CLEARTAP_KFEAT_SOCKET_COOKIE = 1 << 4,	  /* bpf_get_socket_cookie() in tp_btf (5.12) */
-	CLEARTAP_KFEAT_RINGBUF = 1 << 5,	  /* BPF ring buffers (5.8): required */
-	CLEARTAP_KFEAT_UNPRIVILEGED_FDS = 1 << 6, /* bpf() on held fds without capabilities:
-						   * required (the collector has none) */
+	CLEARTAP_KFEAT_ATTACH_COOKIE = 1 << 2, /* bpf_get_attach_cookie() in uprobes (5.15) */
+	CLEARTAP_KFEAT_BPF_LOOP = 1 << 3,      /* bpf_loop() (5.17) */
+	CLEARTAP_KFEAT_SOCKET_COOKIE = 1 << 4, /* bpf_get_socket_cookie() in tp_btf (5.12) */
+	CLEARTAP_KFEAT_RINGBUF = 1 << 5,       /* BPF ring buffers (5.8): required */
+	/* 1 << 6 was bpf() without capabilities: nothing needs it since handoff version 7 */
 };
 
 struct cleartap_handoff_fd {

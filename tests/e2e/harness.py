@@ -56,11 +56,6 @@ FEATURE_SINCE = {"ringbuf": (5, 8), "socket_cookie": (5, 12), "perf_link": (5, 1
                  "attach_cookie": (5, 15), "bpf_loop": (5, 17), "uprobe_multi": (6, 6)}
 
 
-# 5.10 refuses every bpf() command to a process without capabilities while
-# kernel.unprivileged_bpf_disabled is set; 6.1 (the next release measured) no longer does.
-UNPRIVILEGED_FDS_SINCE = (6, 1)
-
-
 def unprivileged_bpf_disabled():
     with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
         return int(f.read())
@@ -72,8 +67,6 @@ def kernel_has(feature):
     if feature in HIDDEN_FEATURES or (feature == "uprobe_multi" and
                                       "attach_cookie" in HIDDEN_FEATURES):
         return False
-    if feature == "unprivileged_fds":
-        return kernel_version() >= UNPRIVILEGED_FDS_SINCE or unprivileged_bpf_disabled() == 0
     return kernel_version() >= FEATURE_SINCE[feature]
 
 

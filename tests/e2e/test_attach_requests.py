@@ -5,6 +5,7 @@ include/cleartap/handoff.h byte by byte; the loader's answers and the kernel's o
 loader's descriptors (/proc/PID/fdinfo) are checked, never the loader's log alone."""
 import array
 import os
+import re
 import shutil
 import socket
 import struct
@@ -13,7 +14,10 @@ import time
 
 import harness
 
-MAGIC, VERSION = 0x50415443, 6
+MAGIC = 0x50415443
+# the protocol's version, from the header both ends are built with
+VERSION = int(re.search(r"#define CLEARTAP_HANDOFF_VERSION\s+\\?\s*(\d+)",
+                        (harness.ROOT / "include/cleartap/handoff.h").read_text()).group(1))
 REQUEST_MAGIC, ANSWER_MAGIC = 0x51525443, 0x53415443
 REQUEST = struct.Struct("<IIQQII256s")
 ANSWER_HEAD = struct.Struct("<IIIIIIQQ256s128s")  # answer magic, pid, then the attachment
