@@ -4,7 +4,9 @@
  *   planned: at the sites the attach planner chooses, with the same links as cleartap's probes
  *   entry:   a uprobe and a uretprobe on each function's first instruction (cleartap before
  *            the planner, and what most eBPF TLS agents do)
- * Usage: empty_probe planned|entry LIBSSL_PATH
+ *   syscalls: as planned, plus empty programs on tp_btf/sys_enter and sys_exit (the hooks of
+ *            cleartap's syscall programs: what hooking every system call costs by itself)
+ * Usage: empty_probe planned|entry|syscalls LIBSSL_PATH
  */
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -45,8 +47,9 @@ int main(int argc, char **argv)
 	int fd, r;
 	char c;
 
-	if (argc != 3 || (strcmp(argv[1], "planned") && strcmp(argv[1], "entry"))) {
-		fprintf(stderr, "usage: empty_probe planned|entry LIBSSL_PATH\n");
+	if (argc != 3 ||
+	    (strcmp(argv[1], "planned") && strcmp(argv[1], "entry") && strcmp(argv[1], "syscalls"))) {
+		fprintf(stderr, "usage: empty_probe planned|entry|syscalls LIBSSL_PATH\n");
 		return 1;
 	}
 	path = argv[2];
@@ -63,6 +66,10 @@ int main(int argc, char **argv)
 		return 1;
 	bpf_program__set_expected_attach_type(skel->progs.empty_enter, CT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.empty_return, CT_BPF_TRACE_UPROBE_MULTI);
+	if (strcmp(argv[1], "syscalls")) {
+		bpf_program__set_autoload(skel->progs.empty_sys_enter, false);
+		bpf_program__set_autoload(skel->progs.empty_sys_exit, false);
+	}
 	if (ct_empty_probe__load(skel)) {
 		fprintf(stderr, "empty_probe: load failed\n");
 		return 1;
@@ -73,6 +80,12 @@ int main(int argc, char **argv)
 	    path, &plan, false, &links);
 	if (r < 0) {
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
+		return 1;
+	}
+	if (strcmp(argv[1], "syscalls") == 0 &&
+	    (!bpf_program__attach(skel->progs.empty_sys_enter) ||
+	     !bpf_program__attach(skel->progs.empty_sys_exit))) {
+		fprintf(stderr, "empty_probe: attaching the syscall programs failed\n");
 		return 1;
 	}
 	printf("attached\n");
