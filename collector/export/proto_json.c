@@ -4,6 +4,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "id_table.h"
 
@@ -122,21 +125,72 @@ static inline uint64_t word_at(const uint8_t *s)
 	return x;
 }
 
-/* Bytes 0x20..0x7e from s on, a word at a time: where the word loop stops, bytes decide. */
+#ifdef __SSE2__
+/*
+ * Sixteen bytes at a time where SSE2 is there (every x86-64): the mask of those in 0x20..0x7e
+ * (signed compares: bytes from 0x80 are negative), less '"' and '\\' for JSON strings.
+ */
+static inline unsigned printable_mask16(const uint8_t *s, bool json_plain)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)s);
+	__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+				   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+
+	if (json_plain)
+		ok = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+						   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+				      ok);
+	return (unsigned)_mm_movemask_epi8(ok);
+}
+#endif
+
+/*
+ * The bytes of a word that are not plain: the lowest flagged byte is always the first odd one
+ * (a borrow only runs upwards, so bytes above it may be flagged wrongly, never below).
+ */
+static inline uint64_t word_odd(const uint8_t *s, bool json_plain)
+{
+	uint64_t x = word_at(s);
+	uint64_t odd =
+	    bytes_below(x, 0x20) | (x & BYTES_HIGHS) | bytes_zero(x ^ (BYTES_ONES * 0x7f));
+
+	if (json_plain)
+		odd |= bytes_zero(x ^ (BYTES_ONES * '"')) | bytes_zero(x ^ (BYTES_ONES * '\\'));
+	return odd;
+}
+
+/*
+ * Bytes 0x20..0x7e from s on: sixteen at a time (SSE2), else eight; the rest in one block or
+ * word that overlaps the last (its bytes before the rest are known plain), so no byte loop but
+ * for strings under eight bytes.
+ */
 static size_t printable_prefix(const uint8_t *s, size_t len, bool json_plain)
 {
 	size_t i = 0;
 
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x = word_at(s + i);
-		uint64_t odd =
-		    bytes_below(x, 0x20) | (x & BYTES_HIGHS) | bytes_zero(x ^ (BYTES_ONES * 0x7f));
+#ifdef __SSE2__
+	if (len >= 16) {
+		unsigned mask;
 
-		if (json_plain)
-			odd |= bytes_zero(x ^ (BYTES_ONES * '"')) |
-			       bytes_zero(x ^ (BYTES_ONES * '\\'));
-		if (odd)
-			break;
+		for (; i + 16 <= len; i += 16)
+			if ((mask = printable_mask16(s + i, json_plain)) != 0xffff)
+				return i + (size_t)__builtin_ctz(~mask);
+		if (i == len)
+			return len;
+		mask = printable_mask16(s + len - 16, json_plain);
+		return mask == 0xffff ? len : len - 16 + (size_t)__builtin_ctz(~mask);
+	}
+#endif
+	if (len >= 8) {
+		uint64_t odd;
+
+		for (; i + 8 <= len; i += 8)
+			if ((odd = word_odd(s + i, json_plain)))
+				return i + (size_t)__builtin_ctzll(odd) / 8;
+		if (i == len)
+			return len;
+		odd = word_odd(s + len - 8, json_plain);
+		return odd ? len - 8 + (size_t)__builtin_ctzll(odd) / 8 : len;
 	}
 	while (i < len && s[i] >= 0x20 && s[i] < 0x7f &&
 	       !(json_plain && (s[i] == '"' || s[i] == '\\')))

@@ -164,46 +164,50 @@ static void test_what_is_text(void)
 }
 
 /*
- * Strings and text are scanned eight bytes at a time: every byte value at every position of a
- * word (and of the tail that follows the last whole word) is told as a byte-wise reading would.
+ * Strings and text are scanned sixteen bytes at a time (SSE2), then eight, the rest in one
+ * overlapping block or word: every byte value at every position, for lengths that take each
+ * path, is told as a byte-wise reading would (and the scan resumes after it at every alignment).
  */
+/* A string of len 'a's with byte c at position at, as a byte-wise reading tells it. */
+static void check_byte_at(size_t len, uint8_t c, size_t at)
+{
+	uint8_t in[64];
+	char want[64 + 16], esc[8];
+	bool printable = c >= 0x20 && c < 0x7f;
+	struct ct_buf b = {};
+
+	memset(in, 'a', len);
+	in[at] = c;
+	CHECK(proto_json_is_text(in, len, false) == (printable || c == '\t'));
+	CHECK(proto_json_is_text(in, len, true) ==
+	      (printable || c == '\t' || c == '\n' || c == '\r'));
+	if (c == '"' || c == '\\')
+		snprintf(esc, sizeof(esc), "\\%c", c);
+	else if (c == '\n' || c == '\r' || c == '\t')
+		snprintf(esc, sizeof(esc), "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+	else if (c < 0x20 || c == 0x7f)
+		snprintf(esc, sizeof(esc), "\\u%04x", c);
+	else if (c >= 0x80)
+		snprintf(esc, sizeof(esc), "\\ufffd"); /* a lone byte is not UTF-8 */
+	else
+		snprintf(esc, sizeof(esc), "%c", c);
+	snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, (const char *)in, esc,
+		 (int)(len - at - 1), (const char *)in + at + 1);
+	proto_json_string(&b, in, len);
+	ct_buf_putc(&b, '\0');
+	CHECK_STR((char *)b.data, want);
+	ct_buf_free(&b);
+}
+
 static void test_every_byte_at_every_position(void)
 {
-	enum { LEN = 21 }; /* two words and a 5-byte tail */
-
-	for (unsigned c = 0; c < 256; c++)
-		for (size_t at = 0; at < LEN; at++) {
-			uint8_t in[LEN];
-			char want[LEN + 16], esc[8];
-			bool printable = c >= 0x20 && c < 0x7f;
-			struct ct_buf b = {};
-
-			memset(in, 'a', sizeof(in));
-			in[at] = (uint8_t)c;
-			CHECK(proto_json_is_text(in, LEN, false) == (printable || c == '\t'));
-			CHECK(proto_json_is_text(in, LEN, true) ==
-			      (printable || c == '\t' || c == '\n' || c == '\r'));
-			if (c == '"' || c == '\\')
-				snprintf(esc, sizeof(esc), "\\%c", c);
-			else if (c == '\n' || c == '\r' || c == '\t')
-				snprintf(esc, sizeof(esc), "\\%c",
-					 c == '\n'   ? 'n'
-					 : c == '\r' ? 'r'
-						     : 't');
-			else if (c < 0x20 || c == 0x7f)
-				snprintf(esc, sizeof(esc), "\\u%04x", c);
-			else if (c >= 0x80)
-				snprintf(esc, sizeof(esc),
-					 "\\ufffd"); /* a lone byte is not UTF-8 */
-			else
-				snprintf(esc, sizeof(esc), "%c", c);
-			snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, (const char *)in,
-				 esc, (int)(LEN - at - 1), (const char *)in + at + 1);
-			proto_json_string(&b, in, LEN);
-			ct_buf_putc(&b, '\0');
-			CHECK_STR((char *)b.data, want);
-			ct_buf_free(&b);
-		}
+	/* two 16-byte blocks and a rest the last block overlaps; a word and an overlapping word;
+	 * one word; bytes alone */
+	static const size_t lengths[] = {45, 15, 12, 8, 5};
+	for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++)
+		for (unsigned c = 0; c < 256; c++)
+			for (size_t at = 0; at < lengths[l]; at++)
+				check_byte_at(lengths[l], (uint8_t)c, at);
 }
 
 int main(void)
