@@ -2,7 +2,6 @@
 #include "ring_reader.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -17,30 +16,26 @@
 
 size_t ring_view_consume(struct ring_view *ring, ring_record_fn *fn, void *ctx)
 {
-	uint64_t consumer = __atomic_load_n(ring->consumer, __ATOMIC_ACQUIRE), producer;
+	uint64_t consumer = __atomic_load_n(ring->consumer, __ATOMIC_ACQUIRE);
+	/* what was committed when the pass began: a pass holds at most a ring's worth, however
+	 * fast the probes write meanwhile (record_batch.h) */
+	uint64_t producer = __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE);
 	size_t n = 0;
-	bool more;
 
-	/* again while records keep coming: one wakeup may stand for many */
-	do {
-		more = false;
-		producer = __atomic_load_n(ring->producer, __ATOMIC_ACQUIRE);
-		while (consumer < producer) {
-			const uint8_t *header = ring->data + (consumer & ring->mask);
-			/* the kernel's release store of the length publishes the record */
-			uint32_t len = __atomic_load_n((const uint32_t *)header, __ATOMIC_ACQUIRE);
+	while (consumer < producer) {
+		const uint8_t *header = ring->data + (consumer & ring->mask);
+		/* the kernel's release store of the length publishes the record */
+		uint32_t len = __atomic_load_n((const uint32_t *)header, __ATOMIC_ACQUIRE);
 
-			if (len & RING_BUSY_BIT)
-				return n; /* a probe still writes it; records after it wait too */
-			more = true;
-			consumer += ((len & ~RING_DISCARD_BIT) + RING_HEADER_SIZE + 7) & ~7ull;
-			if (!(len & RING_DISCARD_BIT)) {
-				fn(ctx, header + RING_HEADER_SIZE, len);
-				n++;
-			}
-			__atomic_store_n(ring->consumer, consumer, __ATOMIC_RELEASE);
+		if (len & RING_BUSY_BIT)
+			break; /* a probe still writes it; records after it wait too */
+		consumer += ((len & ~RING_DISCARD_BIT) + RING_HEADER_SIZE + 7) & ~7ull;
+		if (!(len & RING_DISCARD_BIT)) {
+			fn(ctx, header + RING_HEADER_SIZE, len);
+			n++;
 		}
-	} while (more);
+		__atomic_store_n(ring->consumer, consumer, __ATOMIC_RELEASE);
+	}
 	return n;
 }
 

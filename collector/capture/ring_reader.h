@@ -30,8 +30,9 @@ struct ring_view {
 };
 
 /*
- * Hand every complete record between consumer and producer to fn, in order, moving the consumer
- * past each (discarded records are skipped); stop at the first still being written. Returns the
+ * Hand every complete record between the consumer and the producer position read on entry to
+ * fn, in order, moving the consumer past each (discarded records are skipped); stop at the
+ * first still being written. Records committed meanwhile wait for the next pass. Returns the
  * number of records handed over.
  */
 size_t ring_view_consume(struct ring_view *ring, ring_record_fn *fn, void *ctx);

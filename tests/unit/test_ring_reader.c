@@ -134,6 +134,37 @@ static void test_busy_stops_until_committed(void)
 	CHECK_U64(f.consumer, f.producer);
 }
 
+/* A pass takes what was committed when it began, however fast records keep coming. */
+struct refill {
+	struct fake_ring *f;
+	size_t n;
+};
+
+static void produce_while_read(void *ctx, const void *data, size_t size)
+{
+	struct refill *r = ctx;
+
+	(void)data;
+	(void)size;
+	r->n++;
+	if (r->f->producer - r->f->consumer < SIZE - 16)
+		produce(r->f, 1, 0x70, 0);
+}
+
+static void test_a_pass_ends_at_the_producer_it_began_with(void)
+{
+	struct fake_ring f;
+	struct refill r = {.f = &f};
+
+	fake_init(&f, 0);
+	produce(&f, 1, 0x70, 0);
+	produce(&f, 1, 0x70, 0);
+	CHECK_U64(ring_view_consume(&f.view, produce_while_read, &r), 2);
+	CHECK_U64(r.n, 2);
+	CHECK_U64(f.consumer, 32);
+	CHECK_U64(ring_view_pending(&f.view), 32); /* the two written meanwhile: next pass */
+}
+
 static void test_discarded_records_are_skipped(void)
 {
 	struct fake_ring f;
@@ -155,5 +186,6 @@ int main(void)
 	RUN(test_a_record_across_the_end_reads_whole);
 	RUN(test_busy_stops_until_committed);
 	RUN(test_discarded_records_are_skipped);
+	RUN(test_a_pass_ends_at_the_producer_it_began_with);
 	return TEST_EXIT();
 }
