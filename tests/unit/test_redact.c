@@ -89,6 +89,29 @@ static void test_disabled_and_added_fields(void)
 	r.enabled = true;
 }
 
+/* Header names match whole and in any case: a name that only starts or ends like one does not. */
+static void test_header_names_match_whole(void)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		bool redacted;
+	} cases[] = {
+	    {"Cookie", 6, true},	 {"COOKIE", 6, true},	      {"cookie", 5, false},
+	    {"cookies", 7, false},	 {"Set-Cookie", 10, true},    {"set-cookie2", 11, false},
+	    {"authorization", 13, true}, {"Authorizatio", 12, false}, {"cookie\0x", 8, false},
+	    {"x-api-key", 9, false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(redactor_applies(&r, cases[i].name, cases[i].len) == cases[i].redacted);
+	/* a name of 64 bytes or more is never one: the table holds shorter ones */
+	char long_name[80];
+
+	memset(long_name, 'a', sizeof(long_name));
+	CHECK(!redactor_applies(&r, long_name, sizeof(long_name)));
+}
+
 int main(void)
 {
 	if (redactor_init(&r) < 0)
@@ -96,5 +119,6 @@ int main(void)
 	RUN(test_query_parameters);
 	RUN(test_json_members);
 	RUN(test_disabled_and_added_fields);
+	RUN(test_header_names_match_whole);
 	return TEST_EXIT();
 }
