@@ -251,12 +251,22 @@ void pipeline_free(struct pipeline *p)
 	record_batch_free(&p->batch);
 }
 
-void pipeline_add(struct pipeline *p, const void *data, size_t size)
+static void add(struct pipeline *p, const void *data, size_t size, bool borrow)
 {
 	p->counters.records++;
 	p->counters.record_bytes += size;
-	if (record_batch_add(&p->batch, data, size) == -EBADMSG)
+	if ((borrow ? record_batch_borrow : record_batch_add)(&p->batch, data, size) == -EBADMSG)
 		p->counters.malformed_records++;
+}
+
+void pipeline_add(struct pipeline *p, const void *data, size_t size)
+{
+	add(p, data, size, false);
+}
+
+void pipeline_borrow(struct pipeline *p, const void *data, size_t size)
+{
+	add(p, data, size, true);
 }
 
 void pipeline_run_pass(struct pipeline *p)
