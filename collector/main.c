@@ -114,10 +114,10 @@ struct collector {
 
 CT_DEFINE_LOG_MSG("cleartap-collector")
 
-/* Each record of a pass: collected where it is in the ring, dispatched in time order. */
+/* Each record of a pass: only collected, dispatched in time order. */
 static void on_record(void *ctx, const void *data, size_t size)
 {
-	pipeline_borrow(ctx, data, size);
+	pipeline_add(ctx, data, size);
 }
 
 static void drain(struct collector *c)
@@ -132,7 +132,6 @@ static void drain(struct collector *c)
 		c->record_fd = -1;
 	}
 	pipeline_run_pass(&c->pipe);
-	ring_reader_release(&c->rings); /* the pass is done with the records it borrowed */
 	if (c->loop)
 		c->last_drain_ms = uv_now(c->loop);
 }

@@ -251,22 +251,12 @@ void pipeline_free(struct pipeline *p)
 	record_batch_free(&p->batch);
 }
 
-static void add(struct pipeline *p, const void *data, size_t size, bool borrow)
+void pipeline_add(struct pipeline *p, const void *data, size_t size)
 {
 	p->counters.records++;
 	p->counters.record_bytes += size;
-	if ((borrow ? record_batch_borrow : record_batch_add)(&p->batch, data, size) == -EBADMSG)
+	if (record_batch_add(&p->batch, data, size) == -EBADMSG)
 		p->counters.malformed_records++;
-}
-
-void pipeline_add(struct pipeline *p, const void *data, size_t size)
-{
-	add(p, data, size, false);
-}
-
-void pipeline_borrow(struct pipeline *p, const void *data, size_t size)
-{
-	add(p, data, size, true);
 }
 
 void pipeline_run_pass(struct pipeline *p)

@@ -72,10 +72,8 @@ void pipeline_attachment(struct pipeline *p, const struct cleartap_handoff_attac
 			 uint32_t pid, bool is_library);
 void pipeline_free(struct pipeline *p);
 
-/* One record as a ring gave it: copied, kept for this drain pass. */
+/* One record as a ring gave it: kept for this drain pass. */
 void pipeline_add(struct pipeline *p, const void *data, size_t size);
-/* The same for a record that stays valid until the pass has run (a ring's): not copied. */
-void pipeline_borrow(struct pipeline *p, const void *data, size_t size);
 
 /* The end of a drain pass: everything added, in time order, through every stage. */
 void pipeline_run_pass(struct pipeline *p);

@@ -21,7 +21,7 @@ static uint64_t order_time(const struct cleartap_record_header *hdr, const void 
 	return record_order_time(&data);
 }
 
-static int add(struct record_batch *b, const void *record, size_t size, bool borrow)
+int record_batch_add(struct record_batch *b, const void *record, size_t size)
 {
 	struct cleartap_record_header hdr;
 	uint8_t *copy;
@@ -36,6 +36,9 @@ static int add(struct record_batch *b, const void *record, size_t size, bool bor
 	 */
 	if (hdr.size >= sizeof(hdr) && hdr.size < size)
 		size = hdr.size;
+	/* every copy starts 8-byte aligned, so the records can be read through their structs */
+	while (b->data.len % 8)
+		ct_buf_putc(&b->data, 0);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		struct record_ref *refs = realloc(b->refs, cap * sizeof(*refs));
@@ -48,33 +51,14 @@ static int add(struct record_batch *b, const void *record, size_t size, bool bor
 	b->refs[b->n] = (struct record_ref){.timestamp_ns = order_time(&hdr, record, size),
 					    .cpu = hdr.cpu,
 					    .size = (uint32_t)size,
-					    .borrowed = borrow ? record : NULL,
+					    .offset = b->data.len,
 					    .seq = b->n};
-	if (!borrow) {
-		/* every copy starts 8-byte aligned, so the records can be read through their
-		 * structs */
-		while (b->data.len % 8)
-			ct_buf_putc(&b->data, 0);
-		b->refs[b->n].offset = b->data.len;
-		copy = ct_buf_extend(&b->data, size);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, record, size);
-	}
+	copy = ct_buf_extend(&b->data, size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, record, size);
 	b->n++;
 	return 0;
-}
-
-int record_batch_add(struct record_batch *b, const void *record, size_t size)
-{
-	return add(b, record, size, false);
-}
-
-int record_batch_borrow(struct record_batch *b, const void *record, size_t size)
-{
-	if ((uintptr_t)record % 8)
-		return add(b, record, size, false); /* read through its structs: copied aligned */
-	return add(b, record, size, true);
 }
 
 static bool before(const struct record_ref *a, const struct record_ref *b)
@@ -135,7 +119,7 @@ void record_batch_sort(struct record_batch *b)
 const void *record_batch_get(const struct record_batch *b, size_t i, size_t *ret_size)
 {
 	*ret_size = b->refs[i].size;
-	return b->refs[i].borrowed ? b->refs[i].borrowed : b->data.data + b->refs[i].offset;
+	return b->data.data + b->refs[i].offset;
 }
 
 void record_batch_reset(struct record_batch *b)

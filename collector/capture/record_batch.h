@@ -18,9 +18,8 @@ struct record_ref {
 	uint64_t timestamp_ns;
 	uint32_t cpu;
 	uint32_t size;
-	size_t offset;	      /* into data, when copied */
-	const void *borrowed; /* the caller's, when borrowed */
-	size_t seq;	      /* arrival order, for a stable sort */
+	size_t offset; /* into data */
+	size_t seq;    /* arrival order, for a stable sort */
 };
 
 struct record_batch {
@@ -33,16 +32,11 @@ struct record_batch {
 
 /* Copy one record (at least a record header long, or it is ignored: -EBADMSG). -ENOMEM. */
 int record_batch_add(struct record_batch *b, const void *record, size_t size);
-/*
- * The same without the copy: record must stay valid and unchanged until the next reset (a
- * ring record the consumer has not released yet). A record not 8-byte aligned is copied.
- */
-int record_batch_borrow(struct record_batch *b, const void *record, size_t size);
 
 /* Order by time (a write's start, any other record's timestamp), then CPU, then arrival. */
 void record_batch_sort(struct record_batch *b);
 
-/* The i-th record (in arrival order until sorted); valid until the next add or reset. */
+/* The i-th record after sorting; valid until the next add or reset. */
 const void *record_batch_get(const struct record_batch *b, size_t i, size_t *ret_size);
 
 void record_batch_reset(struct record_batch *b);

@@ -37,12 +37,11 @@ int record_file_write_pass(int fd, const struct record_batch *pass)
 
 	/* arrival order: the refs are in it until the pass is sorted */
 	for (size_t i = 0; i < pass->n; i++) {
-		size_t size;
-		const void *record = record_batch_get(pass, i, &size);
-		uint32_t size32 = (uint32_t)size;
+		const struct record_ref *ref = &pass->refs[i];
+		uint32_t size = ref->size;
 
-		ct_buf_put(&out, &size32, sizeof(size32));
-		ct_buf_put(&out, record, size);
+		ct_buf_put(&out, &size, sizeof(size));
+		ct_buf_put(&out, pass->data.data + ref->offset, size);
 	}
 	ct_buf_put(&out, &end, sizeof(end));
 	r = out.failed ? -ENOMEM : write_all(fd, out.data, out.len);

@@ -34,15 +34,9 @@ size_t ring_view_consume(struct ring_view *ring, ring_record_fn *fn, void *ctx)
 			fn(ctx, header + RING_HEADER_SIZE, len);
 			n++;
 		}
+		__atomic_store_n(ring->consumer, consumer, __ATOMIC_RELEASE);
 	}
-	ring->read = consumer;
 	return n;
-}
-
-void ring_view_release(struct ring_view *ring)
-{
-	/* the kernel may write over the records handed out from now on */
-	__atomic_store_n(ring->consumer, ring->read, __ATOMIC_RELEASE);
 }
 
 uint64_t ring_view_pending(const struct ring_view *ring)
@@ -123,12 +117,6 @@ size_t ring_reader_consume(struct ring_reader *reader)
 	for (uint32_t i = 0; i < reader->n_rings; i++)
 		n += ring_view_consume(&reader->rings[i], reader->fn, reader->ctx);
 	return n;
-}
-
-void ring_reader_release(struct ring_reader *reader)
-{
-	for (uint32_t i = 0; i < reader->n_rings; i++)
-		ring_view_release(&reader->rings[i]);
 }
 
 void ring_reader_close(struct ring_reader *reader)

@@ -18,7 +18,7 @@
 
 #include "handoff_io.h"
 
-/* One record, in the ring: valid until the ring is released. */
+/* One record, in the ring: valid until the callback returns. */
 typedef void ring_record_fn(void *ctx, const void *data, size_t size);
 
 /* The positions and data of one ring, wherever they are mapped (unit tests build them). */
@@ -27,18 +27,15 @@ struct ring_view {
 	const volatile uint64_t *producer;
 	const uint8_t *data; /* 2 * (mask + 1) bytes: the data twice */
 	uint64_t mask;	     /* data size - 1, a power of two */
-	uint64_t read;	     /* where the last consume stopped: released up to here */
 };
 
 /*
  * Hand every complete record between the consumer and the producer position read on entry to
- * fn, in order (discarded records are skipped); stop at the first still being written. Records
- * committed meanwhile wait for the next pass. The consumer stays where it was, so the records
- * stay valid where they are, until ring_view_release(). Returns the number handed over.
+ * fn, in order, moving the consumer past each (discarded records are skipped); stop at the
+ * first still being written. Records committed meanwhile wait for the next pass. Returns the
+ * number of records handed over.
  */
 size_t ring_view_consume(struct ring_view *ring, ring_record_fn *fn, void *ctx);
-/* Move the consumer past what the last consume handed over. */
-void ring_view_release(struct ring_view *ring);
 /* Bytes written by the kernel and not yet consumed. */
 uint64_t ring_view_pending(const struct ring_view *ring);
 
@@ -60,8 +57,6 @@ int ring_reader_open(const struct handoff_fds *fds, ring_record_fn *fn, void *ct
 		     struct ring_reader *ret);
 /* Consume every ring once. Returns the number of records. */
 size_t ring_reader_consume(struct ring_reader *reader);
-/* Release every ring past what the last consume handed over (its records are done with). */
-void ring_reader_release(struct ring_reader *reader);
 void ring_reader_close(struct ring_reader *reader);
 
 #endif

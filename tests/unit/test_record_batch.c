@@ -101,37 +101,6 @@ static void test_writes_order_by_their_start(void)
 	record_batch_free(&b);
 }
 
-/* Borrowed records are handed back where they are, in time order with copied ones. */
-static void test_borrowed_and_copied_in_one_order(void)
-{
-	struct record_batch b = {};
-	struct cleartap_record_header ring[2] = {
-	    {.type = CLEARTAP_REC_TLS_FREE, .timestamp_ns = 30, .tid = 3},
-	    {.type = CLEARTAP_REC_TLS_FREE, .timestamp_ns = 10, .tid = 1}};
-	uint8_t unaligned[sizeof(ring[0]) + 1];
-	size_t size;
-
-	CHECK(record_batch_borrow(&b, &ring[0], sizeof(ring[0])) == 0);
-	add(&b, 20, 0, 2);
-	CHECK(record_batch_borrow(&b, &ring[1], sizeof(ring[1])) == 0);
-	/* one not 8-byte aligned is copied: the pass reads records through their structs */
-	ring[0].timestamp_ns = 40, ring[0].tid = 4;
-	memcpy(unaligned + 1, &ring[0], sizeof(ring[0]));
-	CHECK(record_batch_borrow(&b, unaligned + 1, sizeof(ring[0])) == 0);
-	ring[0].timestamp_ns = 30, ring[0].tid = 3;
-	record_batch_sort(&b);
-	CHECK_U64(b.n, 4);
-	CHECK(record_batch_get(&b, 0, &size) == &ring[1] && size == sizeof(ring[1]));
-	CHECK_U64(tag_at(&b, 1), 2);
-	CHECK(record_batch_get(&b, 2, &size) == &ring[0]);
-	CHECK(record_batch_get(&b, 3, &size) != unaligned + 1);
-	CHECK_U64(tag_at(&b, 3), 4);
-	CHECK(((uintptr_t)record_batch_get(&b, 3, &size) % 8) == 0);
-	/* nothing of the borrowed ones was copied: only the two copies are in the arena */
-	CHECK(b.data.len <= 2 * sizeof(ring[0]) + 8);
-	record_batch_free(&b);
-}
-
 int main(void)
 {
 	srand(7);
@@ -139,6 +108,5 @@ int main(void)
 	RUN(test_short_records_are_refused);
 	RUN(test_large_batches_sort_and_reuse);
 	RUN(test_writes_order_by_their_start);
-	RUN(test_borrowed_and_copied_in_one_order);
 	return TEST_EXIT();
 }

@@ -94,15 +94,9 @@ static void test_records_in_order_and_consumer_moved_8_aligned(void)
 	CHECK(bytes_are(s.bytes[0], 5, 0x10));
 	CHECK_U64(s.sizes[1], 12);
 	CHECK(bytes_are(s.bytes[1], 12, 0x40));
-	/* held until released: the kernel cannot write over records a pass still reads */
-	CHECK_U64(f.consumer, 0);
-	CHECK_U64(ring_view_pending(&f.view), 40);
-	ring_view_release(&f.view);
 	CHECK_U64(f.consumer, 40);
 	CHECK_U64(ring_view_pending(&f.view), 0);
 	CHECK_U64(ring_view_consume(&f.view, collect, &s), 0);
-	ring_view_release(&f.view);
-	CHECK_U64(f.consumer, 40);
 }
 
 static void test_a_record_across_the_end_reads_whole(void)
@@ -114,7 +108,6 @@ static void test_a_record_across_the_end_reads_whole(void)
 	f.consumer = f.producer;
 	produce(&f, 30, 0x80, 0); /* header at 48, bytes 56..85: wraps at 64 */
 	CHECK_U64(ring_view_consume(&f.view, collect, &s), 1);
-	ring_view_release(&f.view);
 	CHECK_U64(s.sizes[0], 30);
 	CHECK(bytes_are(s.bytes[0], 30, 0x80));
 	CHECK_U64(f.consumer, 3 * SIZE - 16 + 40);
@@ -131,12 +124,10 @@ static void test_busy_stops_until_committed(void)
 	busy = produce(&f, 6, 0x20, BUSY);
 	produce(&f, 3, 0x30, 0); /* reserved after, committed first: must wait its turn */
 	CHECK_U64(ring_view_consume(&f.view, collect, &s), 1);
-	ring_view_release(&f.view);
 	CHECK_U64(f.consumer, busy);
 	CHECK_U64(ring_view_pending(&f.view), 32);
 	put_header(&f, busy, 6);
 	CHECK_U64(ring_view_consume(&f.view, collect, &s), 2);
-	ring_view_release(&f.view);
 	CHECK_U64(s.n, 3);
 	CHECK(bytes_are(s.bytes[1], 6, 0x20));
 	CHECK(bytes_are(s.bytes[2], 3, 0x30));
@@ -156,7 +147,7 @@ static void produce_while_read(void *ctx, const void *data, size_t size)
 	(void)data;
 	(void)size;
 	r->n++;
-	if (r->f->producer - r->f->consumer < SIZE - 16) /* the consumer is not released yet */
+	if (r->f->producer - r->f->consumer < SIZE - 16)
 		produce(r->f, 1, 0x70, 0);
 }
 
@@ -169,10 +160,9 @@ static void test_a_pass_ends_at_the_producer_it_began_with(void)
 	produce(&f, 1, 0x70, 0);
 	produce(&f, 1, 0x70, 0);
 	CHECK_U64(ring_view_consume(&f.view, produce_while_read, &r), 2);
-	ring_view_release(&f.view);
 	CHECK_U64(r.n, 2);
 	CHECK_U64(f.consumer, 32);
-	CHECK_U64(ring_view_pending(&f.view), 16); /* the one written meanwhile: next pass */
+	CHECK_U64(ring_view_pending(&f.view), 32); /* the two written meanwhile: next pass */
 }
 
 static void test_discarded_records_are_skipped(void)
@@ -184,7 +174,6 @@ static void test_discarded_records_are_skipped(void)
 	produce(&f, 9, 0x50, DISCARD);
 	produce(&f, 2, 0x60, 0);
 	CHECK_U64(ring_view_consume(&f.view, collect, &s), 1);
-	ring_view_release(&f.view);
 	CHECK_U64(s.n, 1);
 	CHECK_U64(s.sizes[0], 2);
 	CHECK(bytes_are(s.bytes[0], 2, 0x60));
