@@ -359,6 +359,15 @@ static int load_and_pin(const struct objects_config *cfg, struct objects *o)
 			"progs/ct_tls_enter")) < 0)
 		goto out;
 
+	/*
+	 * Frozen: no process can write the counters any more, through bpf() or a writable
+	 * mapping (the programs still count). The collector maps them instead of reading them
+	 * with bpf(BPF_MAP_LOOKUP_ELEM), which could not write; frozen, neither can the mapping.
+	 */
+	if (bpf_map_freeze(bpf_map__fd(skel->maps.ct_counters)) < 0) {
+		r = ct_negative_errno();
+		goto out;
+	}
 	o->fds.counters = dup(bpf_map__fd(skel->maps.ct_counters));
 	o->fds.call_limit = dup(bpf_map__fd(skel->maps.ct_call_limit));
 	o->fds.prog_tls_enter = dup(bpf_program__fd(skel->progs.ct_tls_enter));

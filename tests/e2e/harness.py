@@ -265,6 +265,35 @@ def bpf_ids_of(pid, kind="map"):
     return ids
 
 
+def bpf_maps_of(pid):
+    """{fd: fdinfo fields} of the BPF maps behind a process's descriptors (as the kernel tells
+    them: map_type, map_flags, flags (the open flags, octal), max_entries, ...)."""
+    maps = {}
+    for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            fields = dict(line.split(":", 1) for line in info.read_text().splitlines()
+                          if ":" in line)
+        except OSError:
+            continue
+        if "map_id" in fields:
+            maps[int(info.name)] = {k.strip(): v.strip() for k, v in fields.items()}
+    return maps
+
+
+def fd_of(pid, fd):
+    """A descriptor of another process, duplicated into this one (pidfd_getfd: root)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        got = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd
+        if got < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return got
+    finally:
+        os.close(pidfd)
+
+
 # --- reading the collector's records ---
 
 def connections(records):

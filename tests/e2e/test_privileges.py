@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The privilege promises of DESIGN.md, checked from outside the processes (/proc/PID/status)."""
 import base64
+import mmap
+import os
 import pathlib
 import re
 import signal
@@ -17,6 +19,25 @@ FORBIDDEN = ["execve", "bpf-prog-load", "ptrace", "raw-socket", "unix-socket", "
              "open-for-writing", "open-for-reading", "bpf-link-create", "bpf-map-lookup"]
 
 
+def assert_counters_read_only(pid):
+    """The collector maps the counters instead of reading them with bpf(): the map is frozen,
+    so the kernel refuses the collector's descriptor a writable mapping (it cannot forge the
+    drop counts) and grants a readable one."""
+    maps = harness.bpf_maps_of(pid)
+    # BPF_MAP_TYPE_ARRAY (2) with BPF_F_MMAPABLE (0x400): the counters; RINGBUF is 27
+    counters = [fd for fd, m in maps.items()
+                if int(m["map_type"]) == 2 and int(m["map_flags"], 16) & 0x400]
+    assert len(counters) == 1 and any(int(m["map_type"]) == 27 for m in maps.values()), maps
+    assert maps[counters[0]].get("frozen") == "1", maps[counters[0]]
+    fd = harness.fd_of(pid, counters[0])
+    try:
+        with pytest.raises(PermissionError):
+            mmap.mmap(fd, mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        mmap.mmap(fd, mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ).close()
+    finally:
+        os.close(fd)
+
+
 def test_collector_holds_nothing(cleartap, tls_cert):
     cleartap.start_loader()
     collector = cleartap.start_collector()
@@ -28,6 +49,7 @@ def test_collector_holds_nothing(cleartap, tls_cert):
     assert harness.bpf_ids_of(collector.pid, "link") == set()
     assert len(harness.bpf_ids_of(collector.pid, "map")) >= 2  # rings and counters
     assert len(harness.bpf_ids_of(cleartap.loader.pid, "prog")) >= 2
+    assert_counters_read_only(collector.pid)
     # at most 256 descriptors: a leak stops there, far below the host's limit
     limits = pathlib.Path(f"/proc/{collector.pid}/limits").read_text()
     assert re.search(r"^Max open files\s+256\s+256\s", limits, re.M), limits
