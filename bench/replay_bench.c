@@ -134,6 +134,14 @@ int main(int argc, char **argv)
 			break;
 		if (!h)
 			continue;
+		if (h->version != CLEARTAP_SCHEMA_VERSION) {
+			/* every such record would be refused: say so instead of replaying none */
+			fprintf(stderr,
+				"replay_bench: %s holds records of schema %u, this build reads %u: "
+				"record them again with this build's collector\n",
+				argv[1], h->version, CLEARTAP_SCHEMA_VERSION);
+			return 1;
+		}
 		if (!first_ts || h->timestamp_ns < first_ts)
 			first_ts = h->timestamp_ns;
 		if (h->timestamp_ns > last_ts)

@@ -50,6 +50,16 @@ def test_recorded_records_replay_to_the_same_transactions(cleartap, tls_cert, tm
     assert oct(records_file.stat().st_mode & 0o777) == "0o600"
     assert replay(records_file, 1) == (len(live), 0, 0)
     assert replay(records_file, 3) == (3 * len(live), 0, 0)
+    # a recording of another schema is refused in a sentence, not replayed to nothing
+    older = tmp_path / "older"
+    raw = bytearray(records_file.read_bytes())
+    version = int.from_bytes(raw[8 + 4 + 2:8 + 4 + 4], "little")  # magic, size, type, version
+    raw[8 + 4 + 2:8 + 4 + 4] = (version - 1).to_bytes(2, "little")
+    older.write_bytes(raw)
+    p = subprocess.run([str(REPLAY), str(older), "1"], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr == (
+        f"replay_bench: {older} holds records of schema {version - 1}, this build reads "
+        f"{version}: record them again with this build's collector\n"), p.stderr
 
 
 def test_record_to_refuses_an_existing_file(cleartap):
