@@ -10,6 +10,7 @@
  */
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,15 +45,17 @@ int main(int argc, char **argv)
 	struct ct_empty_probe *skel;
 	struct tls_links links;
 	const char *path;
+	bool syscalls;
 	int fd, r;
 	char c;
 
-	if (argc != 3 ||
-	    (strcmp(argv[1], "planned") && strcmp(argv[1], "entry") && strcmp(argv[1], "syscalls"))) {
+	if (argc != 3 || (strcmp(argv[1], "planned") && strcmp(argv[1], "entry") &&
+			  strcmp(argv[1], "syscalls"))) {
 		fprintf(stderr, "usage: empty_probe planned|entry|syscalls LIBSSL_PATH\n");
 		return 1;
 	}
 	path = argv[2];
+	syscalls = strcmp(argv[1], "syscalls") == 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || planner_kernel_running(&kernel) < 0 ||
 	    tls_probe_plan(fd, &kernel, &plan) < 0) {
@@ -66,7 +69,7 @@ int main(int argc, char **argv)
 		return 1;
 	bpf_program__set_expected_attach_type(skel->progs.empty_enter, CT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.empty_return, CT_BPF_TRACE_UPROBE_MULTI);
-	if (strcmp(argv[1], "syscalls")) {
+	if (!syscalls) {
 		bpf_program__set_autoload(skel->progs.empty_sys_enter, false);
 		bpf_program__set_autoload(skel->progs.empty_sys_exit, false);
 	}
@@ -82,9 +85,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
 		return 1;
 	}
-	if (strcmp(argv[1], "syscalls") == 0 &&
-	    (!bpf_program__attach(skel->progs.empty_sys_enter) ||
-	     !bpf_program__attach(skel->progs.empty_sys_exit))) {
+	if (syscalls && (!bpf_program__attach(skel->progs.empty_sys_enter) ||
+			 !bpf_program__attach(skel->progs.empty_sys_exit))) {
 		fprintf(stderr, "empty_probe: attaching the syscall programs failed\n");
 		return 1;
 	}

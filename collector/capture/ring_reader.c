@@ -80,24 +80,23 @@ int ring_reader_open(const struct handoff_fds *fds, ring_record_fn *fn, void *ct
 	if (r.epoll_fd < 0)
 		return -errno;
 	for (uint32_t i = 0; i < fds->n_rings; i++) {
+		struct ring_view *v = &r.rings[i];
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 		void *consumer =
 		    mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fds->rings[i], 0);
+		void *area;
 
 		if (consumer == MAP_FAILED) {
 			err = errno == ENOMEM ? -ENOMEM : -EBADF; /* not a ring map */
 			goto fail;
 		}
-		r.consumer_pages[i] = consumer;
+		v->consumer = consumer;
 		r.n_rings = i + 1;
-		if ((err = map_data(fds->rings[i], page, r.data_area_len, &r.data_areas[i])) < 0)
+		if ((err = map_data(fds->rings[i], page, r.data_area_len, &area)) < 0)
 			goto fail;
-		r.rings[i] = (struct ring_view){
-		    .consumer = consumer,
-		    .producer = r.data_areas[i],
-		    .data = (const uint8_t *)r.data_areas[i] + page,
-		    .mask = size - 1,
-		};
+		v->producer = area;
+		v->data = (const uint8_t *)area + page;
+		v->mask = size - 1;
 		if (epoll_ctl(r.epoll_fd, EPOLL_CTL_ADD, fds->rings[i], &ev) < 0) {
 			err = -errno;
 			goto fail;
@@ -123,11 +122,15 @@ void ring_reader_close(struct ring_reader *reader)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
+	/* the views' pointers are the mappings' starts */
 	for (uint32_t i = 0; i < reader->n_rings; i++) {
-		if (reader->consumer_pages[i])
-			munmap(reader->consumer_pages[i], page);
-		if (reader->data_areas[i])
-			munmap(reader->data_areas[i], reader->data_area_len);
+		struct ring_view *v = &reader->rings[i];
+
+		if (v->consumer)
+			munmap((void *)v->consumer, page);
+		if (v->producer)
+			munmap((void *)v->producer, reader->data_area_len);
+		*v = (struct ring_view){0};
 	}
 	reader->n_rings = 0;
 	ct_closep(&reader->epoll_fd);

@@ -40,9 +40,8 @@ size_t ring_view_consume(struct ring_view *ring, ring_record_fn *fn, void *ctx);
 uint64_t ring_view_pending(const struct ring_view *ring);
 
 struct ring_reader {
-	struct ring_view rings[CT_MAX_RINGS];
-	void *consumer_pages[CT_MAX_RINGS], *data_areas[CT_MAX_RINGS];
-	size_t data_area_len;
+	struct ring_view rings[CT_MAX_RINGS]; /* each pointing at its ring's two mappings */
+	size_t data_area_len;		      /* of each producer page + data mapping */
 	uint32_t n_rings;
 	int epoll_fd; /* readable when a ring has data the kernel woke readers for */
 	ring_record_fn *fn;

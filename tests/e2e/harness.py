@@ -251,33 +251,26 @@ def opener_of(collector_pid):
     return int(pid)
 
 
-def bpf_ids_of(pid, kind="map"):
-    """Ids of the BPF objects of one kind ("map", "prog", "link") behind a process's
-    descriptors, as the kernel tells them (/proc/PID/fdinfo)."""
-    ids = set()
+def bpf_objects_of(pid, kind="map"):
+    """{fd: fdinfo fields} of the BPF objects of one kind ("map", "prog", "link") behind a
+    process's descriptors, as the kernel tells them (/proc/PID/fdinfo: map_type, map_flags,
+    flags (the open flags, octal), frozen, ...)."""
+    objects = {}
     for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
         try:
-            for line in info.read_text().splitlines():
-                if line.startswith(f"{kind}_id:"):
-                    ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
-
-
-def bpf_maps_of(pid):
-    """{fd: fdinfo fields} of the BPF maps behind a process's descriptors (as the kernel tells
-    them: map_type, map_flags, flags (the open flags, octal), max_entries, ...)."""
-    maps = {}
-    for info in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            fields = dict(line.split(":", 1) for line in info.read_text().splitlines()
-                          if ":" in line)
+            lines = info.read_text().splitlines()
         except OSError:
             continue
-        if "map_id" in fields:
-            maps[int(info.name)] = {k.strip(): v.strip() for k, v in fields.items()}
-    return maps
+        fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines
+                                                    if ":" in line)}
+        if f"{kind}_id" in fields:
+            objects[int(info.name)] = fields
+    return objects
+
+
+def bpf_ids_of(pid, kind="map"):
+    """Ids of the BPF objects of one kind behind a process's descriptors."""
+    return {int(f[f"{kind}_id"]) for f in bpf_objects_of(pid, kind).values()}
 
 
 def fd_of(pid, fd):

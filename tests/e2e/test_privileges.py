@@ -23,7 +23,7 @@ def assert_counters_read_only(pid):
     """The collector maps the counters instead of reading them with bpf(): the map is frozen,
     so the kernel refuses the collector's descriptor a writable mapping (it cannot forge the
     drop counts) and grants a readable one."""
-    maps = harness.bpf_maps_of(pid)
+    maps = harness.bpf_objects_of(pid, "map")
     # BPF_MAP_TYPE_ARRAY (2) with BPF_F_MMAPABLE (0x400): the counters; RINGBUF is 27
     counters = [fd for fd, m in maps.items()
                 if int(m["map_type"]) == 2 and int(m["map_flags"], 16) & 0x400]
