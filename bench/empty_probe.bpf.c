@@ -29,3 +29,19 @@ int empty_sys_exit(void *ctx)
 {
 	return 0;
 }
+
+/*
+ * The socket layer's own tracepoints (Linux 6.3+), empty: what hooking only socket I/O would
+ * cost instead of every system call (a candidate for cleartap's syscall programs).
+ */
+SEC("tp_btf/sock_send_length")
+int empty_sock_send(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int empty_sock_recv(void *ctx)
+{
+	return 0;
+}

@@ -6,7 +6,9 @@
  *            the planner, and what most eBPF TLS agents do)
  *   syscalls: as planned, plus empty programs on tp_btf/sys_enter and sys_exit (the hooks of
  *            cleartap's syscall programs: what hooking every system call costs by itself)
- * Usage: empty_probe planned|entry|syscalls LIBSSL_PATH
+ *   sockets: as planned, plus empty programs on tp_btf/sock_send_length and sock_recv_length
+ *            (Linux 6.3+: what hooking only socket I/O would cost instead)
+ * Usage: empty_probe planned|entry|syscalls|sockets LIBSSL_PATH
  */
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -45,17 +47,18 @@ int main(int argc, char **argv)
 	struct ct_empty_probe *skel;
 	struct tls_links links;
 	const char *path;
-	bool syscalls;
+	bool syscalls, sockets;
 	int fd, r;
 	char c;
 
 	if (argc != 3 || (strcmp(argv[1], "planned") && strcmp(argv[1], "entry") &&
-			  strcmp(argv[1], "syscalls"))) {
-		fprintf(stderr, "usage: empty_probe planned|entry|syscalls LIBSSL_PATH\n");
+			  strcmp(argv[1], "syscalls") && strcmp(argv[1], "sockets"))) {
+		fprintf(stderr, "usage: empty_probe planned|entry|syscalls|sockets LIBSSL_PATH\n");
 		return 1;
 	}
 	path = argv[2];
 	syscalls = strcmp(argv[1], "syscalls") == 0;
+	sockets = strcmp(argv[1], "sockets") == 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || planner_kernel_running(&kernel) < 0 ||
 	    tls_probe_plan(fd, &kernel, &plan) < 0) {
@@ -69,10 +72,10 @@ int main(int argc, char **argv)
 		return 1;
 	bpf_program__set_expected_attach_type(skel->progs.empty_enter, CT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.empty_return, CT_BPF_TRACE_UPROBE_MULTI);
-	if (!syscalls) {
-		bpf_program__set_autoload(skel->progs.empty_sys_enter, false);
-		bpf_program__set_autoload(skel->progs.empty_sys_exit, false);
-	}
+	bpf_program__set_autoload(skel->progs.empty_sys_enter, syscalls);
+	bpf_program__set_autoload(skel->progs.empty_sys_exit, syscalls);
+	bpf_program__set_autoload(skel->progs.empty_sock_send, sockets);
+	bpf_program__set_autoload(skel->progs.empty_sock_recv, sockets);
 	if (ct_empty_probe__load(skel)) {
 		fprintf(stderr, "empty_probe: load failed\n");
 		return 1;
@@ -88,6 +91,11 @@ int main(int argc, char **argv)
 	if (syscalls && (!bpf_program__attach(skel->progs.empty_sys_enter) ||
 			 !bpf_program__attach(skel->progs.empty_sys_exit))) {
 		fprintf(stderr, "empty_probe: attaching the syscall programs failed\n");
+		return 1;
+	}
+	if (sockets && (!bpf_program__attach(skel->progs.empty_sock_send) ||
+			!bpf_program__attach(skel->progs.empty_sock_recv))) {
+		fprintf(stderr, "empty_probe: attaching the socket programs failed (Linux 6.3+)\n");
 		return 1;
 	}
 	printf("attached\n");
