@@ -6,9 +6,11 @@
  *            the planner, and what most eBPF TLS agents do)
  *   syscalls: as planned, plus empty programs on tp_btf/sys_enter and sys_exit (the hooks of
  *            cleartap's syscall programs: what hooking every system call costs by itself)
+ *   sys-enter: as planned, plus an empty program on tp_btf/sys_enter alone (what keeping it
+ *            for the library-open watcher would cost)
  *   sockets: as planned, plus empty programs on tp_btf/sock_send_length and sock_recv_length
  *            (Linux 6.3+: what hooking only socket I/O would cost instead)
- * Usage: empty_probe planned|entry|syscalls|sockets LIBSSL_PATH
+ * Usage: empty_probe planned|entry|syscalls|sys-enter|sockets LIBSSL_PATH
  */
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ct_macro.h"
 #include "empty_probe.skel.h"
 #include "tls_probes.h"
 #include "uprobe_link.h"
@@ -40,6 +43,16 @@ static void at_function_entry(struct tls_probe_plan *plan)
 	}
 }
 
+/* The modes, and which empty tracepoint programs each adds to the uprobes. */
+enum { SYS_ENTER = 1, SYS_EXIT = 2, SOCKETS = 4 };
+static const struct {
+	const char *name;
+	unsigned tracepoints;
+} modes[] = {
+    {"planned", 0},	      {"entry", 0},	    {"syscalls", SYS_ENTER | SYS_EXIT},
+    {"sys-enter", SYS_ENTER}, {"sockets", SOCKETS},
+};
+
 int main(int argc, char **argv)
 {
 	struct planner_kernel kernel;
@@ -47,18 +60,21 @@ int main(int argc, char **argv)
 	struct ct_empty_probe *skel;
 	struct tls_links links;
 	const char *path;
-	bool syscalls, sockets;
+	unsigned tracepoints;
+	size_t mode = 0;
 	int fd, r;
 	char c;
 
-	if (argc != 3 || (strcmp(argv[1], "planned") && strcmp(argv[1], "entry") &&
-			  strcmp(argv[1], "syscalls") && strcmp(argv[1], "sockets"))) {
-		fprintf(stderr, "usage: empty_probe planned|entry|syscalls|sockets LIBSSL_PATH\n");
+	while (argc == 3 && mode < CT_ARRAY_SIZE(modes) && strcmp(argv[1], modes[mode].name))
+		mode++;
+	if (argc != 3 || mode == CT_ARRAY_SIZE(modes)) {
+		fprintf(
+		    stderr,
+		    "usage: empty_probe planned|entry|syscalls|sys-enter|sockets LIBSSL_PATH\n");
 		return 1;
 	}
 	path = argv[2];
-	syscalls = strcmp(argv[1], "syscalls") == 0;
-	sockets = strcmp(argv[1], "sockets") == 0;
+	tracepoints = modes[mode].tracepoints;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || planner_kernel_running(&kernel) < 0 ||
 	    tls_probe_plan(fd, &kernel, &plan) < 0) {
@@ -72,10 +88,10 @@ int main(int argc, char **argv)
 		return 1;
 	bpf_program__set_expected_attach_type(skel->progs.empty_enter, CT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.empty_return, CT_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_autoload(skel->progs.empty_sys_enter, syscalls);
-	bpf_program__set_autoload(skel->progs.empty_sys_exit, syscalls);
-	bpf_program__set_autoload(skel->progs.empty_sock_send, sockets);
-	bpf_program__set_autoload(skel->progs.empty_sock_recv, sockets);
+	bpf_program__set_autoload(skel->progs.empty_sys_enter, tracepoints & SYS_ENTER);
+	bpf_program__set_autoload(skel->progs.empty_sys_exit, tracepoints & SYS_EXIT);
+	bpf_program__set_autoload(skel->progs.empty_sock_send, tracepoints & SOCKETS);
+	bpf_program__set_autoload(skel->progs.empty_sock_recv, tracepoints & SOCKETS);
 	if (ct_empty_probe__load(skel)) {
 		fprintf(stderr, "empty_probe: load failed\n");
 		return 1;
@@ -88,14 +104,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_probe: attach failed: %s\n", strerror(-r));
 		return 1;
 	}
-	if (syscalls && (!bpf_program__attach(skel->progs.empty_sys_enter) ||
-			 !bpf_program__attach(skel->progs.empty_sys_exit))) {
-		fprintf(stderr, "empty_probe: attaching the syscall programs failed\n");
-		return 1;
-	}
-	if (sockets && (!bpf_program__attach(skel->progs.empty_sock_send) ||
-			!bpf_program__attach(skel->progs.empty_sock_recv))) {
-		fprintf(stderr, "empty_probe: attaching the socket programs failed (Linux 6.3+)\n");
+	if (((tracepoints & SYS_ENTER) && !bpf_program__attach(skel->progs.empty_sys_enter)) ||
+	    ((tracepoints & SYS_EXIT) && !bpf_program__attach(skel->progs.empty_sys_exit)) ||
+	    ((tracepoints & SOCKETS) && (!bpf_program__attach(skel->progs.empty_sock_send) ||
+					 !bpf_program__attach(skel->progs.empty_sock_recv)))) {
+		fprintf(stderr, "empty_probe: attaching the tracepoint programs failed "
+				"(the socket ones need Linux 6.3+)\n");
 		return 1;
 	}
 	printf("attached\n");
