@@ -227,6 +227,17 @@ static void emit_txn(struct http_conn *c, struct http_txn *t)
  * left its Write): a response cannot precede its request, so the first that came after the
  * request began is its own.
  */
+/*
+ * "HTTP/1.<minor>": the parser admits one digit. Not snprintf: its two calls per exchange were
+ * 3% of the collector's instructions (callgrind, replay_bench).
+ */
+static void set_http1_protocol(struct http_txn *t, int minor_version)
+{
+	_Static_assert(sizeof(t->protocol) >= sizeof("HTTP/1.1"), "protocol fits");
+	memcpy(t->protocol, "HTTP/1.1", sizeof("HTTP/1.1"));
+	t->protocol[7] = (char)('0' + minor_version);
+}
+
 static struct http_txn *take_orphan(struct http_conn *c, uint64_t request_call_start_ns)
 {
 	struct http_txn *t;
@@ -313,7 +324,7 @@ static enum http1_body on_request_head(void *ud, const struct http1_head *h)
 	t = take_orphan(c, d->message_call_start_ns);
 	if (!t && !(t = new_txn(c)))
 		return HTTP1_BODY_TUNNEL; /* out of memory: stop parsing this direction */
-	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
+	set_http1_protocol(t, h->minor_version);
 	t->method = http_txn_strndup(t, h->method, h->method_len);
 	t->path = http_txn_strndup(t, h->target, h->target_len);
 	t->scheme = c->plain ? http_txn_strndup(t, "http", 4) : http_txn_strndup(t, "https", 5);
@@ -375,7 +386,7 @@ static void on_request_error(void *ud, const char *reason)
 		t = new_txn(c);
 		if (!t)
 			return;
-		snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.1");
+		set_http1_protocol(t, 1);
 		t->request_start_ns = c->dir[request_dir(c)].now_ns;
 		http_txn_set_error(t, reason);
 		emit(c->owner, t);
@@ -410,7 +421,7 @@ static enum http1_body on_response_head(void *ud, const struct http1_head *h)
 		t->orphan = true;
 		txn_fifo_push(&c->queue, t);
 	}
-	snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.%d", h->minor_version);
+	set_http1_protocol(t, h->minor_version);
 	t->status = h->status;
 	t->response_started = true;
 	t->response_first_byte_ns = d->message_start_ns ? d->message_start_ns : d->now_ns;
@@ -661,7 +672,7 @@ static void gap(struct http_conn *c, enum cleartap_direction dir, uint64_t bytes
 			 */
 			t = new_txn(c);
 			if (t) {
-				snprintf(t->protocol, sizeof(t->protocol), "HTTP/1.1");
+				set_http1_protocol(t, 1);
 				txn_fifo_push(&c->queue, t);
 			}
 		}

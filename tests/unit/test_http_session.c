@@ -76,6 +76,20 @@ static void test_pipelined_requests_pair_in_order(void)
 	http_sessions_free(s);
 }
 
+/* The protocol names the minor version of the response's status line (the request's too). */
+static void test_protocol_names_the_minor_version(void)
+{
+	struct http_sessions *s = fresh();
+
+	offsets[0] = offsets[1] = 0;
+	seg(s, CLEARTAP_DIR_WRITE, "GET /old HTTP/1.0\r\n\r\n", 1);
+	seg(s, CLEARTAP_DIR_READ, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	seg(s, CLEARTAP_DIR_WRITE, "GET /new HTTP/1.0\r\n\r\n", 3);
+	seg(s, CLEARTAP_DIR_READ, "HTTP/1.1 204 No Content\r\n\r\n", 4);
+	CHECK_STR(log_text, "[client HTTP/1.0 GET /old -> 200][client HTTP/1.1 GET /new -> 204]");
+	http_sessions_free(s);
+}
+
 static void test_server_side_detected_from_reads(void)
 {
 	struct http_sessions *s = fresh();
@@ -324,6 +338,7 @@ static void test_largest_connection_is_shed(void)
 int main(void)
 {
 	RUN(test_pipelined_requests_pair_in_order);
+	RUN(test_protocol_names_the_minor_version);
 	RUN(test_server_side_detected_from_reads);
 	RUN(test_http2_server_settings_before_preface);
 	RUN(test_response_without_request);
