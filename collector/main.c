@@ -863,8 +863,8 @@ static void reload_config(struct collector *c)
 		"headers and %zu fields",
 		config_path, o.filter.n_include_comm + o.filter.n_include_exe,
 		o.filter.n_exclude_comm + o.filter.n_exclude_exe,
-		o.raw ? "segments exported (--raw)" : "no segments", redactor.n_names,
-		redactor.n_fields);
+		o.raw ? "segments exported (--raw)" : "no segments", redactor.names.n,
+		redactor.fields.n);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)

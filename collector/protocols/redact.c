@@ -85,41 +85,42 @@ int redactor_init(struct redactor *r)
 	return 0;
 }
 
-static int add_name(char names[][64], size_t *n, const char *name)
+static int add_name(struct redact_names *names, const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len == 0 || len >= 64)
+	if (len == 0 || len >= sizeof(names->name[0]))
 		return -EINVAL;
-	if (*n == REDACT_MAX_NAMES)
+	if (names->n == REDACT_MAX_NAMES)
 		return -E2BIG;
 	for (size_t i = 0; i <= len; i++)
-		names[*n][i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	(*n)++;
+		names->name[names->n][i] =
+		    (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	names->len[names->n++] = (uint8_t)len;
 	return 0;
 }
 
-static bool has_name(const char names[][64], size_t n, const char *name, size_t len)
+static bool has_name(const struct redact_names *names, const char *name, size_t len)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0)
+	for (size_t i = 0; i < names->n; i++)
+		if (names->len[i] == len && strncasecmp(names->name[i], name, len) == 0)
 			return true;
 	return false;
 }
 
 int redactor_add(struct redactor *r, const char *name)
 {
-	return add_name(r->names, &r->n_names, name);
+	return add_name(&r->names, name);
 }
 
 int redactor_add_field(struct redactor *r, const char *name)
 {
-	return add_name(r->fields, &r->n_fields, name);
+	return add_name(&r->fields, name);
 }
 
 bool redactor_applies(const struct redactor *r, const char *name, size_t len)
 {
-	return r->enabled && has_name(r->names, r->n_names, name, len);
+	return r->enabled && has_name(&r->names, name, len);
 }
 
 static void put_mark(const struct redactor *r, const uint8_t *value, size_t len, struct ct_buf *out)
@@ -148,7 +149,7 @@ bool redactor_query(const struct redactor *r, const uint8_t *s, size_t len, bool
 		const uint8_t *eq = memchr(s + at, '=', stop - at);
 
 		if (r->enabled && eq &&
-		    has_name(r->fields, r->n_fields, (const char *)s + at, (size_t)(eq - s) - at)) {
+		    has_name(&r->fields, (const char *)s + at, (size_t)(eq - s) - at)) {
 			ct_buf_put(out, s + at, (size_t)(eq - s) - at + 1);
 			put_mark(r, eq + 1, stop - (size_t)(eq - s) - 1, out);
 			replaced = true;
@@ -198,7 +199,7 @@ bool redactor_json(const struct redactor *r, const uint8_t *s, size_t len, struc
 		key_end = json_string_end(s, len, at);
 		value = skip_space(s, len, key_end);
 		if (value >= len || s[value] != ':' || !r->enabled ||
-		    !has_name(r->fields, r->n_fields, (const char *)s + at + 1, key_end - at - 2)) {
+		    !has_name(&r->fields, (const char *)s + at + 1, key_end - at - 2)) {
 			at = key_end;
 			continue;
 		}

@@ -17,13 +17,18 @@
 #define REDACT_MAX_NAMES  32
 #define REDACT_MARKER_LEN 21 /* "[redacted:0123abcd]" + NUL, rounded */
 
+/* Names in lower case, with their lengths: every header of every exchange is looked up. */
+struct redact_names {
+	char name[REDACT_MAX_NAMES][64];
+	uint8_t len[REDACT_MAX_NAMES];
+	size_t n;
+};
+
 struct redactor {
 	bool enabled;
 	uint8_t key[16];
-	char names[REDACT_MAX_NAMES][64]; /* header names, lower case */
-	size_t n_names;
-	char fields[REDACT_MAX_NAMES][64]; /* query, form and JSON field names, lower case */
-	size_t n_fields;
+	struct redact_names names;  /* header names */
+	struct redact_names fields; /* query, form and JSON field names */
 };
 
 /*
