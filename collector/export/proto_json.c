@@ -4,11 +4,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "id_table.h"
+#include "text_scan.h"
 
 /* Two base64 characters for every 12-bit value: one lookup per 12 bits, not per 6. */
 static uint16_t base64_pairs[4096];
@@ -99,109 +97,10 @@ static size_t utf8_sequence(const uint8_t *s, size_t len)
 	return n;
 }
 
-/*
- * Eight bytes at a time (bodies and header values are mostly printable ASCII): a word whose
- * every byte is in 0x20..0x7e, and for JSON strings none is '"' or '\\', is copied as is.
- * Bit tricks from "Bit Twiddling Hacks": a high bit per byte below n (n <= 128), or equal to 0.
- */
-#define BYTES_ONES  0x0101010101010101ULL
-#define BYTES_HIGHS 0x8080808080808080ULL
-
-static inline uint64_t bytes_below(uint64_t x, uint8_t n)
-{
-	return (x - BYTES_ONES * n) & ~x & BYTES_HIGHS;
-}
-
-static inline uint64_t bytes_zero(uint64_t x)
-{
-	return bytes_below(x, 1);
-}
-
-static inline uint64_t word_at(const uint8_t *s)
-{
-	uint64_t x;
-
-	memcpy(&x, s, sizeof(x));
-	return x;
-}
-
-#ifdef __SSE2__
-/*
- * Sixteen bytes at a time where SSE2 is there (every x86-64): the mask of those in 0x20..0x7e
- * (signed compares: bytes from 0x80 are negative), less '"' and '\\' for JSON strings.
- */
-static inline unsigned printable_mask16(const uint8_t *s, bool json_plain)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)s);
-	__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
-				   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
-
-	if (json_plain)
-		ok = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-						   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-				      ok);
-	return (unsigned)_mm_movemask_epi8(ok);
-}
-#endif
-
-/*
- * The bytes of a word that are not plain: the lowest flagged byte is always the first odd one
- * (a borrow only runs upwards, so bytes above it may be flagged wrongly, never below).
- */
-static inline uint64_t word_odd(const uint8_t *s, bool json_plain)
-{
-	uint64_t x = word_at(s);
-	uint64_t odd =
-	    bytes_below(x, 0x20) | (x & BYTES_HIGHS) | bytes_zero(x ^ (BYTES_ONES * 0x7f));
-
-	if (json_plain)
-		odd |= bytes_zero(x ^ (BYTES_ONES * '"')) | bytes_zero(x ^ (BYTES_ONES * '\\'));
-	return odd;
-}
-
-/*
- * Bytes 0x20..0x7e from s on: sixteen at a time (SSE2), else eight; the rest in one block or
- * word that overlaps the last (its bytes before the rest are known plain), so no byte loop but
- * for strings under eight bytes.
- */
-static size_t printable_prefix(const uint8_t *s, size_t len, bool json_plain)
-{
-	size_t i = 0;
-
-#ifdef __SSE2__
-	if (len >= 16) {
-		unsigned mask;
-
-		for (; i + 16 <= len; i += 16)
-			if ((mask = printable_mask16(s + i, json_plain)) != 0xffff)
-				return i + (size_t)__builtin_ctz(~mask);
-		if (i == len)
-			return len;
-		mask = printable_mask16(s + len - 16, json_plain);
-		return mask == 0xffff ? len : len - 16 + (size_t)__builtin_ctz(~mask);
-	}
-#endif
-	if (len >= 8) {
-		uint64_t odd;
-
-		for (; i + 8 <= len; i += 8)
-			if ((odd = word_odd(s + i, json_plain)))
-				return i + (size_t)__builtin_ctzll(odd) / 8;
-		if (i == len)
-			return len;
-		odd = word_odd(s + len - 8, json_plain);
-		return odd ? len - 8 + (size_t)__builtin_ctzll(odd) / 8 : len;
-	}
-	while (i < len && s[i] >= 0x20 && s[i] < 0x7f &&
-	       !(json_plain && (s[i] == '"' || s[i] == '\\')))
-		i++;
-	return i;
-}
-
 bool proto_json_is_text(const uint8_t *s, size_t len, bool multiline)
 {
 	for (size_t i = 0; i < len;) {
-		size_t n = printable_prefix(s + i, len - i, false);
+		size_t n = text_printable_prefix(s + i, len - i, false);
 
 		if (n) {
 			i += n;
@@ -226,7 +125,7 @@ void proto_json_string(struct ct_buf *out, const uint8_t *s, size_t len)
 		size_t n, run;
 
 		/* printable ASCII needs no escape: copy the whole run at once */
-		run = i + printable_prefix(s + i, len - i, true);
+		run = i + text_printable_prefix(s + i, len - i, true);
 		if (run > i) {
 			ct_buf_put(out, s + i, run - i);
 			i = run;

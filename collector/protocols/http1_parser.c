@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text_scan.h"
+
 #define MAX_CHUNK_LINE 1024
 
 static const char *const request_methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
@@ -19,9 +21,15 @@ static bool is_tchar(uint8_t c)
 	return c && strchr("!#$%&'*+-.^_`|~", c);
 }
 
-static bool is_field_char(uint8_t c)
+/* A field value: visible ASCII, space, HTAB and obs-text (0x80-0xff); no other control. */
+static bool field_value_valid(const uint8_t *s, size_t len)
 {
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
+	for (size_t i = 0; i < len; i++) {
+		i += text_printable_prefix(s + i, len - i, false);
+		if (i < len && s[i] != '\t' && s[i] < 0x80)
+			return false; /* 0x00-0x1f but HTAB, or DEL */
+	}
+	return true;
 }
 
 int http1_parser_init(struct http1_parser *p, bool requests, const struct http1_limits *limits,
@@ -156,9 +164,8 @@ static const char *parse_fields(const uint8_t *b, size_t pos, size_t end, struct
 		ve = len;
 		while (ve > v && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
 			ve--;
-		for (size_t i = v; i < ve; i++)
-			if (!is_field_char(line[i]))
-				return "malformed: control character in header value";
+		if (!field_value_valid(line + v, ve - v))
+			return "malformed: control character in header value";
 		if (n == max)
 			return "malformed: too many headers";
 		out[n++] = (struct http1_header){.name = (const char *)line,
