@@ -13,12 +13,17 @@
 static const char *const request_methods[] = {"GET ",	"HEAD ",    "POST ",	"PUT ",	 "DELETE ",
 					      "PATCH ", "OPTIONS ", "CONNECT ", "TRACE "};
 
+/* RFC 9110 token characters, by table: every byte of every header name and method is one. */
+static const bool tchars[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,	  ['%'] = true,		['&'] = true,	      ['\''] = true, ['*'] = true,
+    ['+'] = true,	  ['-'] = true,		['.'] = true,	      ['^'] = true,  ['_'] = true,
+    ['`'] = true,	  ['|'] = true,		['~'] = true,
+};
+
 static bool is_tchar(uint8_t c)
 {
-	/* RFC 9110 token characters */
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c);
+	return tchars[c];
 }
 
 /* A field value: visible ASCII, space, HTAB and obs-text (0x80-0xff); no other control. */

@@ -330,12 +330,42 @@ static void test_every_byte_in_header_values(void)
 	}
 }
 
+/* Header names are tokens (RFC 9110): every byte value in a name against the rule's own list. */
+static void test_every_byte_in_header_names(void)
+{
+	for (unsigned b = 1; b < 256; b++) {
+		char input[64], want[128];
+		bool token = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') ||
+			     (b >= 'a' && b <= 'z') || strchr("!#$%&'*+-.^_`|~", (int)b);
+		struct http1_parser p;
+		struct log l = {};
+		int n;
+
+		if (b == '\n')
+			continue; /* it ends the line */
+		n = snprintf(input, sizeof(input), "GET / HTTP/1.1\r\nA%c: v\r\n\r\n", (char)b);
+		if (token)
+			snprintf(want, sizeof(want), "H:GET / 1.1 [A%c=v]||E|", (char)b);
+		else if (b == ':')
+			snprintf(want, sizeof(want), "H:GET / 1.1 [A=: v]||E|");
+		else
+			snprintf(want, sizeof(want), "X:malformed: invalid header name|");
+		http1_parser_init(&p, true, NULL, &callbacks, &l);
+		http1_feed(&p, (const uint8_t *)input, (size_t)n);
+		if (strcmp(l.text, want) != 0)
+			fprintf(stderr, "byte 0x%02x in a header name\n", b);
+		CHECK_STR(l.text, want);
+		http1_parser_free(&p);
+	}
+}
+
 int main(void)
 {
 	srand(1);
 	RUN(test_cases_at_every_split);
 	RUN(test_limits);
 	RUN(test_every_byte_in_header_values);
+	RUN(test_every_byte_in_header_names);
 	RUN(test_gap_inside_known_body_keeps_sync);
 	RUN(test_gap_in_head_resynchronises);
 	return TEST_EXIT();
