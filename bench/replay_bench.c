@@ -5,8 +5,9 @@
  * collector runs (validation, time order, connection and process tables, reassembly, HTTP/1
  * and HTTP/2, JSON lines written to /dev/null). REPEAT replays it again with fresh session and
  * connection ids and shifted clocks, so every repetition is new traffic to the collector.
- * Prints transactions per CPU second (CLOCK_PROCESS_CPUTIME_ID: one thread, one core).
- * Usage: replay_bench RECORDS [REPEAT]
+ * Prints transactions per CPU second (CLOCK_PROCESS_CPUTIME_ID: one thread, one core). With OUT,
+ * the JSON lines go there instead: two builds' outputs of one recording can be compared.
+ * Usage: replay_bench RECORDS [REPEAT [OUT]]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,12 +95,12 @@ int main(int argc, char **argv)
 	FILE *null_out;
 	double t0, t1;
 
-	if (argc < 2 || repeat == 0) {
-		fprintf(stderr, "usage: replay_bench RECORDS [REPEAT]\n");
+	if (argc < 2 || argc > 4 || repeat == 0) {
+		fprintf(stderr, "usage: replay_bench RECORDS [REPEAT [OUT]]\n");
 		return 2;
 	}
 	data = load(argv[1], &len);
-	null_out = fopen("/dev/null", "w");
+	null_out = fopen(argc > 3 ? argv[3] : "/dev/null", "w");
 	if (!data || !null_out || redactor_init(&redactor) < 0 ||
 	    exporter_new(null_out, EXPORT_JSON, NULL, &exporter) < 0) {
 		fprintf(stderr, "replay_bench: cannot load %s\n", argv[1]);
