@@ -179,6 +179,32 @@ static void test_calls_from_two_shards_are_ordered(void)
 	reasm_free(r);
 }
 
+/*
+ * A whole call that could go out at once (straight from its record) still waits while the other
+ * direction of its session holds an earlier call behind a hole: the two are released in order.
+ */
+static void test_whole_call_waits_for_the_other_direction(void)
+{
+	struct reasm *r = fresh(1 << 26);
+
+	add(r, CLEARTAP_DIR_WRITE, 100, 50, 50, 0); /* the request's second call, drained first */
+	add(r, CLEARTAP_DIR_READ, 0, 30, 30, 0);    /* the response, whole and next in its stream */
+	CHECK_U64(n_segs, 0);
+	add(r, CLEARTAP_DIR_WRITE, 0, 100, 100, 0); /* the hole fills: all three, in time order */
+	CHECK_U64(n_segs, 3);
+	CHECK_U64(segs[0].seg.direction, CLEARTAP_DIR_WRITE);
+	CHECK_U64(segs[0].seg.stream_offset, 0);
+	CHECK_U64(segs[1].seg.direction, CLEARTAP_DIR_READ);
+	CHECK_U64(segs[2].seg.direction, CLEARTAP_DIR_WRITE);
+	CHECK_U64(segs[2].seg.stream_offset, 100);
+	/* with nothing pending either way, the next whole call goes out at once, bytes intact */
+	add(r, CLEARTAP_DIR_READ, 30, 20, 20, 0);
+	CHECK_U64(n_segs, 4);
+	check_segment(3, 30, 20, 0, 0);
+	CHECK_STR(segs[3].seg.comm, "client");
+	reasm_free(r);
+}
+
 static void test_lost_call_shows_as_gap(void)
 {
 	struct reasm *r = fresh(1 << 26);
@@ -555,6 +581,7 @@ int main(void)
 	RUN(test_chunks_out_of_order);
 	RUN(test_missing_middle_chunk_is_a_gap);
 	RUN(test_calls_from_two_shards_are_ordered);
+	RUN(test_whole_call_waits_for_the_other_direction);
 	RUN(test_lost_call_shows_as_gap);
 	RUN(test_truncated_call);
 	RUN(test_truncated_call_missing_last_chunk);
