@@ -46,7 +46,7 @@ static inline uint64_t word_at(const uint8_t *s)
  * Sixteen bytes at a time where SSE2 is there (every x86-64): the mask of those in 0x20..0x7e
  * (signed compares: bytes from 0x80 are negative), less '"' and '\\' for JSON strings.
  */
-static inline unsigned printable_mask16(const uint8_t *s, bool json_plain)
+static inline __m128i printable_ok16(const uint8_t *s, bool json_plain)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)s);
 	__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
@@ -56,7 +56,22 @@ static inline unsigned printable_mask16(const uint8_t *s, bool json_plain)
 		ok = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 						   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
 				      ok);
-	return (unsigned)_mm_movemask_epi8(ok);
+	return ok;
+}
+
+static inline unsigned printable_mask16(const uint8_t *s, bool json_plain)
+{
+	return (unsigned)_mm_movemask_epi8(printable_ok16(s, json_plain));
+}
+
+/* Are all 64 bytes from s plain? One mask and one branch for four blocks (bodies are long). */
+static inline bool printable_all64(const uint8_t *s, bool json_plain)
+{
+	__m128i ok = _mm_and_si128(
+	    _mm_and_si128(printable_ok16(s, json_plain), printable_ok16(s + 16, json_plain)),
+	    _mm_and_si128(printable_ok16(s + 32, json_plain), printable_ok16(s + 48, json_plain)));
+
+	return _mm_movemask_epi8(ok) == 0xffff;
 }
 #endif
 
@@ -77,8 +92,8 @@ static inline uint64_t word_odd(const uint8_t *s, bool json_plain)
 
 /*
  * How many bytes from s on are in 0x20..0x7e (with json_plain, not '"' or '\\' either, the
- * bytes a JSON string takes as they are): sixteen at a time (SSE2), else eight; the rest in one
- * block or word that overlaps the last (its bytes before the rest are known plain), so no byte
+ * bytes a JSON string takes as they are): 64 then sixteen at a time (SSE2), else eight; the rest in
+ * one block or word that overlaps the last (its bytes before the rest are known plain), so no byte
  * loop but for strings under eight bytes.
  */
 static inline size_t text_printable_prefix(const uint8_t *s, size_t len, bool json_plain)
@@ -89,6 +104,8 @@ static inline size_t text_printable_prefix(const uint8_t *s, size_t len, bool js
 	if (len >= 16) {
 		unsigned mask;
 
+		while (i + 64 <= len && printable_all64(s + i, json_plain))
+			i += 64; /* a step that is not all plain is found block by block below */
 		for (; i + 16 <= len; i += 16)
 			if ((mask = printable_mask16(s + i, json_plain)) != 0xffff)
 				return i + (size_t)__builtin_ctz(~mask);

@@ -164,15 +164,15 @@ static void test_what_is_text(void)
 }
 
 /*
- * Strings and text are scanned sixteen bytes at a time (SSE2), then eight, the rest in one
- * overlapping block or word: every byte value at every position, for lengths that take each
+ * Strings and text are scanned 64 then sixteen bytes at a time (SSE2), then eight, the rest in
+ * one overlapping block or word: every byte value at every position, for lengths that take each
  * path, is told as a byte-wise reading would (and the scan resumes after it at every alignment).
  */
 /* A string of len 'a's with byte c at position at, as a byte-wise reading tells it. */
 static void check_byte_at(size_t len, uint8_t c, size_t at)
 {
-	uint8_t in[64];
-	char want[64 + 16], esc[8];
+	uint8_t in[160];
+	char want[160 + 16], esc[8];
 	bool printable = c >= 0x20 && c < 0x7f;
 	struct ct_buf b = {};
 
@@ -201,9 +201,10 @@ static void check_byte_at(size_t len, uint8_t c, size_t at)
 
 static void test_every_byte_at_every_position(void)
 {
-	/* two 16-byte blocks and a rest the last block overlaps; a word and an overlapping word;
-	 * one word; bytes alone */
-	static const size_t lengths[] = {45, 15, 12, 8, 5};
+	/* two 64-byte steps, a block and a rest the last block overlaps; one step alone; two
+	 * 16-byte blocks and an overlapping rest; a word and an overlapping word; one word; bytes
+	 */
+	static const size_t lengths[] = {150, 64, 45, 15, 12, 8, 5};
 	for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++)
 		for (unsigned c = 0; c < 256; c++)
 			for (size_t at = 0; at < lengths[l]; at++)
