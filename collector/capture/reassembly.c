@@ -342,6 +342,25 @@ static void stream_flush(struct reasm *r, struct stream *s, bool force)
 		active_remove(s);
 }
 
+/* What a call's first record says of it (its chunks say the same, checked on arrival). */
+static void call_describe(struct call *c, const struct cleartap_tls_data *rec, uint64_t now_ns)
+{
+	c->stream_offset = rec->stream_offset;
+	c->call_len = rec->call_len;
+	c->captured_len = rec->captured_len;
+	c->tid = rec->hdr.tid;
+	c->fd = rec->fd;
+	c->conn_cookie = rec->conn_cookie;
+	c->func = rec->func;
+	c->flags = rec->flags;
+	memcpy(c->comm, rec->comm, sizeof(c->comm));
+	c->comm[sizeof(c->comm) - 1] = '\0';
+	c->call_start_ns = rec->call_start_ns;
+	c->time_ns = rec->hdr.timestamp_ns;
+	c->order_ns = record_order_time(rec);
+	c->arrival_ns = now_ns;
+}
+
 /*
  * A call in one chunk, next in its stream, with nothing pending in its session either way:
  * stream_flush() would release it at once, so it goes out straight from the record, without a
@@ -353,31 +372,16 @@ static bool release_whole_call(struct reasm *r, struct stream *s,
 {
 	struct stream *other = stream_get(r, s->tgid, s->session, !s->direction, false);
 	uint64_t received = 1;
-	struct call view = {
-	    .stream_offset = rec->stream_offset,
-	    .call_len = rec->call_len,
-	    .captured_len = rec->captured_len,
-	    .n_chunks = 1,
-	    .received_chunks = 1,
-	    .tid = rec->hdr.tid,
-	    .fd = rec->fd,
-	    .conn_cookie = rec->conn_cookie,
-	    .func = rec->func,
-	    .flags = rec->flags,
-	    .call_start_ns = rec->call_start_ns,
-	    .time_ns = rec->hdr.timestamp_ns,
-	    .order_ns = record_order_time(rec),
-	    .arrival_ns = r->now_ns,
-	    .received = &received,
-	    .data = (uint8_t *)rec->payload,
-	};
+	struct call view = {.n_chunks = 1,
+			    .received_chunks = 1,
+			    .received = &received,
+			    .data = (uint8_t *)rec->payload};
 
+	call_describe(&view, rec, r->now_ns);
 	if ((other && other->n_calls) || !in_order(s, &view))
 		return false;
-	if (view.order_ns > view.time_ns)
+	if (view.order_ns > view.time_ns) /* as its chunk's arrival in reasm_add_chunk() would */
 		view.order_ns = view.time_ns;
-	memcpy(view.comm, rec->comm, sizeof(view.comm));
-	view.comm[sizeof(view.comm) - 1] = '\0';
 	emit_call(r, s, &view);
 	if (!s->ending)
 		active_remove(s);
@@ -452,20 +456,7 @@ int reasm_add_chunk(struct reasm *r, const struct cleartap_tls_data *rec)
 			c->received = c->storage;
 			c->data = (uint8_t *)(c->storage + words);
 		}
-		c->stream_offset = rec->stream_offset;
-		c->call_len = rec->call_len;
-		c->captured_len = rec->captured_len;
-		c->tid = rec->hdr.tid;
-		c->fd = rec->fd;
-		c->conn_cookie = rec->conn_cookie;
-		c->func = rec->func;
-		c->flags = rec->flags;
-		memcpy(c->comm, rec->comm, sizeof(c->comm));
-		c->comm[sizeof(c->comm) - 1] = '\0';
-		c->call_start_ns = rec->call_start_ns;
-		c->time_ns = rec->hdr.timestamp_ns;
-		c->order_ns = record_order_time(rec);
-		c->arrival_ns = r->now_ns;
+		call_describe(c, rec, r->now_ns);
 		if (insert_call(s, pos, c) < 0) {
 			ct_mem_free(NULL, c);
 			r->counters.refused_chunks++;
