@@ -75,3 +75,16 @@ bench_cleanup() {
 	"$CLEARTAP_BUILD/loader/cleartap-loader" --unload --pin-dir "$pin_dir" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
+
+# Run a command while bench/empty_probe MODE holds its empty probes on LIBSSL:
+# with_empty_probe MODE LIBSSL COMMAND... (the probes go when the command ends).
+with_empty_probe() {
+	local mode=$1 libssl=$2 line
+	shift 2
+	coproc EMPTYP { exec "$CLEARTAP_BUILD/bench/empty_probe" "$mode" "$libssl"; }
+	read -r line <&"${EMPTYP[0]}"
+	[[ $line == attached ]] || { echo "empty probe failed" >&2; exit 1; }
+	"$@"
+	exec {EMPTYP[1]}>&-
+	wait "$EMPTYP_PID"
+}
